@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class BackendsConfig(AppConfig):
+    name = "apps.backends"
+    label = "backends"
+    verbose_name = "Compute backends"

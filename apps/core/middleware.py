@@ -1,0 +1,30 @@
+import logging
+
+from .api import error_response
+
+logger = logging.getLogger(__name__)
+
+
+class JsonApiErrorsMiddleware:
+    """Answers errors raised outside DRF views under /api/ (unknown URLs, crashes) with the API's error body."""
+
+    prefix = "/api/"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            request.path.startswith(self.prefix)
+            and response.status_code == 404
+            and "json" not in response.get("Content-Type", "")
+        ):
+            return error_response(404, "not_found", f"No API resource at {request.path}.")
+        return response
+
+    def process_exception(self, request, exception):
+        if not request.path.startswith(self.prefix):
+            return None
+        logger.exception("Unhandled error at %s", request.path)
+        return error_response(500, "server_error", "Something went wrong on our side.")

@@ -1,0 +1,90 @@
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils import timezone
+
+ADMIN_GROUP = "admin"
+DEFAULT_GROUP = "default"
+GROUPS = (ADMIN_GROUP, DEFAULT_GROUP)
+
+
+class User(AbstractUser):
+    @property
+    def is_admin(self) -> bool:
+        """Admins see and act on everything; everyone else only on what they own."""
+        if self.is_superuser:
+            return True
+        cached = getattr(self, "_is_admin", None)
+        if cached is None:
+            cached = self._is_admin = self.groups.filter(name=ADMIN_GROUP).exists()
+        return cached
+
+
+TOKEN_PREFIX = "mh_"
+
+
+def hash_token(raw: str) -> str:
+    # Tokens carry 256 random bits, so one SHA-256 is enough: there is nothing to brute-force.
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def usable(self):
+        now = timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now))
+
+
+class ApiToken(models.Model):
+    """A personal API token. Only its SHA-256 digest is stored; the raw value is shown once."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    hint = models.CharField(max_length=12, editable=False, help_text="The token's first characters, to recognise it.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.name} ({self.hint}…)"
+
+    @classmethod
+    def issue(cls, owner, name: str, expires_in_days: int | None = None) -> tuple["ApiToken", str]:
+        """Create a token; returns it with the raw value, which is never available again."""
+        raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        expires_at = timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None
+        token = cls.objects.create(
+            owner=owner, name=name, digest=hash_token(raw), hint=raw[:10], expires_at=expires_at
+        )
+        return token, raw
+
+    @property
+    def state(self) -> str:
+        if self.revoked_at:
+            return "revoked"
+        if self.expires_at and self.expires_at <= timezone.now():
+            return "expired"
+        return "active"
+
+    def revoke(self) -> None:
+        if self.revoked_at is None:
+            self.revoked_at = timezone.now()
+            self.save(update_fields=["revoked_at"])
+
+    def touch(self) -> None:
+        """Record a use, at most once per configured interval, so authentication stays cheap."""
+        now = timezone.now()
+        resolution = timedelta(seconds=settings.API_TOKEN_LAST_USED_RESOLUTION_SECONDS)
+        if self.last_used_at is None or now - self.last_used_at >= resolution:
+            ApiToken.objects.filter(pk=self.pk).update(last_used_at=now)
+            self.last_used_at = now

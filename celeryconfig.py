@@ -1,0 +1,51 @@
+"""Celery settings (loaded by modelhub/celery.py).
+
+CELERY_BROKER_URL selects the broker (Redis in production). Unset, ModelHub uses an embedded broker:
+kombu's SQLAlchemy transport on a SQLite file in DATA_DIR, so a laptop needs no Redis.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+
+broker_url = settings.CELERY_BROKER_URL or f"sqla+sqlite:///{settings.EMBEDDED_BROKER_PATH}"
+broker_connection_retry_on_startup = True
+# Redis redelivers unacknowledged messages after this; keep it above the longest task and countdown.
+broker_transport_options = (
+    {"visibility_timeout": 6 * 3600} if broker_url.startswith(("redis://", "rediss://")) else {}
+)
+
+task_serializer = "json"
+result_serializer = "json"
+accept_content = ["json"]
+task_ignore_result = True
+result_backend = None
+
+# A task is acknowledged only once it has run, and goes back to the queue if its worker dies.
+task_acks_late = True
+task_reject_on_worker_lost = True
+worker_prefetch_multiplier = 1
+
+# Every task has a limit; slow tasks set their own, larger ones.
+task_soft_time_limit = 120
+task_time_limit = 150
+
+# Quick control-plane calls and slow I/O never wait behind each other.
+task_default_queue = "control"
+task_queues_names = ("control", "io")
+task_create_missing_queues = True
+
+worker_hijack_root_logger = False
+worker_send_task_events = False
+timezone = "UTC"
+
+# Reconcile loops register here: name -> {"task", "schedule", "options": {"expires": ...}}.
+# An entry's expiry is below its interval, so a backlog never piles up duplicate cycles.
+beat_schedule = {
+    "core.prune-worker-records": {
+        "task": "core.prune_worker_records",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 30 * 60},
+    },
+}
+beat_schedule_filename = str(settings.DATA_DIR / "celerybeat-schedule")

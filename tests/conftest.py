@@ -1,0 +1,57 @@
+import pytest
+from django.contrib.auth.models import Group
+
+from apps.users.models import ApiToken, User
+
+
+def make_user(username: str, group: str = "default", password: str = "a-long-test-password") -> User:
+    user = User.objects.create_user(username=username, password=password)
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def user(db):
+    return make_user("alice")
+
+
+@pytest.fixture
+def other_user(db):
+    return make_user("bob")
+
+
+@pytest.fixture
+def admin_user(db):
+    return make_user("root", group="admin")
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+def _client_for(user):
+    from rest_framework.test import APIClient
+
+    _, raw = ApiToken.issue(user, "test")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return client
+
+
+@pytest.fixture
+def user_api(user):
+    """An API client authenticated with a token of `user`."""
+    return _client_for(user)
+
+
+@pytest.fixture
+def other_api(other_user):
+    return _client_for(other_user)
+
+
+@pytest.fixture
+def admin_api(admin_user):
+    return _client_for(admin_user)
