@@ -1,3 +1,5 @@
+pytest_plugins = ["tests.browser"]
+
 import pytest
 from django.contrib.auth.models import Group
 
@@ -55,3 +57,4 @@ def other_api(other_user):
 @pytest.fixture
 def admin_api(admin_user):
     return _client_for(admin_user)
+
