@@ -212,5 +212,19 @@ LOGGING = {
     },
 }
 
+# --- Training jobs (apps/jobs) ---------------------------------------------------------------------
+# Container images for the two training tools (ECR URIs of the images built from docker/).
+TRAINING_IMAGE_LLAMAFACTORY = env.str("TRAINING_IMAGE_LLAMAFACTORY", default="")
+TRAINING_IMAGE_EASYR1 = env.str("TRAINING_IMAGE_EASYR1", default="")
+# Remote training-job names start with this, so one list call with NameContains finds ours.
+TRAINING_JOB_NAME_PREFIX = env.str("TRAINING_JOB_NAME_PREFIX", default="mhjob")
+# Target backend of new jobs ("sagemaker"; "local" once that backend exists).
+TRAINING_DEFAULT_BACKEND = env.str("TRAINING_DEFAULT_BACKEND", default="sagemaker")
+# Reconcile loop: how often it runs, and how long a job may sit in queued/submitting before re-dispatch.
+TRAINING_RECONCILE_SECONDS = env.int("TRAINING_RECONCILE_SECONDS", default=30)
+TRAINING_REDISPATCH_AFTER_SECONDS = env.int("TRAINING_REDISPATCH_AFTER_SECONDS", default=300)
+# CloudWatch log group SageMaker writes training logs to.
+TRAINING_LOG_GROUP = env.str("TRAINING_LOG_GROUP", default="/aws/sagemaker/TrainingJobs")
+
 # Dashboard sections contributed by apps (see apps/core/dashboard.py), in page order.
 DASHBOARD_SECTIONS: list[str] = []
