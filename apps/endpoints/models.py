@@ -134,4 +134,4 @@ class EndpointEvent(Event):
     endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="events")
 
     class Meta(Event.Meta):
-        abstract = False
+        indexes = [models.Index(fields=["endpoint", "created_at"], name="endpointevent_endpoint_created")]
