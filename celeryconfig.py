@@ -48,4 +48,10 @@ beat_schedule = {
         "options": {"expires": 30 * 60},
     },
 }
+# Training jobs: one bulk poll of SageMaker per cycle, plus re-dispatch of lost submissions.
+beat_schedule["jobs.reconcile"] = {
+    "task": "jobs.reconcile",
+    "schedule": timedelta(seconds=settings.TRAINING_RECONCILE_SECONDS),
+    "options": {"expires": max(5, settings.TRAINING_RECONCILE_SECONDS - 5)},
+}
 beat_schedule_filename = str(settings.DATA_DIR / "celerybeat-schedule")

@@ -81,6 +81,7 @@ class TrainingJob(StatefulModel):
     remote_transitions_seen = models.PositiveIntegerField(default=0)
     remote_checked_at = models.DateTimeField(null=True, blank=True)
     submit_attempts = models.PositiveIntegerField(default=0)
+    dispatched_at = models.DateTimeField(null=True, blank=True, help_text="When a submit message was last sent.")
 
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)

@@ -1,0 +1,191 @@
+"""What can be done to a training job: create, submit, stop, delete, clone, refresh progress.
+
+Views, the API and tasks call these; they call backends only through the registry.
+"""
+
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.backends import registry
+from apps.backends.errors import BackendError, RemoteNotFound, TransientError
+
+from .models import Status, TrainingJob
+
+logger = logging.getLogger(__name__)
+
+
+def backend_named(name: str):
+    return registry.training_backend(name)
+
+
+def backend_for(job: TrainingJob):
+    return backend_named(job.backend)
+
+
+# Create -------------------------------------------------------------------------------------------
+
+
+def dispatch_submit(job_id: int, now=None) -> None:
+    from .tasks import submit_job
+
+    TrainingJob.objects.filter(pk=job_id).update(dispatched_at=now or timezone.now())
+    transaction.on_commit(lambda: submit_job.delay(job_id))
+
+
+def create_job(owner, name: str, spec: dict, *, backend: str | None = None) -> TrainingJob:
+    """A queued job for an already validated spec (TrainingSpec.to_dict()); submission follows commit."""
+    with transaction.atomic():
+        job = TrainingJob.objects.create(
+            owner=owner, name=name, job_type=spec["job_type"], spec=spec,
+            backend=backend or settings.TRAINING_DEFAULT_BACKEND,
+        )
+        job.record_event(f"Created by {owner.get_username()}", data={"backend": job.backend})
+        dispatch_submit(job.pk)
+    return job
+
+
+# Submit -------------------------------------------------------------------------------------------
+
+
+def submit(job: TrainingJob) -> None:
+    """Create the remote job (or adopt the one with its name). Safe to run any number of times.
+
+    TransientError propagates (the task retries it); any other backend error fails the job with
+    the service's message.
+    """
+    job.refresh_from_db()
+    if job.status == Status.QUEUED:
+        if not job.transition(Status.SUBMITTING, f"Submitting to {job.backend}"):
+            return
+    if job.status != Status.SUBMITTING:
+        return  # stopped while queued, or already past submission
+    TrainingJob.objects.filter(pk=job.pk).update(submit_attempts=F("submit_attempts") + 1)
+    backend = backend_for(job)
+    try:
+        state = backend.submit(job)
+    except TransientError:
+        raise
+    except BackendError as exc:
+        job.refresh_from_db()
+        if job.status == Status.STOPPING:
+            job.transition(Status.STOPPED, f"Stopped before submission finished ({exc})", ended_at=timezone.now())
+        else:
+            job.transition(Status.FAILED, str(exc), ended_at=timezone.now())
+        return
+    except Exception as exc:  # a bug or bad data while rendering: fail visibly, never stay in submitting
+        logger.exception("Submitting job %s failed", job.pk)
+        job.refresh_from_db()
+        job.transition(Status.FAILED, f"Could not prepare the job: {exc}", ended_at=timezone.now())
+        return
+
+    arn = state.extra.get("arn", "")
+    adopted = bool(state.extra.get("adopted"))
+    reason = "Adopted the existing remote job" if adopted else "Remote job created"
+    job.record_event(f"{reason} {job.remote_name}", data={"arn": arn})
+    if job.transition(Status.STARTING, reason, remote_arn=arn):
+        if adopted:
+            from .reconcile import apply_state
+
+            apply_state(job, state)
+        return
+    job.refresh_from_db()
+    if job.status == Status.STOPPING:  # stopped while we were creating it: stop what we created
+        TrainingJob.objects.filter(pk=job.pk).update(remote_arn=arn)
+        backend.stop(job)
+        job.record_event("Stop sent to the job created during submission")
+
+
+# Stop and delete ----------------------------------------------------------------------------------
+
+
+def stop_job(job: TrainingJob, reason: str = "Stopped by user") -> bool:
+    """Stop `job` in whatever state it is; returns False when it was already over."""
+    for _ in range(3):  # the row may move under us (submit, reconcile): re-read and retry
+        if job.status == Status.QUEUED:
+            # submit starts with queued → submitting, so a queued job has no remote job and never will.
+            if job.transition(Status.STOPPED, reason, ended_at=timezone.now()):
+                return True
+        elif job.status in (Status.SUBMITTING, Status.STARTING, Status.RUNNING):
+            if job.transition(Status.STOPPING, reason):
+                from .tasks import stop_job as stop_task
+
+                transaction.on_commit(lambda: stop_task.delay(job.pk))
+                return True
+        else:
+            return False
+    return False
+
+
+def stop_remote(job: TrainingJob) -> None:
+    """Send the stop to the backend (task body). A job not created yet is settled by the reconcile loop."""
+    job.refresh_from_db()
+    if job.status != Status.STOPPING:
+        return
+    backend = backend_for(job)
+    backend.stop(job)
+    job.record_event("Stop requested from the backend")
+    if job.remote_arn:
+        return
+    try:
+        state = backend.describe(job)
+    except RemoteNotFound:
+        return  # a submit may still be creating it: reconcile closes the job after a grace period
+    from .reconcile import apply_state
+
+    apply_state(job, state)
+
+
+def delete_job(job: TrainingJob, by=None) -> None:
+    """Hide the job; stop it first if it may still run. Its row and history stay."""
+    if not job.is_terminal:
+        stop_job(job, "Stopped because the job was deleted")
+    now = timezone.now()
+    if TrainingJob.objects.filter(pk=job.pk, deleted_at__isnull=True).update(deleted_at=now):
+        job.deleted_at = now
+        job.record_event(f"Deleted by {by.get_username()}" if by else "Deleted")
+
+
+def clone_spec(job: TrainingJob) -> dict:
+    return dict(job.spec)
+
+
+# Progress -----------------------------------------------------------------------------------------
+
+
+def progress_from_records(records: list[dict]) -> dict:
+    """step / total_steps / eta_seconds from the newest trainer-log record that has them."""
+    for record in reversed(records):
+        step = record.get("current_steps", record.get("step"))
+        total = record.get("total_steps")
+        if step is None:
+            continue
+        result = {"step": int(step), "total_steps": int(total) if total else None, "eta_seconds": None}
+        remaining = record.get("remaining_time")
+        if isinstance(remaining, str) and remaining.count(":") == 2:
+            hours, minutes, seconds = remaining.split(":")
+            try:
+                result["eta_seconds"] = int(hours) * 3600 + int(minutes) * 60 + int(float(seconds))
+            except ValueError:
+                pass
+        return result
+    return {}
+
+
+def refresh_metrics(job: TrainingJob) -> list[dict]:
+    """The job's trainer-log records from the backend; updates the stored progress."""
+    try:
+        records = backend_for(job).metrics(job)
+    except BackendError as exc:
+        logger.info("Metrics of job %s unavailable: %s", job.pk, exc)
+        return []
+    progress = progress_from_records(records)
+    if progress:
+        progress["progress_updated_at"] = timezone.now()
+        TrainingJob.objects.filter(pk=job.pk).update(**progress)
+        for name, value in progress.items():
+            setattr(job, name, value)
+    return records
