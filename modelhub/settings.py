@@ -228,3 +228,17 @@ TRAINING_LOG_GROUP = env.str("TRAINING_LOG_GROUP", default="/aws/sagemaker/Train
 
 # Dashboard sections contributed by apps (see apps/core/dashboard.py), in page order.
 DASHBOARD_SECTIONS: list[str] = []
+
+# --- Serving configuration (apps/endpoints: spec, engines, images) ---
+# Image per engine: empty uses the SageMaker DLC from sagemaker-core's table for the region and version;
+# set a full URI (e.g. a byoc/ image in your ECR) to use it instead, whatever the version.
+SERVING_IMAGE_VLLM = env.str("SERVING_IMAGE_VLLM", default="")
+SERVING_IMAGE_SGLANG = env.str("SERVING_IMAGE_SGLANG", default="")
+SERVING_IMAGE_LMI = env.str("SERVING_IMAGE_LMI", default="")
+# Default engine versions when a deploy spec names none (must be known to sagemaker-core's image table).
+SERVING_VERSION_VLLM = env.str("SERVING_VERSION_VLLM", default="0.30.0")
+SERVING_VERSION_SGLANG = env.str("SERVING_VERSION_SGLANG", default="0.5.20")
+SERVING_VERSION_LMI = env.str("SERVING_VERSION_LMI", default="0.36.0")
+# Inference AMI for endpoint configs when the spec names none (CUDA 13 images need al2023 gpu-4-1).
+SERVING_INFERENCE_AMI = env.str("SERVING_INFERENCE_AMI", default="al2023-ami-sagemaker-inference-gpu-4-1")
+# --- end serving configuration ---
