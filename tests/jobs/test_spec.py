@@ -28,7 +28,7 @@ def make_dataset(owner, fmt="alpaca", *, status="ready", shared=False, name="dat
     return ds
 
 
-def make_base_model(key="qwen3-0-6b", **fields):
+def make_base_model(key="mh-test-model", **fields):
     from apps.catalog.models import BaseModel
 
     values = {"display_name": "Qwen3 0.6B", "repo_id": "Qwen/Qwen3-0.6B", "template": "qwen3",
@@ -119,13 +119,13 @@ def test_kto_keeps_pref_loss_out_and_strings_stay_strings(user):
 def test_catalog_model_fills_template_and_targets(user):
     make_base_model()
     ds = make_dataset(user)
-    serializer, ok = validate(user, payload("sft", ds, base_model="qwen3-0-6b"))
+    serializer, ok = validate(user, payload("sft", ds, base_model="mh-test-model"))
     assert ok, serializer.errors
     spec = serializer.spec
     assert (spec.base_model_source, spec.base_model_uri) == ("catalog", "Qwen/Qwen3-0.6B")
     assert spec.template == "qwen3" and spec.lora_target == "q_proj,v_proj"
     # What the user sets wins over the catalog.
-    serializer, ok = validate(user, payload("sft", ds, base_model="qwen3-0-6b", template="chatml", lora_target="all"))
+    serializer, ok = validate(user, payload("sft", ds, base_model="mh-test-model", template="chatml", lora_target="all"))
     assert ok and serializer.spec.template == "chatml" and serializer.spec.lora_target == "all"
 
 
@@ -240,8 +240,8 @@ def test_unsloth_rules(user):
 def test_resume_checkpoint_must_be_s3(user):
     ds = make_dataset(user)
     assert list(errors_of(user, payload("sft", ds, resume_from_checkpoint="/tmp/ckpt"))) == ["resume_from_checkpoint"]
-    serializer, ok = validate(user, payload("sft", ds, resume_from_checkpoint="s3://b1/jobs/x/checkpoints/"))
-    assert ok and serializer.spec.resume_from_checkpoint == "s3://b1/jobs/x/checkpoints/"
+    serializer, ok = validate(user, payload("sft", ds, resume_from_checkpoint="s3://bk1/jobs/x/checkpoints/"))
+    assert ok and serializer.spec.resume_from_checkpoint == "s3://bk1/jobs/x/checkpoints/"
 
 
 @pytest.mark.django_db
@@ -251,9 +251,9 @@ def test_ppo_needs_reward_model(user):
     del data["reward_model"]
     assert list(errors_of(user, data)) == ["reward_model"]
     assert "reward_model" in errors_of(user, {**data, "reward_model": "s3://"})
-    errors = errors_of(user, {**data, "reward_model": "s3://b1/rm/", "finetuning_method": "full"})
+    errors = errors_of(user, {**data, "reward_model": "s3://bk1/rm/", "finetuning_method": "full"})
     assert list(errors) == ["reward_model_type"]
-    assert "val_size" in errors_of(user, {**data, "reward_model": "s3://b1/rm/", "val_size": 0.1})
+    assert "val_size" in errors_of(user, {**data, "reward_model": "s3://bk1/rm/", "val_size": 0.1})
 
 
 @pytest.mark.django_db

@@ -1,0 +1,138 @@
+"""What LLaMA-Factory accepts: the argument names and enums its `hparams/*.py` dataclasses define.
+
+Checked in from the reference (LLaMA-Factory 0.9.4 / HEAD ff6d4d12, see
+docs/reference llamafactory-easyr1.md §2). The training YAML is parsed by HfArgumentParser over
+ModelArguments, DataArguments, TrainingArguments (Seq2Seq), FinetuningArguments and
+GeneratingArguments, which rejects unknown keys; the tests hold every rendered key against this
+table, so a typo fails here instead of hours later inside a training container.
+"""
+
+STAGES = ("sft", "pt", "rm", "ppo", "dpo", "kto")
+FINETUNING_TYPES = ("lora", "oft", "freeze", "full")
+PREF_LOSSES = ("sigmoid", "hinge", "ipo", "kto_pair", "orpo", "simpo")
+REWARD_MODEL_TYPES = ("lora", "full", "api")
+FLASH_ATTN = ("auto", "disabled", "sdpa", "fa2", "fa3")
+QUANTIZATION_BITS = (4, 8)
+QUANTIZATION_METHODS = ("bnb", "gptq", "awq", "aqlm", "quanto", "eetq", "hqq", "mxfp4", "fp8")
+EXPORT_DEVICES = ("cpu", "auto")
+LR_SCHEDULERS = (
+    "linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup",
+    "inverse_sqrt",
+)
+OPTIMIZERS = ("adamw_torch", "adamw_torch_fused", "adamw_8bit", "paged_adamw_8bit", "adafactor", "sgd")
+REPORT_TO = ("none", "wandb", "tensorboard", "swanlab", "mlflow")
+EVAL_STRATEGIES = ("no", "steps", "epoch")
+
+# DeepSpeed configs shipped in LLaMA-Factory's examples/deepspeed/ (present in the training image).
+DEEPSPEED_CONFIGS = {
+    (0, False): "ds_z0_config.json",
+    (2, False): "ds_z2_config.json",
+    (2, True): "ds_z2_offload_config.json",
+    (3, False): "ds_z3_config.json",
+    (3, True): "ds_z3_offload_config.json",
+}
+
+# Chat templates registered in data/template.py (the names, not model names).
+TEMPLATES = frozenset({
+    "alpaca", "aquila", "atom", "baichuan", "baichuan2", "bailing", "belle", "bluelm", "breeze", "chatglm2",
+    "chatglm3", "chatml", "chatml_de", "codegeex2", "codegeex4", "cohere", "cpm", "cpm3", "cpm4", "dbrx",
+    "deepseek", "deepseek3", "deepseekr1", "deepseekcoder", "default", "dolphin", "empty", "exaone",
+    "falcon", "falcon_h1", "fewshot", "gemma", "gemma2", "gemma3", "gemma3n", "glm4", "glm4_moe", "glmz1",
+    "gpt_oss", "granite3", "granite3_vision", "hunyuan", "index", "intern", "intern2", "intern_vl",
+    "kimi_vl", "llama2", "llama2_zh", "llama3", "llama4", "llava", "llava_next", "mllama", "ministral3",
+    "mistral", "mistral_small", "moonlight", "olmo", "openchat", "openchat-3.6", "opencoder", "orion",
+    "paligemma", "phi", "phi_small", "phi4", "phi4_mini", "pixtral", "qwen", "qwen2_audio", "qwen2_omni",
+    "qwen2_vl", "qwen3", "qwen3_nothink", "qwen3_vl", "qwen3_vl_nothink", "sailor", "seed_coder",
+    "skywork_o1", "smollm", "smollm2", "solar", "starchat", "telechat", "telechat2", "vicuna", "video_llava",
+    "xuanyuan", "xverse", "yayi", "yi", "yi_vl", "yuan", "zephyr", "ziya",
+})
+
+# Argument names, grouped by the dataclass that defines them.
+MODEL_ARGS = frozenset({
+    "model_name_or_path", "adapter_name_or_path", "adapter_folder", "cache_dir", "use_fast_tokenizer",
+    "resize_vocab", "split_special_tokens", "add_tokens", "add_special_tokens", "model_revision",
+    "low_cpu_mem_usage", "rope_scaling", "flash_attn", "shift_attn", "mixture_of_depths", "use_unsloth",
+    "use_unsloth_gc", "enable_liger_kernel", "moe_aux_loss_coef", "disable_gradient_checkpointing",
+    "use_reentrant_gc", "upcast_layernorm", "upcast_lmhead_output", "train_from_scratch", "infer_backend",
+    "offload_folder", "use_cache", "infer_dtype", "hf_hub_token", "ms_hub_token", "om_hub_token",
+    "print_param_status", "trust_remote_code", "quantization_method", "quantization_bit", "quantization_type",
+    "double_quantization", "quantization_device_map", "export_dir", "export_size", "export_device",
+    "export_quantization_bit", "export_quantization_dataset", "export_quantization_nsamples",
+    "export_quantization_maxlen", "export_legacy_format", "export_hub_model_id", "vllm_maxlen",
+    "vllm_gpu_util", "vllm_enforce_eager", "vllm_max_lora_rank", "vllm_config",
+})
+DATA_ARGS = frozenset({
+    "template", "dataset", "eval_dataset", "dataset_dir", "media_dir", "cutoff_len", "train_on_prompt",
+    "mask_history", "streaming", "buffer_size", "mix_strategy", "interleave_probs", "overwrite_cache",
+    "preprocessing_batch_size", "preprocessing_num_workers", "max_samples", "eval_num_beams",
+    "ignore_pad_token_for_loss", "val_size", "eval_on_each_dataset", "packing", "neat_packing", "tool_format",
+    "default_system", "enable_thinking", "tokenized_path", "data_shared_file_system",
+})
+FINETUNING_ARGS = frozenset({
+    "stage", "do_train", "finetuning_type", "use_llama_pro", "use_adam_mini", "use_muon", "use_dft_loss",
+    "use_eaft_loss", "freeze_vision_tower", "freeze_multi_modal_projector", "freeze_language_model",
+    "compute_accuracy", "disable_shuffling", "early_stopping_steps", "plot_loss", "include_effective_tokens_per_second",
+    "freeze_trainable_layers", "freeze_trainable_modules", "freeze_extra_modules",
+    "additional_target", "lora_alpha", "lora_dropout", "lora_rank", "lora_target", "loraplus_lr_ratio",
+    "loraplus_lr_embedding", "use_rslora", "use_dora", "pissa_init", "pissa_iter", "pissa_convert",
+    "create_new_adapter", "pref_beta", "pref_ftx", "pref_bco_weight", "pref_loss", "dpo_label_smoothing",
+    "kto_chosen_weight", "kto_rejected_weight", "simpo_gamma", "ppo_buffer_size", "ppo_epochs",
+    "ppo_score_norm", "ppo_target", "ppo_whiten_rewards", "ref_model", "ref_model_adapters",
+    "ref_model_quantization_bit", "reward_model", "reward_model_adapters", "reward_model_quantization_bit",
+    "reward_model_type", "ld_alpha", "use_galore", "use_apollo", "use_badam", "pure_bf16",
+    "use_swanlab", "swanlab_project", "swanlab_workspace", "swanlab_run_name", "swanlab_mode",
+    "swanlab_api_key", "swanlab_logdir", "swanlab_lark_webhook_url", "swanlab_lark_secret",
+})
+GENERATING_ARGS = frozenset({
+    "do_sample", "temperature", "top_p", "top_k", "num_beams", "max_length", "max_new_tokens",
+    "repetition_penalty", "length_penalty", "skip_special_tokens",
+})
+TRAINING_ARGS = frozenset({
+    "output_dir", "overwrite_output_dir", "do_eval", "do_predict", "eval_strategy", "per_device_train_batch_size",
+    "per_device_eval_batch_size", "gradient_accumulation_steps", "learning_rate", "weight_decay",
+    "adam_beta1", "adam_beta2", "adam_epsilon", "max_grad_norm", "num_train_epochs", "max_steps",
+    "lr_scheduler_type", "lr_scheduler_kwargs", "warmup_ratio", "warmup_steps", "logging_dir",
+    "logging_strategy", "logging_first_step", "logging_steps", "save_strategy", "save_steps",
+    "save_total_limit", "save_only_model", "seed", "data_seed", "bf16", "fp16", "tf32", "eval_steps",
+    "dataloader_num_workers", "run_name", "disable_tqdm", "remove_unused_columns", "load_best_model_at_end",
+    "metric_for_best_model", "deepspeed", "optim", "report_to", "ddp_timeout", "ddp_find_unused_parameters",
+    "gradient_checkpointing", "resume_from_checkpoint", "include_num_input_tokens_seen", "predict_with_generate",
+    "save_safetensors", "torch_compile",
+})
+
+HPARAM_KEYS = MODEL_ARGS | DATA_ARGS | FINETUNING_ARGS | GENERATING_ARGS | TRAINING_ARGS
+
+# Values a key may take when it is an enum (the rendered value must be one of these).
+ENUMS = {
+    "stage": STAGES,
+    "finetuning_type": FINETUNING_TYPES,
+    "pref_loss": PREF_LOSSES,
+    "reward_model_type": REWARD_MODEL_TYPES,
+    "flash_attn": FLASH_ATTN,
+    "quantization_bit": QUANTIZATION_BITS,
+    "quantization_method": QUANTIZATION_METHODS,
+    "export_device": EXPORT_DEVICES,
+    "lr_scheduler_type": LR_SCHEDULERS,
+    "optim": OPTIMIZERS,
+    "report_to": REPORT_TO,
+    "eval_strategy": EVAL_STRATEGIES,
+    "template": tuple(sorted(TEMPLATES)),
+}
+
+# Keys whose values must be strings even when they look like numbers (the predecessor cast
+# pref_loss to float and every KTO job crashed).
+STRING_KEYS = frozenset({"pref_loss", "lora_target", "template", "dataset", "eval_dataset", "stage",
+                         "finetuning_type", "optim", "lr_scheduler_type", "report_to", "flash_attn"})
+
+# Keys every training YAML needs, and every export (merge) YAML.
+REQUIRED_TRAIN_KEYS = frozenset({
+    "model_name_or_path", "stage", "do_train", "finetuning_type", "dataset", "dataset_dir", "cutoff_len",
+    "output_dir", "per_device_train_batch_size", "gradient_accumulation_steps", "learning_rate",
+    "lr_scheduler_type", "logging_steps", "save_steps", "report_to",
+})
+REQUIRED_BY_STAGE = {
+    "ppo": frozenset({"reward_model", "reward_model_type"}),
+    "dpo": frozenset({"pref_beta", "pref_loss"}),
+    "kto": frozenset({"pref_beta"}),
+}
+REQUIRED_EXPORT_KEYS = frozenset({"model_name_or_path", "adapter_name_or_path", "export_dir", "finetuning_type"})
