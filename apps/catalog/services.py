@@ -1,0 +1,208 @@
+"""Creating and validating datasets: one code path for the HTML pages, the API and the task.
+
+Input that cannot be a dataset at all (unsupported type, empty, not UTF-8, unknown format, too
+large) raises `DatasetInputError` before anything is stored, so nothing is left behind. A file
+whose format is recognised is stored and validated row by row; its report says which rows are
+wrong and why.
+"""
+
+import logging
+from contextlib import ExitStack
+
+from django.conf import settings
+from django.db import transaction
+
+from apps.backends import storage
+from apps.backends.errors import BackendError, TransientError
+
+from . import staging
+from .formats import job_types_for
+from .inspection import inspect_files, precheck
+from .models import Dataset
+from .readers import FileRejected, file_type_for
+from .rows import Layout
+from .tokens import counter_for
+from .uploads import max_upload_bytes, safe_file_name, temporary_path, too_large_message
+
+logger = logging.getLogger(__name__)
+
+
+class DatasetInputError(Exception):
+    """Bad input for a dataset; `field` names the form/API field it belongs to."""
+
+    def __init__(self, field: str, message: str, code: str = "invalid"):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+        self.code = code
+
+
+def _store() -> str:
+    return "s3" if settings.DATASET_STORE == "s3" else "local"
+
+
+def create_from_upload(*, owner, name: str, uploaded_file, description: str = "", base_model=None,
+                       cutoff_len: int = 2048, val_fraction: float = 0.0) -> Dataset:
+    """Store an uploaded file as a new dataset and validate it (inline when small, else on the io queue)."""
+    if uploaded_file.size > max_upload_bytes():
+        raise DatasetInputError("file", too_large_message(uploaded_file.size), "too_large")
+    try:
+        file_type = file_type_for(uploaded_file.name)
+    except FileRejected as exc:
+        raise DatasetInputError("file", exc.message, exc.code) from None
+    with temporary_path(uploaded_file) as path:
+        try:
+            layout = precheck(path, file_type)
+        except FileRejected as exc:
+            raise DatasetInputError("file", exc.message, exc.code) from None
+        dataset = Dataset(
+            owner=owner, name=name, description=description, source=Dataset.Source.UPLOAD,
+            status=Dataset.Status.VALIDATING, format=layout.format, layout=layout.as_json(),
+            job_types=job_types_for(layout.format), base_model=base_model, cutoff_len=cutoff_len,
+            val_fraction=val_fraction, file_name=uploaded_file.name[:255], file_type=file_type,
+            size_bytes=uploaded_file.size,
+        )
+        with transaction.atomic():
+            dataset.save()
+            uri = storage.join(staging.upload_folder(dataset, _store()), safe_file_name(uploaded_file.name))
+            try:
+                storage.move_file(path, uri)
+                dataset.storage_uri = uri
+                dataset.save(update_fields=["storage_uri"])
+            except BaseException:
+                _remove_quietly(dataset, uri)
+                raise
+        dataset.record_event(f"Uploaded {uploaded_file.name} ({uploaded_file.size} bytes); detected {layout.format}.")
+    _dispatch_validation(dataset)
+    return dataset
+
+
+def _remove_quietly(dataset, uri: str) -> None:
+    try:
+        storage.delete_prefix(uri.rsplit("/upload/", 1)[0] + "/")
+    except Exception:  # the original error matters more
+        logger.exception("Could not clean up %s", uri)
+
+
+def _dispatch_validation(dataset: Dataset) -> None:
+    small = (dataset.size_bytes or 0) <= settings.DATASET_SYNC_VALIDATION_MB * 1024 * 1024
+    if small and dataset.source == Dataset.Source.UPLOAD:
+        validate(dataset.pk)
+        dataset.refresh_from_db()
+        return
+    from .tasks import validate_dataset
+
+    transaction.on_commit(lambda: validate_dataset.delay(dataset.pk))
+
+
+def register(*, owner, name: str, source: str, source_uri: str, fmt: str = "", description: str = "",
+             base_model=None, cutoff_len: int = 2048, val_fraction: float = 0.0) -> Dataset:
+    """Register an S3 prefix (validated by a task), a Hugging Face dataset or a built-in by name."""
+    from .curation import builtin_datasets
+
+    fields = dict(owner=owner, name=name, description=description, source=source, source_uri=source_uri,
+                  base_model=base_model, cutoff_len=cutoff_len, val_fraction=val_fraction)
+    if source == Dataset.Source.BUILTIN:
+        known = {d["name"]: d for d in builtin_datasets()}
+        if source_uri not in known:
+            raise DatasetInputError("source_uri", f"“{source_uri}” is not a built-in dataset.")
+        fmt = known[source_uri]["format"]
+        dataset = Dataset.objects.create(
+            **fields, format=fmt, job_types=job_types_for(fmt), status=Dataset.Status.READY,
+            status_reason="Built into LLaMA-Factory / EasyR1.",
+        )
+    elif source == Dataset.Source.HF:
+        if not fmt:
+            raise DatasetInputError("format", "Choose the format: Hugging Face datasets are not read by ModelHub.")
+        dataset = Dataset.objects.create(
+            **fields, format=fmt, job_types=job_types_for(fmt), layout=default_layout(fmt).as_json(),
+            status=Dataset.Status.READY,
+            status_reason="Not validated here: the training container reads Hugging Face datasets.",
+        )
+    elif source == Dataset.Source.S3:
+        if not source_uri.startswith("s3://") or not storage.split_s3(source_uri)[1]:
+            raise DatasetInputError("source_uri", "Enter an S3 prefix such as s3://my-bucket/data/.")
+        if settings.S3_BUCKET and source_uri.startswith(storage.s3_uri("datasets")):
+            raise DatasetInputError("source_uri", "That prefix is ModelHub's own storage; register your own data.")
+        with transaction.atomic():
+            dataset = Dataset.objects.create(**fields, status=Dataset.Status.VALIDATING)
+            _dispatch_validation(dataset)
+    else:
+        raise DatasetInputError("source", f"Unknown source “{source}”.")
+    return dataset
+
+
+def default_layout(fmt: str) -> Layout:
+    """The layout assumed for data ModelHub cannot read (Hugging Face): each format's usual column names."""
+    from .rows import detect
+
+    samples = {
+        "alpaca": {"instruction": "", "input": "", "output": ""},
+        "sharegpt": {"conversations": [{"from": "human", "value": ""}]},
+        "openai": {"messages": [{"role": "user", "content": ""}]},
+        "preference": {"conversations": [{"from": "human", "value": ""}], "chosen": {}, "rejected": {}},
+        "kto": {"messages": [{"role": "user", "content": ""}], "label": True},
+        "prompt_answer": {"problem": "", "answer": ""},
+        "text": {"text": ""},
+    }
+    return detect(samples[fmt])
+
+
+def _files_of(dataset: Dataset) -> list[tuple[str, str, str]]:
+    """(name, uri, file type) of the data to validate."""
+    if dataset.source == Dataset.Source.UPLOAD:
+        return [(dataset.file_name, dataset.storage_uri, dataset.file_type)]
+    found = staging.data_files(dataset.source_uri)
+    if not found:
+        raise FileRejected("empty", f"No .jsonl, .json, .csv or .parquet files under {dataset.source_uri}.")
+    types = {file_type_for(uri) for uri, _ in found}
+    if len(types) > 1:
+        raise FileRejected("file_type", f"The prefix mixes file types ({', '.join(sorted(types))}); use one.")
+    return [(uri.rsplit("/", 1)[-1], uri, file_type_for(uri)) for uri, _ in found]
+
+
+def validate(dataset_id: int) -> None:
+    """Check every row and record the report; idempotent (does nothing unless the dataset is validating)."""
+    dataset = Dataset.objects.filter(pk=dataset_id, status=Dataset.Status.VALIDATING).first()
+    if dataset is None:
+        return
+    try:
+        with ExitStack() as stack:
+            files = [(name, stack.enter_context(storage.local_copy(uri)), ftype)
+                     for name, uri, ftype in _files_of(dataset)]
+            size = sum(path.stat().st_size for _, path, _ in files)
+            layout = Layout.from_json(dataset.format, dataset.layout) if dataset.layout else None
+            result = inspect_files(files, counter=counter_for(dataset.base_model),
+                                   cutoff_len=dataset.cutoff_len, layout=layout)
+    except FileRejected as exc:
+        _fail(dataset, exc.message, {"code": exc.code, "message": exc.message})
+        return
+    except TransientError:
+        raise
+    except BackendError as exc:
+        _fail(dataset, str(exc), {"code": "storage", "message": str(exc)})
+        return
+    fields = dict(
+        format=result.layout.format, layout=result.layout.as_json(), job_types=result.job_types,
+        row_count=result.row_count, stats=result.stats, report=result.report(), preview=result.preview,
+        size_bytes=size,
+    )
+    if result.valid:
+        over = result.stats["rows_over_cutoff"]
+        note = f"; {over} longer than {dataset.cutoff_len} tokens" if over else ""
+        dataset.transition(Dataset.Status.READY, f"{result.row_count} rows, all valid{note}.", **fields)
+        return
+    first = result.errors[0]
+    reason = (f"{result.error_count} of {result.row_count} rows have problems; "
+              f"first: row {first['row']}: {first['problem']}.")
+    _fail(dataset, reason, None, **fields)
+
+
+def _fail(dataset: Dataset, reason: str, error: dict | None, **fields) -> None:
+    """Mark invalid and drop the stored upload (the report stays, so the user can see what to fix)."""
+    if error is not None:
+        fields["report"] = {"error": error}
+    stored = staging.managed_folders(dataset)
+    if dataset.transition(Dataset.Status.INVALID, reason, storage_uri="", **fields):
+        for folder in stored:
+            storage.delete_prefix(folder)
