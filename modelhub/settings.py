@@ -242,3 +242,13 @@ SERVING_VERSION_LMI = env.str("SERVING_VERSION_LMI", default="0.36.0")
 # Inference AMI for endpoint configs when the spec names none (CUDA 13 images need al2023 gpu-4-1).
 SERVING_INFERENCE_AMI = env.str("SERVING_INFERENCE_AMI", default="al2023-ami-sagemaker-inference-gpu-4-1")
 # --- end serving configuration ---
+
+# --- catalog configuration (apps/catalog) ---
+# Largest dataset upload accepted, in MB; bigger uploads are refused while streaming and leave nothing behind.
+DATASET_MAX_UPLOAD_MB = env.int("DATASET_MAX_UPLOAD_MB", default=2048)
+# Uploads up to this size (MB) are validated inside the request; larger ones by a Celery task on the io queue.
+DATASET_SYNC_VALIDATION_MB = env.float("DATASET_SYNC_VALIDATION_MB", default=5)
+# Where uploaded dataset files are kept: "local" (STORAGE_DIR) or "s3" (S3_BUCKET/S3_PREFIX, for workers on other hosts).
+DATASET_STORE = env.str("DATASET_STORE", default="local")
+DASHBOARD_SECTIONS.append("apps.catalog.dashboard.section")
+# --- end catalog configuration ---
