@@ -1,14 +1,14 @@
-pytest_plugins = ["tests.browser"]
-
 import pytest
-from django.contrib.auth.models import Group
 
 from apps.users.models import ApiToken, User
+from apps.users.models import group as get_group
+
+pytest_plugins = ["tests.browser"]
 
 
 def make_user(username: str, group: str = "default", password: str = "a-long-test-password") -> User:
-    user = User.objects.create_user(username=username, password=password)
-    user.groups.add(Group.objects.get(name=group))
+    user = User.objects.create_user(username=username, password=password, is_staff=group == "admin")
+    user.groups.add(get_group(group))
     return user
 
 

@@ -3,13 +3,20 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, Group
 from django.db import models
 from django.utils import timezone
 
 ADMIN_GROUP = "admin"
 DEFAULT_GROUP = "default"
 GROUPS = (ADMIN_GROUP, DEFAULT_GROUP)
+
+
+def group(name: str) -> Group:
+    """One of the two groups; created if missing (a migration creates both, a test flush may drop them)."""
+    if name not in GROUPS:
+        raise ValueError(f"Unknown group {name!r}: use one of {', '.join(GROUPS)}.")
+    return Group.objects.get_or_create(name=name)[0]
 
 
 class User(AbstractUser):

@@ -1,9 +1,10 @@
 import secrets
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
+
+from apps.users.models import ADMIN_GROUP, group
 
 
 class Command(BaseCommand):
@@ -20,5 +21,5 @@ class Command(BaseCommand):
         password = secrets.token_urlsafe(12)
         with transaction.atomic():
             user = User.objects.create_superuser(username=username, email="", password=password)
-            user.groups.add(Group.objects.get(name="admin"))
+            user.groups.add(group(ADMIN_GROUP))
         self.stdout.write(self.style.SUCCESS(f"Created user {username!r}. Password (shown only now): {password}"))

@@ -1,11 +1,11 @@
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from apps.users.models import GROUPS
+from apps.users.models import group as get_group
 
 
 class Command(BaseCommand):
@@ -23,7 +23,8 @@ class Command(BaseCommand):
             raise CommandError(f"Unknown group {group!r}: use one of {', '.join(GROUPS)}.")
         if User.objects.filter(username=username).exists():
             raise CommandError(f"User {username!r} already exists.")
-        user = User(username=username, email=email, is_staff=group == "admin")
+        is_admin = group == "admin"
+        user = User(username=username, email=email, is_staff=is_admin, is_superuser=is_admin)
         try:
             User.username_validator(username)
             validate_password(password, user)
@@ -32,5 +33,5 @@ class Command(BaseCommand):
         with transaction.atomic():
             user.set_password(password)
             user.save()
-            user.groups.add(Group.objects.get(name=group))
+            user.groups.add(get_group(group))
         self.stdout.write(self.style.SUCCESS(f"Created user {username!r} in group {group!r}."))
