@@ -253,3 +253,22 @@ DATASET_SYNC_VALIDATION_MB = env.float("DATASET_SYNC_VALIDATION_MB", default=5)
 DATASET_STORE = env.str("DATASET_STORE", default="local")
 DASHBOARD_SECTIONS.append("apps.catalog.dashboard.section")
 # --- end catalog configuration ---
+
+# Playground and OpenAI-compatible gateway (apps/chat). Rate limit: requests per user per window.
+CHAT_RATE_LIMIT_REQUESTS = env.int("CHAT_RATE_LIMIT_REQUESTS", default=120)
+CHAT_RATE_LIMIT_WINDOW_SECONDS = env.int("CHAT_RATE_LIMIT_WINDOW_SECONDS", default=60)
+# Django cache alias holding the counters; point it at a shared cache (Redis) when running several web processes.
+CHAT_RATE_LIMIT_CACHE = env.str("CHAT_RATE_LIMIT_CACHE", default="default")
+CHAT_MAX_REQUEST_BYTES = env.int("CHAT_MAX_REQUEST_BYTES", default=8 * 1024 * 1024)
+CHAT_MAX_MESSAGES = env.int("CHAT_MAX_MESSAGES", default=512)
+CHAT_UPSTREAM_CONNECT_TIMEOUT = env.float("CHAT_UPSTREAM_CONNECT_TIMEOUT", default=10.0)
+# Longest silence allowed between two pieces of an upstream reply (and for a whole non-streaming reply's first byte).
+CHAT_UPSTREAM_READ_TIMEOUT = env.float("CHAT_UPSTREAM_READ_TIMEOUT", default=120.0)
+CHAT_UPSTREAM_MAX_CONNECTIONS = env.int("CHAT_UPSTREAM_MAX_CONNECTIONS", default=1000)
+# Extra CA certificates (PEM file) trusted for HyperPod endpoints; empty uses the system store.
+CHAT_UPSTREAM_CA_BUNDLE = env.str("CHAT_UPSTREAM_CA_BUNDLE", default="")
+# SageMaker runtime base URL override (else AWS_ENDPOINT_URL, else the regional AWS endpoint).
+SAGEMAKER_RUNTIME_ENDPOINT_URL = env.str("SAGEMAKER_RUNTIME_ENDPOINT_URL", default="") or env.str(
+    "AWS_ENDPOINT_URL", default=""
+)
+# --- end chat ---

@@ -1,0 +1,94 @@
+"""Who may chat with which endpoint, and how often. Synchronous (ORM, cache): call through
+`sync_to_async` — `admit` does everything a gateway request needs in one hop to a thread.
+"""
+
+import math
+import time
+
+from django.conf import settings
+from django.core.cache import caches
+from rest_framework.exceptions import AuthenticationFailed
+
+from apps.endpoints.models import Endpoint
+from apps.users.authentication import authenticate_token
+from apps.users.models import GROUPS
+from apps.users.ownership import visible_to
+
+from .errors import GatewayError, model_not_found, not_in_service, unauthenticated
+
+
+def user_from_authorization(header: str):
+    if not header:
+        raise unauthenticated("You didn't provide an API key. Send 'Authorization: Bearer <ModelHub API token>'.")
+    scheme, _, raw = header.partition(" ")
+    if scheme.lower() != "bearer" or not raw.strip():
+        raise unauthenticated("Malformed Authorization header: use 'Bearer <ModelHub API token>'.")
+    try:
+        return authenticate_token(raw.strip()).owner
+    except AuthenticationFailed as exc:
+        raise unauthenticated(str(exc.detail)) from None
+
+
+def check_may_chat(user) -> None:
+    """Every account in one of ModelHub's groups may chat; an account outside them (suspended) may not."""
+    if user.is_superuser or user.groups.filter(name__in=GROUPS).exists():
+        return
+    raise GatewayError(403, "Your account is not allowed to use models. Ask an administrator to add you to a group.",
+                       type="permission_error", code="permission_denied")
+
+
+def check_rate(user) -> None:
+    """A fixed-window request counter per user in the configured Django cache."""
+    limit = settings.CHAT_RATE_LIMIT_REQUESTS
+    if limit <= 0:
+        return
+    window = settings.CHAT_RATE_LIMIT_WINDOW_SECONDS
+    now = time.time()
+    index = int(now // window)
+    key = f"chat-rate:{user.pk}:{index}"
+    cache = caches[settings.CHAT_RATE_LIMIT_CACHE]
+    cache.add(key, 0, timeout=window + 1)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=window + 1)
+        count = 1
+    if count > limit:
+        retry_after = max(1, math.ceil((index + 1) * window - now))
+        raise GatewayError(
+            429, f"Rate limit reached: {limit} requests per {window} s. Try again in {retry_after} s.",
+            type="requests", code="rate_limit_exceeded", headers={"Retry-After": str(retry_after)},
+        )
+
+
+def usable_endpoint(user, name) -> Endpoint:
+    """The endpoint `name` if the user may see it and it answers requests."""
+    if not isinstance(name, str) or not name:
+        raise GatewayError(400, "'model' is required: the name of one of your endpoints.", param="model",
+                           code="invalid_value")
+    endpoint = visible_to(Endpoint.objects.live(), user).filter(name=name).first()
+    if endpoint is None:
+        raise model_not_found(name)
+    if not endpoint.is_invocable:
+        raise not_in_service(name, endpoint.status.replace("_", " "))
+    return endpoint
+
+
+def admit(authorization: str, model) -> tuple:
+    """Authenticate, authorise and rate-limit one gateway request; the user and the endpoint."""
+    user = user_from_authorization(authorization)
+    check_may_chat(user)
+    check_rate(user)
+    return user, usable_endpoint(user, model)
+
+
+def models_for(authorization: str) -> list[dict]:
+    user = user_from_authorization(authorization)
+    check_may_chat(user)
+    endpoints = visible_to(Endpoint.objects.filter(status="in_service"), user).select_related("owner")
+    return [model_object(e) for e in endpoints.order_by("name")]
+
+
+def model_object(endpoint) -> dict:
+    return {"id": endpoint.name, "object": "model", "created": int(endpoint.created_at.timestamp()),
+            "owned_by": endpoint.owner.username}

@@ -1,0 +1,118 @@
+"""The OpenAI-compatible gateway: /v1/chat/completions and /v1/models.
+
+Asynchronous views: the database work of a request (token, group, rate counter, endpoint) runs in
+one `sync_to_async` hop, the upstream call is async, and a streaming reply is relayed event by
+event. The official OpenAI clients work unchanged with `base_url=<ModelHub>/v1`.
+"""
+
+import json
+import logging
+
+from asgiref.sync import sync_to_async
+from django.http import JsonResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from apps.backends.sse import DONE_EVENT, event
+from apps.backends.upstream_errors import UpstreamError
+
+from . import access, relay
+from .completions import check_request, parse_body, too_large
+from .errors import GatewayError, from_upstream
+
+logger = logging.getLogger(__name__)
+
+
+def _method_not_allowed(allowed: str) -> JsonResponse:
+    response = GatewayError(405, f"Use {allowed} for this URL.", code="method_not_allowed").response()
+    response["Allow"] = allowed
+    return response
+
+
+def read_body(request) -> bytes:
+    from django.conf import settings
+
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > settings.CHAT_MAX_REQUEST_BYTES:
+        raise too_large()
+    # request.read(), not request.body: the size limit is ours (CHAT_MAX_REQUEST_BYTES), not Django's form limit.
+    return request.read(settings.CHAT_MAX_REQUEST_BYTES + 1)
+
+
+def _dumps(data: dict) -> str:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+async def relay_events(first: dict | None, chunks: relay.ChunkStream, model: str, stats: relay.Stats | None = None):
+    """SSE bytes for a stream: each chunk as the client's model, errors as an error event, always `[DONE]` last."""
+    try:
+        chunk = first
+        while chunk is not None:
+            chunk["model"] = model
+            if stats is not None:
+                stats.observe(chunk)
+            yield event(_dumps(chunk))
+            chunk = await anext(chunks, None)
+    except UpstreamError as exc:
+        logger.warning("Upstream failed mid-stream for %s: %s", model, exc)
+        yield event(_dumps(from_upstream(exc).body()))
+    finally:
+        await chunks.aclose()
+    yield DONE_EVENT
+
+
+def event_stream_response(events) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(events, content_type="text/event-stream; charset=utf-8")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # proxies (nginx) must not hold events back
+    return response
+
+
+@csrf_exempt
+async def chat_completions(request):
+    if request.method != "POST":
+        return _method_not_allowed("POST")
+    try:
+        authorization = request.headers.get("Authorization", "")
+        data = parse_body(read_body(request))
+        _, endpoint = await sync_to_async(access.admit)(authorization, data.get("model"))
+        completion = check_request(data)
+        if not completion["stream"]:
+            reply = await relay.complete(endpoint, completion)
+            reply["model"] = endpoint.name
+            return JsonResponse(reply)
+        first, chunks = await relay.open_stream(endpoint, completion)
+        return event_stream_response(relay_events(first, chunks, endpoint.name))
+    except UpstreamError as exc:
+        logger.warning("Upstream failed for %s: %s", request.path, exc)
+        return from_upstream(exc).response()
+    except GatewayError as exc:
+        return exc.response()
+
+
+@csrf_exempt
+async def models(request):
+    if request.method != "GET":
+        return _method_not_allowed("GET")
+    try:
+        data = await sync_to_async(access.models_for)(request.headers.get("Authorization", ""))
+    except GatewayError as exc:
+        return exc.response()
+    return JsonResponse({"object": "list", "data": data})
+
+
+@csrf_exempt
+async def model_detail(request, name: str):
+    if request.method != "GET":
+        return _method_not_allowed("GET")
+    try:
+        data = await sync_to_async(access.models_for)(request.headers.get("Authorization", ""))
+    except GatewayError as exc:
+        return exc.response()
+    for item in data:
+        if item["id"] == name:
+            return JsonResponse(item)
+    return GatewayError(404, f"The model '{name}' does not exist or you do not have access to it.",
+                        code="model_not_found", param="model").response()

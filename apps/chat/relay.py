@@ -1,0 +1,168 @@
+"""The one streaming path from any endpoint to any of our clients (gateway and playground).
+
+`open_stream` sends the request to the endpoint's upstream (SageMaker runtime, HyperPod over
+HTTPS, a local engine over loopback) and waits for the first chunk, so failures before any output
+become proper HTTP errors. The returned `ChunkStream` yields parsed `chat.completion.chunk`
+objects as they arrive, whatever the upstream's framing, and stops at `[DONE]` or at the end of
+the body (servers such as `transformers serve` never send `[DONE]`). Nothing is buffered beyond
+one incomplete event. Closing it (`aclose`, or cancellation when our client disconnects) closes
+the upstream connection.
+"""
+
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from apps.backends import http_upstream
+from apps.backends.sagemaker import runtime
+from apps.backends.sse import DONE, JSONLinesParser, SSEParser
+from apps.backends.upstream_errors import UpstreamError
+
+from .completions import upstream_body
+
+
+def _raw_stream(endpoint, body: bytes) -> AsyncIterator[bytes]:
+    if endpoint.target == "sagemaker":
+        return runtime.invoke_endpoint_with_response_stream(endpoint.remote_name, body, region=endpoint.region or None)
+    return http_upstream.stream(endpoint.invocation_url, body, target=endpoint.target, api_key=endpoint.api_key)
+
+
+async def complete(endpoint, request: dict) -> dict:
+    """A non-streaming reply, as the upstream's chat.completion object."""
+    body = upstream_body({**request, "stream": False}, endpoint.served_model_name)
+    if endpoint.target == "sagemaker":
+        raw = await runtime.invoke_endpoint(endpoint.remote_name, body, region=endpoint.region or None)
+    else:
+        raw = await http_upstream.complete(
+            endpoint.invocation_url, body, target=endpoint.target, api_key=endpoint.api_key
+        )
+    try:
+        reply = json.loads(raw)
+    except ValueError:
+        raise UpstreamError("The model server sent a reply that is not JSON.") from None
+    if not isinstance(reply, dict) or not isinstance(reply.get("choices"), list):
+        raise UpstreamError(_error_message(reply) or "The model server sent a reply without choices.")
+    return reply
+
+
+def _error_message(data) -> str:
+    if isinstance(data, dict):
+        error = data.get("error") or data.get("detail") or data.get("message")
+        if isinstance(error, dict):
+            error = error.get("message")
+        return str(error or "")
+    return ""
+
+
+@dataclass
+class Stats:
+    """What one reply cost and how fast it came, measured where we stand."""
+
+    started: float = field(default_factory=time.perf_counter)
+    first_token_at: float | None = None
+    last_token_at: float | None = None
+    deltas: int = 0
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    finish_reason: str = ""
+
+    def observe(self, chunk: dict) -> str:
+        """Account for one chunk; returns the text it adds."""
+        usage = chunk.get("usage")
+        if isinstance(usage, dict):
+            self.prompt_tokens = usage.get("prompt_tokens", self.prompt_tokens)
+            self.completion_tokens = usage.get("completion_tokens", self.completion_tokens)
+        text = ""
+        for choice in chunk.get("choices") or ():
+            delta = choice.get("delta") or {}
+            piece = delta.get("content") or delta.get("reasoning_content") or ""
+            if piece:
+                now = time.perf_counter()
+                if self.first_token_at is None:
+                    self.first_token_at = now
+                self.last_token_at = now
+                self.deltas += 1
+                text += delta.get("content") or ""
+            if choice.get("finish_reason"):
+                self.finish_reason = choice["finish_reason"]
+        return text
+
+    @property
+    def tokens(self) -> int:
+        return self.completion_tokens if self.completion_tokens is not None else self.deltas
+
+    @property
+    def ttft_ms(self) -> float | None:
+        return None if self.first_token_at is None else (self.first_token_at - self.started) * 1000
+
+    @property
+    def tokens_per_second(self) -> float | None:
+        if self.first_token_at is None or self.last_token_at is None or self.tokens < 2:
+            return None
+        span = self.last_token_at - self.first_token_at
+        return (self.tokens - 1) / span if span > 0 else None
+
+
+class ChunkStream:
+    def __init__(self, raw: AsyncIterator[bytes], parser):
+        self._raw = raw
+        self._parser = parser
+        self._pending: list[str] = []
+        self._finished = False
+
+    async def __anext__(self) -> dict:
+        while True:
+            if self._pending:
+                data = self._pending.pop(0)
+                if data == DONE:
+                    await self._finish()
+                    raise StopAsyncIteration
+                return _parse(data)
+            if self._finished:
+                raise StopAsyncIteration
+            try:
+                piece = await anext(self._raw)
+            except StopAsyncIteration:
+                self._finished = True
+                self._pending = self._parser.flush()
+                continue
+            self._pending = self._parser.feed(piece)
+
+    def __aiter__(self):
+        return self
+
+    async def _finish(self) -> None:
+        self._finished = True
+        self._pending = []
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._raw.aclose()
+
+
+def _parse(data: str) -> dict:
+    try:
+        chunk = json.loads(data)
+    except ValueError:
+        raise UpstreamError("The model server sent an event that is not JSON.") from None
+    if not isinstance(chunk, dict):
+        raise UpstreamError("The model server sent an unexpected event.")
+    if "error" in chunk or chunk.get("object") == "error":
+        raise UpstreamError(f"The model failed while answering: {_error_message(chunk) or 'unknown error'}")
+    return chunk
+
+
+async def open_stream(endpoint, request: dict) -> tuple[dict | None, ChunkStream]:
+    """Start a streaming reply; returns its first chunk (None if the reply is empty) and the rest."""
+    body = upstream_body({**request, "stream": True}, endpoint.served_model_name)
+    parser = JSONLinesParser() if endpoint.engine == "lmi" else SSEParser()
+    chunks = ChunkStream(_raw_stream(endpoint, body), parser)
+    try:
+        first = await anext(chunks)
+    except StopAsyncIteration:
+        return None, chunks
+    except BaseException:
+        await chunks.aclose()
+        raise
+    return first, chunks
