@@ -20,7 +20,7 @@ from rest_framework import serializers
 
 from apps.catalog import instances
 
-from . import fit, images, names
+from . import engines, fit, images, names
 
 ENGINES = ("vllm", "sglang", "lmi")
 ENGINE_CHOICES = ("auto", *ENGINES)
@@ -356,6 +356,11 @@ class DeploySpecSerializer(serializers.Serializer):
                 errors.setdefault("lora_adapters", []).append(
                     f"The SageMaker {engine} container takes {DLC_MAX_ADAPTERS} adapter; serve more with a "
                     f"byoc image (SERVING_IMAGE_{engine.upper()}) or deploy them separately."
+                )
+            served = engines.served_model_name(model.name or model.source_uri) if model else None
+            if served and any(a["name"] == served for a in adapters):
+                errors.setdefault("lora_adapters", []).append(
+                    f"'{served}' is the base model's served name; give the adapter another name."
                 )
         elif attrs.get("max_lora_rank"):
             errors.setdefault("max_lora_rank", []).append("Only used with LoRA adapters.")

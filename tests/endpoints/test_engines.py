@@ -1,0 +1,233 @@
+"""The engine mapping against simulated DLC entrypoints of every generation, and its encoding rules.
+
+The simulators follow sagemaker-dlc.md §2–§3 (read from the entrypoint scripts of
+aws/deep-learning-containers): what each generation does with SM_VLLM_* / SM_SGLANG_* variables.
+The property checked: for every golden case, every generation builds the same engine arguments
+as `engine_argv` (order aside: Gen1 scans the environment unsorted).
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from apps.endpoints import engines
+from apps.endpoints.spec import DeploySpec, LoraAdapter, ModelFacts
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def simulate_vllm_entrypoint(env: dict[str, str], generation: int) -> list[str]:
+    argv = ["--port", "8080"]
+    for key, value in env.items() if generation < 3 else sorted(env.items()):
+        if not key.startswith("SM_VLLM_"):
+            continue
+        flag = "--" + key.removeprefix("SM_VLLM_").lower().replace("_", "-")
+        if generation >= 3:
+            value = value.strip()
+        if value == "":
+            argv.append(flag)
+        elif generation >= 2 and value.lower() == "true":
+            argv.append(flag)
+        elif generation >= 2 and value.lower() == "false":
+            continue
+        elif generation >= 3 and value.startswith("["):
+            items = json.loads(value)
+            if items:
+                argv += [flag, *(json.dumps(i, separators=(",", ":")) if isinstance(i, dict) else str(i) for i in items)]
+        else:
+            argv += [flag, value]
+    if generation >= 2 and "SM_VLLM_MODEL" not in env:
+        argv += ["--model", "/opt/ml/model"]
+    return argv
+
+
+def simulate_sglang_entrypoint(env: dict[str, str], current: bool) -> list[str]:
+    argv = []
+    for key, value in env.items():
+        if not key.startswith("SM_SGLANG_"):
+            continue
+        flag = "--" + key.removeprefix("SM_SGLANG_").lower().replace("_", "-")
+        if value == "" or (current and value.lower() == "true"):
+            argv.append(flag)
+        elif current and value.lower() == "false":
+            continue
+        else:
+            argv += [flag, value]
+    for flag, default in (("--port", "8080"), ("--host", "0.0.0.0"), ("--model-path", "/opt/ml/model")):
+        if flag not in argv:
+            argv += [flag, default]
+    return argv
+
+
+def groups(argv: list[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """Flags with their value tokens, sorted: argument order does not matter to argparse here."""
+    out, current = [], None
+    for token in argv:
+        if token.startswith("--"):
+            current = [token, []]
+            out.append(current)
+        else:
+            current[1].append(token)
+    return sorted((flag, tuple(values)) for flag, values in out)
+
+
+def golden_cases(engine):
+    for path in sorted(GOLDEN.glob("*.json")):
+        expected = json.loads(path.read_text())["expected"]
+        if expected["engine"] == engine:
+            yield pytest.param(expected, id=path.stem)
+
+
+@pytest.mark.parametrize("expected", list(golden_cases("vllm")))
+@pytest.mark.parametrize("generation", [1, 2, 3])
+def test_vllm_env_gives_engine_argv_on_every_generation(expected, generation):
+    argv = simulate_vllm_entrypoint(expected["sagemaker_environment"], generation)
+    wanted = [t for t in expected["engine_argv"]]
+    wanted[wanted.index("--port") + 1] = "8080"
+    wanted = wanted[: wanted.index("--host")] + wanted[wanted.index("--port"):]  # the DLC does not pass --host
+    assert groups(argv) == groups(wanted)
+
+
+@pytest.mark.parametrize("expected", list(golden_cases("sglang")))
+@pytest.mark.parametrize("current", [False, True])
+def test_sglang_env_gives_engine_argv_on_old_and_current_entrypoint(expected, current):
+    argv = simulate_sglang_entrypoint(expected["sagemaker_environment"], current)
+    assert groups(argv) == groups(expected["engine_argv"])
+
+
+@pytest.mark.parametrize("expected", [*golden_cases("vllm"), *golden_cases("sglang")])
+def test_byoc_parser_matches_engine_argv(expected):
+    engine = expected["engine"]
+    argv = engines.argv_from_dlc_env(engine, expected["sagemaker_environment"])
+    wanted = expected["engine_argv"][: expected["engine_argv"].index("--host")]
+    assert groups(argv) == groups(wanted)
+
+
+def test_golden_environments_obey_the_encoding_rules():
+    paths = sorted(GOLDEN.glob("*.json"))
+    assert len(paths) >= 5
+    switch_keys = {
+        engines.dlc_env_key(engine, flag)
+        for option in engines.OPTIONS if option.kind in (engines.SWITCH, engines.TRISTATE)
+        for engine in ("vllm", "sglang")
+        for flag in (option.flag(engine) if isinstance(option.flag(engine), tuple) else (option.flag(engine),))
+        if flag
+    }
+    assert "SM_VLLM_NO_ENABLE_PREFIX_CACHING" in switch_keys
+    for path in paths:
+        env = json.loads(path.read_text())["expected"]["sagemaker_environment"]
+        for key, value in env.items():
+            assert isinstance(value, str)
+            assert len(value.encode()) <= 1024 and "\n" not in value
+            assert not key.endswith(("_PORT", "_HOST"))
+            if key.startswith("SM_"):
+                assert value.strip().lower() not in ("true", "false")  # Gen1 passes these as values
+                if key in switch_keys:
+                    assert value == ""
+            if key.startswith("OPTION_") and key.startswith(("OPTION_ENABLE", "OPTION_TRUST", "OPTION_ENFORCE")):
+                assert value in ("true", "false")
+        # The served model name is always set.
+        assert any(k.endswith("SERVED_MODEL_NAME") for k in env)
+
+
+def spec(**overrides) -> DeploySpec:
+    values = {"engine": "vllm", "instance_type": "ml.g5.12xlarge", "tensor_parallel_size": 4}
+    return DeploySpec(**{**values, **overrides})
+
+
+MODEL = ModelFacts("s3://b/jobs/1/merged", "org/My.Model_v2")
+
+
+def test_every_option_has_a_rendering_and_flags_differ_between_engines():
+    for option in engines.OPTIONS:
+        assert option.vllm or option.sglang or option.lmi, option.key
+    assert engines.OPTIONS_BY_KEY["max_model_len"].sglang == "--context-length"
+    assert engines.OPTIONS_BY_KEY["tensor_parallel_size"].sglang == "--tp-size"
+    assert engines.OPTIONS_BY_KEY["gpu_memory_utilization"].sglang == "--mem-fraction-static"
+    # every vLLM flag maps to a distinct DLC variable, and back
+    flags = [f for o in engines.OPTIONS for f in (o.vllm if isinstance(o.vllm, tuple) else (o.vllm,)) if f]
+    keys = [engines.dlc_env_key("vllm", f) for f in flags]
+    assert len(set(keys)) == len(keys)
+    assert engines.argv_from_dlc_env("vllm", {k: "" for k in keys}) == sorted(flags, key=lambda f: engines.dlc_env_key("vllm", f))
+
+
+def test_switches_on_are_empty_and_off_are_absent():
+    env = engines.sagemaker_environment(spec(enforce_eager=True, trust_remote_code=False), MODEL)
+    assert env["SM_VLLM_ENFORCE_EAGER"] == ""
+    assert "SM_VLLM_TRUST_REMOTE_CODE" not in env
+    assert "SM_VLLM_ENABLE_PREFIX_CACHING" not in env and "SM_VLLM_NO_ENABLE_PREFIX_CACHING" not in env
+    lmi = engines.sagemaker_environment(spec(engine="lmi", enforce_eager=True, prefix_caching=False), MODEL)
+    assert lmi["OPTION_ENFORCE_EAGER"] == "true" and lmi["OPTION_ENABLE_PREFIX_CACHING"] == "false"
+    assert "OPTION_TRUST_REMOTE_CODE" not in lmi
+    assert all(isinstance(v, str) for v in lmi.values())
+
+
+def test_sglang_always_enables_metrics_and_vllm_never_gets_the_flag():
+    assert engines.sagemaker_environment(spec(engine="sglang"), MODEL)["SM_SGLANG_ENABLE_METRICS"] == ""
+    assert "--enable-metrics" not in engines.engine_argv(spec(), MODEL, 8000)
+
+
+def test_served_model_name_is_short_and_safe():
+    assert engines.served_model_name("meta-llama/Llama-3.1-8B-Instruct") == "Llama-3.1-8B-Instruct"
+    assert engines.served_model_name("s3://bucket/jobs/42/merged/") == "merged"
+    assert engines.served_model_name("weird name/with spaces & ünïcode") == "with-spaces-n-code"
+    assert engines.served_model_name("///") == "model"
+    assert len(engines.served_model_name("x" * 300)) == 64
+    assert engines.sagemaker_environment(spec(), MODEL)["SM_VLLM_SERVED_MODEL_NAME"] == "My.Model_v2"
+
+
+def test_values_over_1024_bytes_or_with_newlines_are_refused():
+    with pytest.raises(engines.EngineConfigError, match="1024"):
+        engines.sagemaker_environment(spec(chat_template="x" * 1025), MODEL)
+    with pytest.raises(engines.EngineConfigError, match="one line"):
+        engines.sagemaker_environment(spec(chat_template="a\nb"), MODEL)
+
+
+def test_several_adapters_become_a_json_list_that_gen3_and_byoc_split():
+    adapters = (LoraAdapter("a", "s3://b/a/"), LoraAdapter("b", "s3://b/b/"))
+    env = engines.sagemaker_environment(spec(lora_adapters=adapters), MODEL)
+    assert json.loads(env["SM_VLLM_LORA_MODULES"]) == [
+        "a=/opt/ml/additional-model-data-sources/a", "b=/opt/ml/additional-model-data-sources/b"]
+    gen3 = simulate_vllm_entrypoint(env, 3)
+    assert gen3[gen3.index("--lora-modules") + 1: gen3.index("--lora-modules") + 3] == [
+        "a=/opt/ml/additional-model-data-sources/a", "b=/opt/ml/additional-model-data-sources/b"]
+    byoc = engines.argv_from_dlc_env("vllm", env)
+    assert byoc[byoc.index("--lora-modules") + 2] == "b=/opt/ml/additional-model-data-sources/b"
+    # argv for HyperPod / local takes the adapters from wherever they are mounted there
+    argv = engines.engine_argv(spec(lora_adapters=adapters), MODEL, 8000, adapter_root="/data/adapters")
+    assert argv[argv.index("--lora-modules") + 1:argv.index("--lora-modules") + 3] == ["a=/data/adapters/a", "b=/data/adapters/b"]
+
+
+def test_engine_argv_model_path_and_port_and_lmi_has_none():
+    argv = engines.engine_argv(spec(), ModelFacts("org/repo"), 9000, model_path="/models/x")
+    assert argv[:2] == ["--model", "/models/x"] and argv[-4:] == ["--host", "0.0.0.0", "--port", "9000"]
+    assert engines.engine_argv(spec(), ModelFacts("org/repo"), 8000)[:2] == ["--model", "org/repo"]
+    with pytest.raises(engines.EngineConfigError):
+        engines.engine_argv(spec(engine="lmi"), MODEL, 8000)
+    with pytest.raises(engines.EngineConfigError):
+        engines.engine_command("lmi")
+
+
+def test_hf_token_is_added_only_when_given():
+    assert "HF_TOKEN" not in engines.sagemaker_environment(spec(), MODEL)
+    assert engines.sagemaker_environment(spec(), MODEL, hf_token="hf_x")["HF_TOKEN"] == "hf_x"
+
+
+def test_model_data_source_is_an_uncompressed_prefix():
+    assert engines.model_data_source("s3://b/p") == {
+        "S3DataSource": {"S3Uri": "s3://b/p/", "S3DataType": "S3Prefix", "CompressionType": "None"}}
+    with pytest.raises(engines.EngineConfigError):
+        engines.model_data_source("org/repo")
+
+
+def test_byoc_parser_ignores_port_host_and_false():
+    env = {"SM_VLLM_PORT": "9000", "SM_VLLM_HOST": "x", "SM_VLLM_ENFORCE_EAGER": "false",
+           "SM_VLLM_TRUST_REMOTE_CODE": " TRUE ", "SM_VLLM_MODEL": "/opt/ml/model", "OTHER": "1"}
+    assert engines.argv_from_dlc_env("vllm", env) == ["--model", "/opt/ml/model", "--trust-remote-code"]
+
+
+def test_engines_module_has_no_django_or_third_party_imports():
+    source = Path(engines.__file__).read_text()
+    imports = {line.split()[1].split(".")[0] for line in source.splitlines() if line.startswith(("import ", "from "))}
+    assert imports <= {"json", "re", "dataclasses", "__future__"}
