@@ -56,9 +56,14 @@ def kubernetes_name_budget(namespace: str = "default", routing: bool = False) ->
 
 def kubernetes_endpoint_name(endpoint_id, model_name: str, *, namespace: str = "default", routing: bool = False) -> str:
     """Lowercase RFC 1123 name for a HyperPod endpoint, within the operator's length budget."""
+    unique = _unique_part(endpoint_id).lower()
+    budget = kubernetes_name_budget(namespace, routing)
+    if len("mh--") + len(unique) > budget:
+        raise ValueError(
+            f"Namespace '{namespace}' leaves {budget} characters for endpoint names with routing; use a shorter namespace."
+        )
     return remote_name(
-        model_label(model_name), _unique_part(endpoint_id).lower(),
-        max_length=kubernetes_name_budget(namespace, routing), lowercase=True,
+        model_label(model_name), unique, max_length=budget, lowercase=True,
     )
 
 
