@@ -32,6 +32,8 @@ ENV_CHECKPOINT_URI = "MODELHUB_CHECKPOINT_URI"  # <prefix>checkpoints/
 ENV_MODEL_URI = "MODELHUB_MODEL_URI"  # <prefix>model/
 ENV_MERGED_URI = "MODELHUB_MERGED_URI"  # <prefix>merged/
 ENV_HUGGINGFACE_URI = "MODELHUB_HUGGINGFACE_URI"  # <prefix>huggingface/
+ENV_CHECKPOINT_DIR = "MODELHUB_CHECKPOINT_DIR"  # local dir SageMaker syncs to <prefix>checkpoints/
+ENV_RESUME_FROM = "MODELHUB_RESUME_FROM"  # the user's s3:// checkpoint to start from (optional)
 ENV_JOB_TYPE = "MODELHUB_JOB_TYPE"
 ENV_JOB_ID = "MODELHUB_JOB_ID"
 

@@ -160,6 +160,36 @@ class TrainingJob(StatefulModel):
     def config_uri(self) -> str:
         return self.uri(layout.CONFIG_DIR)
 
+    # The spec and its renderings (see bundle.py) -----------------------------------------------------
+
+    def training_spec(self):
+        from . import bundle
+
+        return bundle.training_spec(self)
+
+    def render_bundle(self) -> dict[str, str]:
+        from . import bundle
+
+        return bundle.render(self)
+
+    def metric_definitions(self) -> list[dict]:
+        from . import bundle
+
+        return bundle.metric_definitions(self)
+
+    def parse_trainer_log(self, text: str) -> list[dict]:
+        from . import bundle
+
+        return bundle.parse_trainer_log(self, text)
+
+    @property
+    def is_deployable(self) -> bool:
+        try:
+            self.deployable_model_uri()
+        except NotDeployable:
+            return False
+        return True
+
     def deployable_model_uri(self) -> str:
         """The S3 prefix of the model an endpoint can serve: the merged model for LoRA/QLoRA, the
         full model for full fine-tuning, the Hugging Face export for the GRPO family."""

@@ -156,23 +156,14 @@ def clone_spec(job: TrainingJob) -> dict:
 # Progress -----------------------------------------------------------------------------------------
 
 
-def progress_from_records(records: list[dict]) -> dict:
-    """step / total_steps / eta_seconds from the newest trainer-log record that has them."""
-    for record in reversed(records):
-        step = record.get("current_steps", record.get("step"))
-        total = record.get("total_steps")
-        if step is None:
-            continue
-        result = {"step": int(step), "total_steps": int(total) if total else None, "eta_seconds": None}
-        remaining = record.get("remaining_time")
-        if isinstance(remaining, str) and remaining.count(":") == 2:
-            hours, minutes, seconds = remaining.split(":")
-            try:
-                result["eta_seconds"] = int(hours) * 3600 + int(minutes) * 60 + int(float(seconds))
-            except ValueError:
-                pass
-        return result
-    return {}
+def progress_fields(points: list[dict]) -> dict:
+    """The row's progress columns from parsed trainer-log points (see renderers.metrics)."""
+    from .bundle import progress
+
+    latest = progress(points)
+    if "step" not in latest:
+        return {}
+    return {"step": latest["step"], "total_steps": latest.get("total_steps"), "eta_seconds": latest.get("remaining")}
 
 
 def refresh_metrics(job: TrainingJob) -> list[dict]:
@@ -182,7 +173,9 @@ def refresh_metrics(job: TrainingJob) -> list[dict]:
     except BackendError as exc:
         logger.info("Metrics of job %s unavailable: %s", job.pk, exc)
         return []
-    progress = progress_from_records(records)
+    progress = progress_fields(records)
+    if progress and not progress["total_steps"] and job.spec.get("max_steps"):
+        progress["total_steps"] = job.spec["max_steps"]  # EasyR1 logs no total
     if progress:
         progress["progress_updated_at"] = timezone.now()
         TrainingJob.objects.filter(pk=job.pk).update(**progress)

@@ -11,3 +11,31 @@ def make_job(owner, *, name="my-job", job_type="sft", status=None, spec=None, **
         job.status = status
     job.save()
     return job
+
+
+FORMAT_FOR_TYPE = {
+    "sft": "alpaca", "ppo": "alpaca", "pt": "text", "dpo": "preference", "rm": "preference", "kto": "kto",
+    "grpo": "prompt_answer", "dapo": "prompt_answer", "gspo": "prompt_answer", "cispo": "prompt_answer",
+}
+
+
+def make_dataset(owner, fmt: str, name: str | None = None):
+    from apps.catalog.models import Dataset
+
+    ds = Dataset(owner=owner, name=name or f"{fmt}-data", source="s3", source_uri=f"s3://user-data/{fmt}/",
+                 format=fmt, status="ready", row_count=100, file_name=f"{fmt}.jsonl", file_type="jsonl")
+    ds.save()
+    return ds
+
+
+def valid_spec(job_type: str, dataset) -> dict:
+    """A minimal valid create request for `job_type` (name + spec)."""
+    spec = {"name": f"{job_type}-run", "job_type": job_type, "base_model": "Qwen/Qwen3-0.6B",
+            "datasets": [str(dataset.pk)]}
+    if job_type not in ("pt", "grpo", "dapo", "gspo", "cispo"):
+        spec["template"] = "qwen3"
+    if job_type == "ppo":
+        spec["reward_model"] = "s3://modelhub-test/jobs/rm-run/merged/"
+    if job_type in ("grpo", "dapo", "gspo", "cispo"):
+        spec["reward_function"] = "math"
+    return spec

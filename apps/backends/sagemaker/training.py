@@ -40,7 +40,7 @@ def _image_for(job_type: str) -> str:
     return image
 
 
-def container_environment(job, compute: dict) -> dict[str, str]:
+def container_environment(job, spec) -> dict[str, str]:
     env = {
         layout.ENV_JOB_ID: str(job.pk),
         layout.ENV_JOB_TYPE: job.job_type,
@@ -50,11 +50,11 @@ def container_environment(job, compute: dict) -> dict[str, str]:
         layout.ENV_MODEL_URI: job.uri(layout.MODEL_DIR),
         layout.ENV_MERGED_URI: job.uri(layout.MERGED_DIR),
         layout.ENV_HUGGINGFACE_URI: job.uri(layout.HUGGINGFACE_DIR),
-        "MODELHUB_CHECKPOINT_DIR": CHECKPOINT_LOCAL_PATH,
+        layout.ENV_CHECKPOINT_DIR: CHECKPOINT_LOCAL_PATH,
         "MODELHUB_REGION": settings.AWS_REGION,
     }
-    if compute.get("resume_from"):
-        env["MODELHUB_RESUME_FROM"] = compute["resume_from"]
+    if spec.resume_from_checkpoint:
+        env[layout.ENV_RESUME_FROM] = spec.resume_from_checkpoint
     too_long = [key for key, value in env.items() if len(value) > ENV_VALUE_LIMIT or len(key) > ENV_VALUE_LIMIT]
     if too_long or len(env) > ENV_ENTRIES_LIMIT:
         raise RemoteValidationError(
@@ -63,13 +63,14 @@ def container_environment(job, compute: dict) -> dict[str, str]:
     return env
 
 
-def training_job_request(job, compute: dict, metric_definitions: list[dict]) -> dict[str, Any]:
-    """The CreateTrainingJob request for `job`; `compute` comes from job.compute()."""
+def training_job_request(job, spec, metric_definitions: list[dict]) -> dict[str, Any]:
+    """The CreateTrainingJob request for `job` and its TrainingSpec."""
     if not settings.SAGEMAKER_ROLE_ARN:
         raise RemoteValidationError("SAGEMAKER_ROLE_ARN is not configured: SageMaker needs an execution role.")
-    max_run = int(compute["max_run_hours"] * 3600)
-    stopping: dict[str, int] = {"MaxRuntimeInSeconds": max_run}
-    request: dict[str, Any] = {
+    stopping: dict[str, int] = {"MaxRuntimeInSeconds": spec.max_run_seconds}
+    if spec.use_spot:
+        stopping["MaxWaitTimeInSeconds"] = max(spec.max_run_seconds, spec.max_wait_seconds or 0)
+    return {
         "TrainingJobName": job.remote_name,
         "RoleArn": settings.SAGEMAKER_ROLE_ARN,
         "AlgorithmSpecification": {
@@ -78,24 +79,21 @@ def training_job_request(job, compute: dict, metric_definitions: list[dict]) -> 
             "MetricDefinitions": metric_definitions,
         },
         "ResourceConfig": {
-            "InstanceType": compute["instance_type"],
-            "InstanceCount": int(compute["instance_count"]),
-            "VolumeSizeInGB": int(compute["volume_size_gb"]),
+            "InstanceType": spec.instance_type,
+            "InstanceCount": int(spec.instance_count),
+            "VolumeSizeInGB": int(spec.volume_size_gb),
         },
         "OutputDataConfig": {"S3OutputPath": job.uri(layout.OUTPUT_DIR)},
         "CheckpointConfig": {"S3Uri": job.uri(layout.CHECKPOINT_DIR), "LocalPath": CHECKPOINT_LOCAL_PATH},
         "StoppingCondition": stopping,
-        "EnableManagedSpotTraining": bool(compute.get("spot")),
-        "Environment": container_environment(job, compute),
+        "EnableManagedSpotTraining": bool(spec.use_spot),
+        "Environment": container_environment(job, spec),
         "Tags": [
             {"Key": "modelhub:job-id", "Value": str(job.pk)},
             {"Key": "modelhub:owner", "Value": job.owner.get_username()},
             {"Key": "modelhub:job-type", "Value": job.job_type},
         ],
     }
-    if compute.get("spot"):
-        stopping["MaxWaitTimeInSeconds"] = max(max_run, int(compute["max_wait_hours"] * 3600))
-    return request
 
 
 def _summary_state(summary: dict) -> RemoteState:
@@ -177,8 +175,7 @@ class SageMakerTraining:
             logger.info("Adopting existing training job %s", job.remote_name)
             existing.extra["adopted"] = True
             return existing
-        compute = job.compute()
-        request = training_job_request(job, compute, job.metric_definitions())
+        request = training_job_request(job, job.training_spec(), job.metric_definitions())
         self.stage(job, job.render_bundle())
         try:
             with aws_errors():

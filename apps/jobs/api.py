@@ -1,0 +1,163 @@
+"""/api/v1/jobs/: list, create, get, delete, stop, clone, logs, metrics, events."""
+
+from django.db.models import Q
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from apps.backends.errors import BackendError, TransientError
+from apps.core.api import error_body
+from apps.users.ownership import IsOwnerOrAdmin, OwnedQuerysetMixin, is_admin
+
+from . import openapi, services
+from .models import Status, TrainingJob
+from .serializers import (
+    JobEventSerializer,
+    TrainingJobListSerializer,
+    TrainingJobSerializer,
+    spec_as_input,
+    validate_create,
+)
+
+ORDERINGS = {
+    "created_at": "created_at", "-created_at": "-created_at", "name": "name", "-name": "-name",
+    "status": "status", "-status": "-status", "started_at": "started_at", "-started_at": "-started_at",
+    "job_type": "job_type", "-job_type": "-job_type",
+}
+
+
+def filter_jobs(queryset, params, user):
+    """The job list's filters, shared by the API and the list page."""
+    statuses = [s for s in params.get("status", "").split(",") if s in Status.values]
+    if statuses:
+        queryset = queryset.filter(status__in=statuses)
+    job_types = [t for t in params.get("job_type", "").split(",") if t]
+    if job_types:
+        queryset = queryset.filter(job_type__in=job_types)
+    owner = params.get("owner", "").strip()
+    if owner and is_admin(user):
+        queryset = queryset.filter(owner__username=owner)
+    search = params.get("search", "").strip()
+    if search:
+        queryset = queryset.filter(Q(name__icontains=search) | Q(remote_name__icontains=search))
+    ordering = ORDERINGS.get(params.get("ordering", ""), "-created_at")
+    return queryset.order_by(ordering, "-id" if ordering.startswith("-") else "id")
+
+
+def _backend_error(exc: BackendError) -> Response:
+    code = status.HTTP_503_SERVICE_UNAVAILABLE if isinstance(exc, TransientError) else status.HTTP_502_BAD_GATEWAY
+    return Response(error_body("backend_error", str(exc)), status=code)
+
+
+LIST_PARAMETERS = [
+    OpenApiParameter("status", str, description="Comma list of statuses: " + ", ".join(Status.values)),
+    OpenApiParameter("job_type", str, description="Comma list of job types (sft, pt, ppo, dpo, kto, rm, grpo, dapo, gspo, cispo)."),
+    OpenApiParameter("owner", str, description="Owner's username (admins only)."),
+    OpenApiParameter("search", str, description="Part of the job's name or remote name."),
+    OpenApiParameter("ordering", str, enum=list(ORDERINGS), description="Sort key; default -created_at."),
+]
+
+
+class TrainingJobViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                         mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    permission_classes = [IsOwnerOrAdmin]
+    queryset = TrainingJob.objects.alive().select_related("owner")
+
+    def get_serializer_class(self):
+        return TrainingJobListSerializer if self.action == "list" else TrainingJobSerializer
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action == "list":
+            queryset = filter_jobs(queryset.defer("spec"), self.request.query_params, self.request.user)
+        return queryset
+
+    @extend_schema(parameters=LIST_PARAMETERS)
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=openapi.create_request(), responses={201: TrainingJobSerializer},
+                   description="Create a job from a name and a TrainingSpec. Omitted fields take the job type's "
+                               "defaults; fields that do not apply to the job type are ignored.")
+    def create(self, request):
+        name, spec, errors = validate_create(request.data, {"request": request})
+        if errors:
+            raise ValidationError(errors)
+        job = services.create_job(request.user, name, spec)
+        return Response(TrainingJobSerializer(job).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(description="Hide the job (its history is kept); a job that may still run is stopped first.")
+    def destroy(self, request, *args, **kwargs):
+        services.delete_job(self.get_object(), by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses={202: TrainingJobSerializer, 409: None})
+    @action(detail=True, methods=["post"])
+    def stop(self, request, pk=None):
+        job = self.get_object()
+        if not services.stop_job(job, f"Stopped by {request.user.get_username()}"):
+            return Response(error_body("conflict", f"The job is already {job.status}."), status=status.HTTP_409_CONFLICT)
+        return Response(TrainingJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=inline_serializer("CloneRequest", {"name": serializers.CharField(required=False)}),
+                   responses={201: TrainingJobSerializer})
+    @action(detail=True, methods=["post"])
+    def clone(self, request, pk=None):
+        source = self.get_object()
+        data = spec_as_input(source.spec)
+        data["name"] = request.data.get("name") or f"{source.name} (copy)"[:100]
+        name, spec, errors = validate_create(data, {"request": request})
+        if errors:
+            raise ValidationError(errors)
+        job = services.create_job(request.user, name, spec)
+        job.record_event(f"Cloned from job {source.pk}", data={"source": source.pk})
+        return Response(TrainingJobSerializer(job).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("next_token", str, description="The next_token of the previous page.")],
+        responses=inline_serializer("JobLogPage", {
+            "lines": inline_serializer("JobLogLine", {
+                "timestamp": serializers.DateTimeField(), "message": serializers.CharField(),
+                "stream": serializers.CharField()}, many=True),
+            "next_token": serializers.CharField(allow_null=True),
+        }),
+    )
+    @action(detail=True, methods=["get"])
+    def logs(self, request, pk=None):
+        job = self.get_object()
+        token = request.query_params.get("next_token") or None
+        if not job.remote_arn and job.status in (Status.QUEUED, Status.SUBMITTING):
+            return Response({"lines": [], "next_token": token})
+        try:
+            page = services.backend_for(job).logs(job, token)
+        except ValueError as exc:
+            raise ValidationError({"next_token": [str(exc)]}) from exc
+        except BackendError as exc:
+            return _backend_error(exc)
+        return Response({
+            "lines": [{"timestamp": line.timestamp, "message": line.message, "stream": line.stream} for line in page.lines],
+            "next_token": page.next_token,
+        })
+
+    @extend_schema(responses=inline_serializer("JobMetrics", {
+        "records": serializers.ListField(child=serializers.DictField()),
+        "progress": inline_serializer("JobProgress", {
+            "step": serializers.IntegerField(allow_null=True), "total_steps": serializers.IntegerField(allow_null=True),
+            "percentage": serializers.FloatField(allow_null=True), "eta_seconds": serializers.IntegerField(allow_null=True)}),
+    }))
+    @action(detail=True, methods=["get"])
+    def metrics(self, request, pk=None):
+        job = self.get_object()
+        records = services.refresh_metrics(job) if job.remote_arn or job.status != Status.QUEUED else []
+        return Response({"records": records, "progress": {
+            "step": job.step, "total_steps": job.total_steps, "percentage": job.percentage, "eta_seconds": job.eta_seconds,
+        }})
+
+    @extend_schema(responses=JobEventSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def events(self, request, pk=None):
+        job = self.get_object()
+        page = self.paginate_queryset(job.events.order_by("created_at", "id"))
+        return self.get_paginated_response(JobEventSerializer(page, many=True).data)

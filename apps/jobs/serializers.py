@@ -1,0 +1,84 @@
+"""API representations of jobs (output) and the job-create envelope (name + TrainingSpec)."""
+
+from rest_framework import serializers
+
+from .models import JobEvent, TrainingJob
+from .spec import TrainingSpecSerializer
+
+
+class ProgressSerializer(serializers.Serializer):
+    step = serializers.IntegerField(allow_null=True)
+    total_steps = serializers.IntegerField(allow_null=True)
+    percentage = serializers.FloatField(allow_null=True)
+    eta_seconds = serializers.IntegerField(allow_null=True)
+    updated_at = serializers.DateTimeField(allow_null=True, source="progress_updated_at")
+
+
+class TrainingJobListSerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.username", read_only=True)
+    progress = serializers.SerializerMethodField()
+    is_terminal = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = TrainingJob
+        fields = [
+            "id", "name", "job_type", "backend", "status", "status_reason", "is_terminal", "owner",
+            "created_at", "started_at", "ended_at", "billable_seconds", "progress",
+        ]
+
+    def get_progress(self, job) -> dict:
+        return ProgressSerializer(job).data | {"percentage": job.percentage}
+
+
+class TrainingJobSerializer(TrainingJobListSerializer):
+    deployable_model_uri = serializers.SerializerMethodField()
+    checkpoint_uri = serializers.CharField(read_only=True)
+
+    class Meta(TrainingJobListSerializer.Meta):
+        fields = [
+            *TrainingJobListSerializer.Meta.fields, "spec", "remote_name", "remote_arn", "remote_status",
+            "remote_secondary_status", "output_uri", "checkpoint_uri", "deployable_model_uri", "status_changed_at",
+        ]
+
+    def get_deployable_model_uri(self, job) -> str | None:
+        return job.deployable_model_uri() if job.is_deployable else None
+
+
+class JobEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = JobEvent
+        fields = ["id", "created_at", "level", "kind", "message", "data"]
+
+
+class JobNameSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100, help_text="A name for the job (shown in lists; need not be unique).")
+
+    def validate_name(self, value):
+        value = value.strip()
+        if not value:
+            raise serializers.ValidationError("Enter a name.")
+        return value
+
+
+def validate_create(data: dict, context: dict) -> tuple[str | None, dict | None, dict]:
+    """(name, spec dict, errors) for a create request: the name and the spec validated together,
+    so a request with both kinds of mistakes gets every error at once."""
+    data = dict(data)
+    name_serializer = JobNameSerializer(data={"name": data.pop("name", "")})
+    spec_serializer = TrainingSpecSerializer(data=data, context=context)
+    errors = {}
+    if not name_serializer.is_valid():
+        errors.update(name_serializer.errors)
+    if not spec_serializer.is_valid():
+        errors.update(spec_serializer.errors)
+    if errors:
+        return None, None, errors
+    return name_serializer.validated_data["name"], spec_serializer.spec.to_dict(), {}
+
+
+def spec_as_input(spec: dict) -> dict:
+    """A stored spec turned back into request input (for clone and the form's initial values)."""
+    derived = {"base_model_source", "base_model_uri", "gpus_per_node", "version"}
+    data = {k: v for k, v in spec.items() if v is not None and k not in derived}
+    data["datasets"] = [str(d) for d in spec.get("datasets", [])]
+    return data
