@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from .api import BaseModelViewSet, DatasetViewSet
+
+router = SimpleRouter()
+router.trailing_slash = "/?"  # /api/v1/datasets/1/preview and .../preview/ both work
+router.register("models", BaseModelViewSet, basename="model")
+router.register("datasets", DatasetViewSet, basename="dataset")
+
+urlpatterns = router.urls

@@ -1,0 +1,180 @@
+"""Forms shared by the pages and the API (the API validates its input with these same forms)."""
+
+import re
+
+from django import forms
+from django.conf import settings
+
+from . import curation
+from .formats import DatasetFormat
+from .models import BaseModel, Dataset
+
+# Known LLaMA-Factory template names offered as suggestions; any registered name is accepted.
+KNOWN_TEMPLATES = sorted({
+    "default", "empty", "alpaca", "chatml", "qwen", "qwen3", "qwen3_nothink", "qwen2_vl", "qwen3_vl", "llama2",
+    "llama3", "llama4", "mllama", "mistral", "mistral_small", "ministral3", "gemma", "gemma2", "gemma3", "glm4",
+    "deepseek", "deepseek3", "deepseekr1", "phi", "phi4", "phi4_mini", "gpt_oss", "smollm2", "yi", "zephyr",
+    "granite3",
+})
+_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+_TEMPLATE = re.compile(r"^[a-z0-9_]+$")
+
+
+def _base_model_field():
+    return forms.ModelChoiceField(
+        queryset=BaseModel.objects.none(), required=False, to_field_name="key",
+        help_text="Its tokenizer counts tokens when available offline; otherwise counts are estimated.",
+    )
+
+
+def _cutoff_field():
+    return forms.IntegerField(
+        initial=2048, min_value=16, max_value=1_048_576, required=False, label="Cutoff length (tokens)",
+        help_text="Rows longer than this are counted in the statistics (LLaMA-Factory's cutoff_len).",
+    )
+
+
+def _val_fraction_field():
+    return forms.FloatField(
+        initial=0.0, min_value=0.0, max_value=0.5, required=False, label="Validation split",
+        help_text="Share of rows held out for evaluation, 0 to 0.5 (0 = none).",
+    )
+
+
+class _DatasetOptionsMixin:
+    def _limit_base_models(self, user):
+        self.fields["base_model"].queryset = BaseModel.objects.visible_to_user(user)
+
+    def clean_val_fraction(self):
+        return self.cleaned_data.get("val_fraction") or 0.0
+
+    def clean_cutoff_len(self):
+        return self.cleaned_data.get("cutoff_len") or 2048
+
+
+class DatasetUploadForm(_DatasetOptionsMixin, forms.Form):
+    name = forms.CharField(max_length=150)
+    file = forms.FileField(allow_empty_file=True, help_text="")
+    description = forms.CharField(max_length=300, required=False)
+    base_model = _base_model_field()
+    cutoff_len = _cutoff_field()
+    val_fraction = _val_fraction_field()
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._limit_base_models(user)
+        self.fields["file"].help_text = (
+            f"JSON Lines, JSON array, CSV or Parquet, UTF-8, up to {settings.DATASET_MAX_UPLOAD_MB} MB. "
+            "The format is detected."
+        )
+        self.fields["file"].widget.attrs["accept"] = ".jsonl,.ndjson,.json,.csv,.parquet"
+
+
+class DatasetRegisterForm(_DatasetOptionsMixin, forms.Form):
+    SOURCES = [(Dataset.Source.S3, "S3 prefix"), (Dataset.Source.HF, "Hugging Face dataset"),
+               (Dataset.Source.BUILTIN, "LLaMA-Factory built-in")]
+
+    name = forms.CharField(max_length=150)
+    source = forms.ChoiceField(choices=SOURCES)
+    source_uri = forms.CharField(
+        max_length=500, label="Location",
+        help_text="s3://bucket/prefix/ for S3, an id such as tatsu-lab/alpaca for Hugging Face, or a built-in name.",
+    )
+    format = forms.ChoiceField(
+        choices=[("", "Detect (S3 only)"), *DatasetFormat.choices], required=False,
+        help_text="Required for Hugging Face datasets, which ModelHub does not read.",
+    )
+    description = forms.CharField(max_length=300, required=False)
+    base_model = _base_model_field()
+    cutoff_len = _cutoff_field()
+    val_fraction = _val_fraction_field()
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._limit_base_models(user)
+        self.builtin_names = curation.builtin_names()
+
+    def clean(self):
+        data = super().clean()
+        source, uri = data.get("source"), (data.get("source_uri") or "").strip()
+        data["source_uri"] = uri
+        if source == Dataset.Source.S3 and not re.match(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+", uri):
+            self.add_error("source_uri", "Enter an S3 prefix such as s3://my-bucket/datasets/chat/.")
+        elif source == Dataset.Source.HF:
+            if not _REPO_ID.match(uri):
+                self.add_error("source_uri", "Enter a Hugging Face dataset id such as tatsu-lab/alpaca.")
+            if not data.get("format"):
+                self.add_error("format", "Choose the format: ModelHub does not read Hugging Face datasets.")
+        elif source == Dataset.Source.BUILTIN and uri not in self.builtin_names:
+            self.add_error("source_uri", f"“{uri}” is not a built-in dataset. Choose one of: "
+                                         f"{', '.join(self.builtin_names)}.")
+        return data
+
+
+class BaseModelForm(forms.ModelForm):
+    """A custom base model: a Hugging Face repo id or an S3 prefix, with its chat template."""
+
+    lora_targets = forms.CharField(
+        initial="all", required=False, label="LoRA target modules",
+        help_text="“all”, or module names separated by commas (q_proj, v_proj, …).",
+    )
+
+    class Meta:
+        model = BaseModel
+        fields = ["display_name", "repo_id", "s3_uri", "template", "parameters_b", "context_length",
+                  "lora_targets", "license", "modality", "family", "description"]
+        help_texts = {
+            "repo_id": "e.g. Qwen/Qwen3-8B. Leave empty when the weights are in S3.",
+            "s3_uri": "s3://bucket/prefix/ holding the model folder (config.json, safetensors, tokenizer).",
+            "template": "The LLaMA-Factory chat template name, e.g. qwen3, llama3, mistral, gemma3.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["template"].widget.attrs["list"] = "template-names"
+        self.fields["parameters_b"].widget.attrs.update(step="0.001", min="0.001")
+        if self.instance.pk and isinstance(self.instance.lora_targets, list):
+            self.initial["lora_targets"] = ", ".join(self.instance.lora_targets)
+
+    def clean_parameters_b(self):
+        value = self.cleaned_data["parameters_b"]
+        if not 0 < value <= 5000:
+            raise forms.ValidationError("Enter the parameter count in billions, e.g. 7.6.")
+        return value
+
+    def clean_repo_id(self):
+        value = self.cleaned_data["repo_id"].strip()
+        if value and not _REPO_ID.match(value):
+            raise forms.ValidationError("Enter a repo id like organisation/model-name.")
+        return value
+
+    def clean_s3_uri(self):
+        value = self.cleaned_data["s3_uri"].strip()
+        if value and not re.match(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+", value):
+            raise forms.ValidationError("Enter an S3 prefix such as s3://my-bucket/models/my-model/.")
+        return value
+
+    def clean_template(self):
+        value = self.cleaned_data["template"].strip()
+        if not _TEMPLATE.match(value):
+            raise forms.ValidationError("Template names are lowercase letters, digits and '_' (e.g. qwen3).")
+        return value
+
+    def clean_lora_targets(self):
+        raw = self.cleaned_data.get("lora_targets") or "all"
+        if isinstance(raw, list):
+            names = [str(n).strip() for n in raw]
+        else:
+            names = [n.strip() for n in str(raw).split(",")]
+        names = [n for n in names if n]
+        if not names or any(not re.match(r"^[A-Za-z0-9_.]+$", n) for n in names):
+            raise forms.ValidationError("Use “all” or module names such as q_proj, v_proj.")
+        return names
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("repo_id") and not data.get("s3_uri"):
+            self.add_error("repo_id", "Enter a Hugging Face repo id or an S3 prefix.")
+        elif data.get("repo_id") and data.get("s3_uri"):
+            self.add_error("s3_uri", "Give either a repo id or an S3 prefix, not both.")
+        return data
