@@ -261,6 +261,8 @@ CHAT_RATE_LIMIT_WINDOW_SECONDS = env.int("CHAT_RATE_LIMIT_WINDOW_SECONDS", defau
 CHAT_RATE_LIMIT_CACHE = env.str("CHAT_RATE_LIMIT_CACHE", default="default")
 CHAT_MAX_REQUEST_BYTES = env.int("CHAT_MAX_REQUEST_BYTES", default=8 * 1024 * 1024)
 CHAT_MAX_MESSAGES = env.int("CHAT_MAX_MESSAGES", default=512)
+# Largest image attachment accepted by the playground (bytes, decoded).
+CHAT_MAX_IMAGE_BYTES = env.int("CHAT_MAX_IMAGE_BYTES", default=5 * 1024 * 1024)
 CHAT_UPSTREAM_CONNECT_TIMEOUT = env.float("CHAT_UPSTREAM_CONNECT_TIMEOUT", default=10.0)
 # Longest silence allowed between two pieces of an upstream reply (and for a whole non-streaming reply's first byte).
 CHAT_UPSTREAM_READ_TIMEOUT = env.float("CHAT_UPSTREAM_READ_TIMEOUT", default=120.0)

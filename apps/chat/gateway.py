@@ -41,26 +41,30 @@ def read_body(request) -> bytes:
     return request.read(settings.CHAT_MAX_REQUEST_BYTES + 1)
 
 
-def _dumps(data: dict) -> str:
+def dumps(data: dict) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
-async def relay_events(first: dict | None, chunks: relay.ChunkStream, model: str, stats: relay.Stats | None = None):
-    """SSE bytes for a stream: each chunk as the client's model, errors as an error event, always `[DONE]` last."""
+async def relay_events(first: dict | None, chunks: relay.ChunkStream, model: str, stats: relay.Stats | None = None,
+                       *, done: bool = True):
+    """SSE bytes for a stream: each chunk as the client's model, errors as an error event, `[DONE]` last."""
     try:
         chunk = first
         while chunk is not None:
             chunk["model"] = model
             if stats is not None:
                 stats.observe(chunk)
-            yield event(_dumps(chunk))
+            yield event(dumps(chunk))
             chunk = await anext(chunks, None)
     except UpstreamError as exc:
         logger.warning("Upstream failed mid-stream for %s: %s", model, exc)
-        yield event(_dumps(from_upstream(exc).body()))
+        if stats is not None:
+            stats.error = str(exc)
+        yield event(dumps(from_upstream(exc).body()))
     finally:
         await chunks.aclose()
-    yield DONE_EVENT
+    if done:
+        yield DONE_EVENT
 
 
 def event_stream_response(events) -> StreamingHttpResponse:

@@ -66,6 +66,9 @@ class Stats:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     finish_reason: str = ""
+    error: str = ""
+    keep_text: bool = False  # the playground saves the reply; the gateway only relays it
+    text_parts: list[str] = field(default_factory=list)
 
     def observe(self, chunk: dict) -> str:
         """Account for one chunk; returns the text it adds."""
@@ -84,9 +87,15 @@ class Stats:
                 self.last_token_at = now
                 self.deltas += 1
                 text += delta.get("content") or ""
+        if text and self.keep_text:
+            self.text_parts.append(text)
             if choice.get("finish_reason"):
                 self.finish_reason = choice["finish_reason"]
         return text
+
+    @property
+    def text(self) -> str:
+        return "".join(self.text_parts)
 
     @property
     def tokens(self) -> int:
