@@ -54,4 +54,10 @@ beat_schedule["jobs.reconcile"] = {
     "schedule": timedelta(seconds=settings.TRAINING_RECONCILE_SECONDS),
     "options": {"expires": max(5, settings.TRAINING_RECONCILE_SECONDS - 5)},
 }
+# Endpoints: one bulk list of endpoints per target per cycle, describe on change, re-dispatch of lost work.
+beat_schedule["endpoints.reconcile"] = {
+    "task": "endpoints.reconcile",
+    "schedule": timedelta(seconds=settings.ENDPOINT_RECONCILE_SECONDS),
+    "options": {"expires": max(5, settings.ENDPOINT_RECONCILE_SECONDS - 5)},
+}
 beat_schedule_filename = str(settings.DATA_DIR / "celerybeat-schedule")

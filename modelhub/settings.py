@@ -193,6 +193,13 @@ TRAINING_BACKENDS = {
 SERVING_BACKENDS = {
     "sagemaker": "apps.backends.sagemaker.serving.SageMakerServing",
 }
+# --- Endpoints (apps/endpoints) ---
+# How often the reconcile loop polls endpoints; after how long queued/deleting work whose message
+# was lost is sent again; how many CloudWatch log lines a failed endpoint keeps in its events.
+ENDPOINT_RECONCILE_SECONDS = env.int("ENDPOINT_RECONCILE_SECONDS", default=30)
+ENDPOINT_STALE_SECONDS = env.int("ENDPOINT_STALE_SECONDS", default=300)
+ENDPOINT_FAILURE_LOG_LINES = env.int("ENDPOINT_FAILURE_LOG_LINES", default=50)
+# --- end endpoints ---
 # Local storage for uploads, staged data and local-backend outputs.
 STORAGE_DIR = Path(env.str("STORAGE_DIR", default=str(DATA_DIR / "storage"))).resolve()
 

@@ -1,0 +1,93 @@
+"""What the pages and the API do to endpoints: create, scale, delete.
+
+Each function changes rows in one transaction and enqueues its task on commit, so a task never
+sees a row that is not there yet and a failed request leaves nothing behind.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import transaction
+
+from . import names
+from .models import Endpoint, Status
+
+
+class EndpointStateError(Exception):
+    """The endpoint's status does not allow the action; the message says why."""
+
+
+def _enqueue(task, endpoint_id: int) -> None:
+    transaction.on_commit(lambda: task.delay(endpoint_id))
+
+
+@transaction.atomic
+def create_endpoint(owner, *, name: str, source: str, model_uri: str, engine: str, instance_type: str,
+                    instance_count: int, spec: dict, target: str = "sagemaker", job=None, base_model=None,
+                    served_model_name: str = "") -> Endpoint:
+    """Insert the row (queued) and enqueue its deploy.
+
+    The remote name is derived from the new id, so it is only known after the insert: a unique
+    placeholder holds the name column until then, all inside this transaction.
+    """
+    from .tasks import deploy_endpoint
+
+    placeholder = f"pending-{uuid.uuid4().hex}"
+    endpoint = Endpoint.objects.create(
+        owner=owner, name=name or placeholder, source=source, model_uri=model_uri, engine=engine,
+        instance_type=instance_type, instance_count=instance_count, spec=spec, target=target, job=job,
+        base_model=base_model, status=Status.QUEUED, region=settings.AWS_REGION if target == "sagemaker" else "",
+    )
+    label = name or model_uri
+    endpoint.remote_name = names.endpoint_name(endpoint.pk, label)
+    if not name:
+        endpoint.name = endpoint.remote_name
+    endpoint.served_model_name = served_model_name or endpoint.name
+    Endpoint.objects.filter(pk=endpoint.pk).update(
+        name=endpoint.name, remote_name=endpoint.remote_name, served_model_name=endpoint.served_model_name
+    )
+    endpoint.record_event("Queued for deployment.", kind="status", data={"to": Status.QUEUED})
+    _enqueue(deploy_endpoint, endpoint.pk)
+    return endpoint
+
+
+def scale_description(instance_count: int, autoscaling: dict | None) -> str:
+    if autoscaling:
+        return (f"Autoscaling between {autoscaling['min_instances']} and {autoscaling['max_instances']} instances "
+                f"at {autoscaling['target_invocations_per_instance']} invocations per instance per minute.")
+    return f"Scaling to {instance_count} instance{'s' if instance_count != 1 else ''}."
+
+
+@transaction.atomic
+def request_scale(endpoint: Endpoint, *, instance_count: int | None = None, autoscaling=...) -> Endpoint:
+    """Record the wanted instance count and/or autoscaling (None turns it off) and apply them."""
+    from .tasks import update_endpoint
+
+    if endpoint.status != Status.IN_SERVICE:
+        raise EndpointStateError(f"Only an endpoint in service can be scaled; this one is {endpoint.get_status_display()}.")
+    spec = dict(endpoint.spec or {})
+    if autoscaling is not ...:
+        spec["autoscaling"] = autoscaling or None
+    count = instance_count if instance_count is not None else endpoint.instance_count
+    if spec.get("autoscaling"):
+        low, high = spec["autoscaling"]["min_instances"], spec["autoscaling"]["max_instances"]
+        count = min(max(count, low), high)
+    reason = scale_description(count, spec.get("autoscaling"))
+    if not endpoint.transition(Status.UPDATING, reason, instance_count=count, spec=spec):
+        endpoint.refresh_from_db()
+        raise EndpointStateError(f"The endpoint is {endpoint.get_status_display()} now; try again when it is in service.")
+    _enqueue(update_endpoint, endpoint.pk)
+    return endpoint
+
+
+@transaction.atomic
+def request_delete(endpoint: Endpoint) -> Endpoint:
+    from .tasks import delete_endpoint
+
+    if not endpoint.can_delete:
+        raise EndpointStateError(f"The endpoint is already {endpoint.get_status_display()}.")
+    if not endpoint.transition(Status.DELETING, "Deletion requested."):
+        endpoint.refresh_from_db()
+        raise EndpointStateError(f"The endpoint is {endpoint.get_status_display()}; it cannot be deleted now.")
+    _enqueue(delete_endpoint, endpoint.pk)
+    return endpoint
