@@ -132,9 +132,17 @@ class BaseModelForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["template"].widget.attrs["list"] = "template-names"
+        for name in ("modality", "context_length"):  # the model's defaults apply when left out
+            self.fields[name].required = False
         self.fields["parameters_b"].widget.attrs.update(step="0.001", min="0.001")
         if self.instance.pk and isinstance(self.instance.lora_targets, list):
             self.initial["lora_targets"] = ", ".join(self.instance.lora_targets)
+
+    def clean_modality(self):
+        return self.cleaned_data.get("modality") or BaseModel.Modality.TEXT
+
+    def clean_context_length(self):
+        return self.cleaned_data.get("context_length") or 4096
 
     def clean_parameters_b(self):
         value = self.cleaned_data["parameters_b"]
