@@ -56,9 +56,10 @@ class Command(BaseCommand):
             self.shutdown(processes)
 
     def shutdown(self, processes):
+        # SIGTERM to each main process only: Celery and uvicorn then shut their own children down warmly.
         for process in processes.values():
             if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
+                process.terminate()
         deadline = time.monotonic() + 15
         for name, process in processes.items():
             try:
