@@ -44,8 +44,13 @@ LAUNCHERS = {
     "vllm": ("python3", "-m", "vllm.entrypoints.openai.api_server"),
     "sglang": ("python3", "-m", "sglang.launch_server"),
 }
-# Port each engine's own server listens on by default (EC2/EKS images); SageMaker images use 8080.
+# Port each engine listens on behind HyperPod / local (the SageMaker images use 8080). On HyperPod the
+# worker's modelInvocationPort, metrics port and probe ports must equal it (hyperpod-operator.md §4.13).
 DEFAULT_ENGINE_PORTS = {"vllm": 8000, "sglang": 8080}
+HEALTH_PATH = "/health"
+METRICS_PATH = "/metrics"
+# Readiness probe timeouts: SGLang's /health takes about a second; the Kubernetes default of 1 s flaps.
+READINESS_TIMEOUT_SECONDS = {"vllm": 5, "sglang": 10}
 _LMI_DTYPES = {"auto": "bf16", "bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}
 
 
@@ -298,9 +303,15 @@ def argv_from_pairs(pairs: list[tuple[str, list[str]]]) -> list[str]:
 
 
 def engine_argv(spec, model, port: int, *, host: str = "0.0.0.0", model_path: str | None = None,
-                adapter_root: str = ADAPTER_ROOT) -> list[str]:
-    """The engine's flags (after `engine_command`), listening on host:port. No shell involved anywhere."""
+                adapter_root: str = ADAPTER_ROOT, kv_cache_offload: bool = False) -> list[str]:
+    """The engine's flags (after `engine_command`), listening on host:port. No shell involved anywhere.
+
+    `kv_cache_offload`: the HyperPod operator manages the KV cache (`kvCacheSpec`); prefix-caching
+    flags then break the pod (hyperpod-operator.md §4.4), so they are left out.
+    """
     options = canonical_options(spec, model, model_path=model_path, adapter_root=adapter_root)
+    if kv_cache_offload:
+        options["prefix_caching"] = None
     return argv_from_pairs(flag_tokens(spec.engine, options)) + ["--host", host, "--port", str(int(port))]
 
 

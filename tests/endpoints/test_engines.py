@@ -177,6 +177,19 @@ def test_served_model_name_is_short_and_safe():
     assert engines.sagemaker_environment(spec(), MODEL)["SM_VLLM_SERVED_MODEL_NAME"] == "My.Model_v2"
 
 
+def test_served_model_name_is_idempotent():
+    # the platform stores the served name and renders from it again: the name must not change
+    for raw in ("meta-llama/Llama-3.1-8B-Instruct", "s3://b/x y/", "-.weird_/._name-", "x" * 300, "日本"):
+        once = engines.served_model_name(raw)
+        assert engines.served_model_name(once) == once
+
+
+def test_kv_cache_offload_drops_prefix_caching_flags():
+    assert "--enable-prefix-caching" in engines.engine_argv(spec(prefix_caching=True), MODEL, 8000)
+    argv = engines.engine_argv(spec(prefix_caching=True), MODEL, 8000, kv_cache_offload=True)
+    assert "--enable-prefix-caching" not in argv and "--no-enable-prefix-caching" not in argv
+
+
 def test_values_over_1024_bytes_or_with_newlines_are_refused():
     with pytest.raises(engines.EngineConfigError, match="1024"):
         engines.sagemaker_environment(spec(chat_template="x" * 1025), MODEL)
