@@ -251,16 +251,6 @@ SERVING_VERSION_LMI = env.str("SERVING_VERSION_LMI", default="0.36.0")
 SERVING_INFERENCE_AMI = env.str("SERVING_INFERENCE_AMI", default="al2023-ami-sagemaker-inference-gpu-4-1")
 # --- end serving configuration ---
 
-# --- catalog configuration (apps/catalog) ---
-# Largest dataset upload accepted, in MB; bigger uploads are refused while streaming and leave nothing behind.
-DATASET_MAX_UPLOAD_MB = env.int("DATASET_MAX_UPLOAD_MB", default=2048)
-# Uploads up to this size (MB) are validated inside the request; larger ones by a Celery task on the io queue.
-DATASET_SYNC_VALIDATION_MB = env.float("DATASET_SYNC_VALIDATION_MB", default=5)
-# Where uploaded dataset files are kept: "local" (STORAGE_DIR) or "s3" (S3_BUCKET/S3_PREFIX, for workers on other hosts).
-DATASET_STORE = env.str("DATASET_STORE", default="local")
-DASHBOARD_SECTIONS.append("apps.catalog.dashboard.section")
-# --- end catalog configuration ---
-
 # Playground and OpenAI-compatible gateway (apps/chat). Rate limit: requests per user per window.
 CHAT_RATE_LIMIT_REQUESTS = env.int("CHAT_RATE_LIMIT_REQUESTS", default=120)
 CHAT_RATE_LIMIT_WINDOW_SECONDS = env.int("CHAT_RATE_LIMIT_WINDOW_SECONDS", default=60)
@@ -281,3 +271,18 @@ SAGEMAKER_RUNTIME_ENDPOINT_URL = env.str("SAGEMAKER_RUNTIME_ENDPOINT_URL", defau
     "AWS_ENDPOINT_URL", default=""
 )
 # --- end chat ---
+
+# --- catalog configuration (apps/catalog) ---
+# Largest dataset upload accepted, in MB; bigger uploads are refused while streaming and leave nothing behind.
+DATASET_MAX_UPLOAD_MB = env.int("DATASET_MAX_UPLOAD_MB", default=2048)
+# Uploads up to this size (MB) are validated inside the request; larger ones by a Celery task on the io queue.
+DATASET_SYNC_VALIDATION_MB = env.float("DATASET_SYNC_VALIDATION_MB", default=5)
+# Where uploaded dataset files are kept: "local" (STORAGE_DIR) or "s3" (S3_BUCKET/S3_PREFIX, for workers on other hosts).
+DATASET_STORE = env.str("DATASET_STORE", default="local")
+DASHBOARD_SECTIONS.append("apps.catalog.dashboard.section")
+# --- end catalog configuration ---
+
+# Endpoints dashboard section (apps/endpoints/dashboard.py).
+DASHBOARD_SECTIONS.append("apps.endpoints.dashboard.endpoints_section")
+# Training jobs dashboard section (apps/jobs/dashboard.py).
+DASHBOARD_SECTIONS.append("apps.jobs.dashboard.jobs_section")

@@ -1,5 +1,16 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "jobs"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.job_list, name="list"),
+    path("new", views.job_new, name="new"),
+    path("new/estimate", views.estimate, name="estimate"),
+    path("<int:pk>/", views.job_detail, name="detail"),
+    path("<int:pk>/live", views.job_live, name="live"),
+    path("<int:pk>/logs", views.job_logs, name="logs"),
+    path("<int:pk>/stop", views.job_stop, name="stop"),
+    path("<int:pk>/delete", views.job_delete, name="delete"),
+]

@@ -1,0 +1,137 @@
+"""The job-create form: a Django form built from TrainingSpecSerializer for rendering, validated by
+the serializer itself, so the page and the API show the same errors for the same input.
+"""
+
+from django import forms
+from django.forms.utils import ErrorDict
+from rest_framework import fields as drf
+
+from apps.core.job_types import JobType
+
+from . import spec as specs
+from .serializers import validate_create
+
+TEXTAREAS = {"reward_code", "format_prompt_template"}
+PRETTY = {"lr": "LR", "kl": "KL", "ppo": "PPO", "lora": "LoRA", "gb": "GB", "val": "Validation", "ftx": "SFT mix",
+          "n": "n", "kto": "KTO", "pref": "Preference"}
+HIDDEN_UNLESS = {
+    # field: (controlling field, values that show it) — the page's script shows/hides; the serializer ignores
+    "quantization_bit": ("finetuning_method", ["qlora"]),
+    "lora_rank": ("finetuning_method", ["lora", "qlora"]),
+    "lora_alpha": ("finetuning_method", ["lora", "qlora"]),
+    "lora_dropout": ("finetuning_method", ["lora", "qlora"]),
+    "lora_target": ("finetuning_method", ["lora", "qlora"]),
+    "max_wait_hours": ("use_spot", ["on"]),
+    "reward_code": ("reward_function", ["custom"]),
+    "format_prompt_template": ("format_prompt", ["custom"]),
+}
+
+
+def _label(name: str) -> str:
+    words = [PRETTY.get(w, w) for w in name.split("_")]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
+
+
+def _choices(field) -> list[tuple[str, str]]:
+    return [(str(value), str(label)) for value, label in field.choices.items()]
+
+
+def _form_field(name: str, field, job_type: str, user) -> forms.Field:
+    help_text = field.help_text or ""
+    common = {"required": False, "label": _label(name), "help_text": help_text}
+    if name == "datasets":
+        from apps.catalog.models import Dataset
+
+        usable = Dataset.objects.usable_by(user).compatible_with(job_type).order_by("name")
+        choices = [(str(ds.pk), f"{ds.name} ({ds.get_format_display()})") for ds in usable]
+        return forms.MultipleChoiceField(choices=choices, widget=forms.SelectMultiple(attrs={"size": min(6, max(2, len(choices)))}),
+                                         **{**common, "required": True})
+    if name == "instance_type":
+        return forms.ChoiceField(choices=specs.instance_type_choices(), **common)
+    if name == "base_model":
+        return forms.CharField(widget=forms.TextInput(attrs={"list": "catalog-models", "autocomplete": "off"}),
+                               **{**common, "required": True})
+    if isinstance(field, drf.BooleanField):
+        return forms.BooleanField(**common)
+    if isinstance(field, drf.ChoiceField):
+        choices = _choices(field)
+        if getattr(field, "allow_null", False) or getattr(field, "allow_blank", False):
+            choices = [("", "—"), *choices]
+        return forms.ChoiceField(choices=choices, **common)
+    if isinstance(field, drf.IntegerField):
+        return forms.IntegerField(min_value=field.min_value, max_value=field.max_value, **common)
+    if isinstance(field, drf.FloatField):
+        return forms.FloatField(widget=forms.NumberInput(attrs={"step": "any"}), **common)
+    if name in TEXTAREAS:
+        return forms.CharField(widget=forms.Textarea(attrs={"rows": 10, "class": "mono", "spellcheck": "false"}),
+                               strip=False, **common)
+    return forms.CharField(max_length=getattr(field, "max_length", None), **common)
+
+
+class JobForm(forms.Form):
+    name = forms.CharField(max_length=100, label="Job name", help_text="Shown in lists; need not be unique.")
+
+    def __init__(self, *args, job_type: str, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.job_type = job_type
+        self.user = user
+        self.fields["job_type"] = forms.ChoiceField(
+            choices=JobType.choices, label="Job type", initial=job_type,
+            help_text="What to train. Changing it loads that type's defaults.",
+        )
+        declared = specs.TrainingSpecSerializer().fields
+        for name in specs.fields_for(job_type):
+            if name == "job_type":
+                continue
+            self.fields[name] = _form_field(name, declared[name], job_type, user)
+            if name in HIDDEN_UNLESS:
+                controller, values = HIDDEN_UNLESS[name]
+                self.fields[name].widget.attrs.update({"data-show-when": controller, "data-show-values": " ".join(values)})
+        if not self.is_bound:
+            defaults = specs.defaults_for(job_type)
+            self.initial = {**{k: v for k, v in defaults.items() if v is not None}, **self.initial}
+
+    def sections(self) -> list[dict]:
+        """Fieldsets for the page, shaped for core/_fields.html (visible_fields, hidden_fields)."""
+        result = [{"title": "Job", "visible_fields": [self["name"], self["job_type"]]}]
+        for title, names in specs.SECTIONS.items():
+            bound = [self[n] for n in names if n in self.fields and n != "job_type"]
+            if bound:
+                result.append({"title": title, "visible_fields": bound})
+        for section in result:
+            section.update(hidden_fields=[], non_field_errors=[], slug=section["title"].split(" ")[0].lower())
+        return result
+
+    def raw_data(self) -> dict:
+        """The submitted values as API input: empty fields are left out, so the type's defaults apply."""
+        data = {}
+        for name, field in self.fields.items():
+            value = field.widget.value_from_datadict(self.data, self.files, self.add_prefix(name))
+            if isinstance(field, forms.BooleanField):
+                data[name] = bool(value)
+            elif isinstance(value, list):
+                data[name] = value
+            elif value not in (None, ""):
+                data[name] = value
+        data["job_type"] = self.job_type
+        return data
+
+    def validate(self, request) -> tuple[str | None, dict | None]:
+        """Validate with the API's serializer; errors land on the form's fields."""
+        name, spec, errors = validate_create(self.raw_data(), {"request": request})
+        self._errors = ErrorDict()
+        self.cleaned_data = {}
+        for field, messages in errors.items():
+            target = field if field in self.fields else None
+            for message in _flatten(messages):
+                self.add_error(target, message)
+        return name, spec
+
+
+def _flatten(messages) -> list[str]:
+    if isinstance(messages, dict):
+        return [m for value in messages.values() for m in _flatten(value)]
+    if isinstance(messages, list | tuple):
+        return [m for value in messages for m in _flatten(value)]
+    return [str(messages)]

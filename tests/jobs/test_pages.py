@@ -1,0 +1,150 @@
+import re
+
+import pytest
+from django.test import Client
+
+from apps.jobs.models import Status, TrainingJob
+
+from .factories import FORMAT_FOR_TYPE, make_dataset, make_job, valid_spec
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def web(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def admin_web(admin_user):
+    client = Client()
+    client.force_login(admin_user)
+    return client
+
+
+def test_list_page_filters_and_shows_only_own_jobs(web, user, other_user):
+    make_job(user, name="alpha-sft", status=Status.RUNNING, step=50, total_steps=200)
+    make_job(user, name="beta-dpo", job_type="dpo", status=Status.FAILED, status_reason="CUDA out of memory")
+    make_job(other_user, name="not-mine")
+    page = web.get("/jobs/").content.decode()
+    assert "alpha-sft" in page and "beta-dpo" in page and "not-mine" not in page
+    assert 'hx-trigger="every 5s"' in page  # a running job on the page: rows refresh
+    assert "25.0%" in page
+    failed = web.get("/jobs/?status=failed").content.decode()
+    assert "beta-dpo" in failed and "alpha-sft" not in failed and "CUDA out of memory" in failed
+    assert "alpha-sft" in web.get("/jobs/?search=alpha").content.decode()
+    assert "beta-dpo" not in web.get("/jobs/?search=alpha").content.decode()
+    rows = web.get("/jobs/?status=failed", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="job-rows").content.decode()
+    assert rows.lstrip().startswith('<tbody id="job-rows"') and "beta-dpo" in rows
+    assert "every 5s" not in rows  # only terminal jobs: polling stops
+
+
+def test_admin_sees_owner_column_and_filter(admin_web, user, other_user):
+    make_job(user, name="a-job")
+    make_job(other_user, name="b-job")
+    page = admin_web.get("/jobs/?owner=bob").content.decode()
+    assert "b-job" in page and "a-job" not in page
+
+
+@pytest.mark.parametrize("job_type", list(FORMAT_FOR_TYPE))
+def test_new_form_renders_each_type_with_its_defaults(web, user, job_type):
+    make_dataset(user, FORMAT_FOR_TYPE[job_type], name=f"my {job_type} data")
+    page = web.get(f"/jobs/new?job_type={job_type}").content.decode()
+    assert f"my {job_type} data" in page
+    assert ("Reinforcement learning" in page) == (job_type in ("grpo", "dapo", "gspo", "cispo"))
+    assert ('name="pref_beta"' in page) == (job_type in ("dpo", "kto"))
+    assert "Estimated cost" in page
+
+
+def test_form_shows_the_same_errors_as_the_api_inline(web, user, user_api):
+    dataset = make_dataset(user, "alpaca")
+    bad = valid_spec("sft", dataset) | {"name": "", "finetuning_method": "qlora", "use_spot": True,
+                                        "max_run_hours": 10, "max_wait_hours": 2}
+    api_errors = user_api.post("/api/v1/jobs/", bad, format="json").json()["errors"]
+    post = {k: v for k, v in bad.items() if k != "use_spot"} | {"use_spot": "on"}
+    response = web.post("/jobs/new", post)
+    assert response.status_code == 400
+    page = response.content.decode()
+    for field, messages in api_errors.items():
+        assert f'id="id_{field}"' in page, field
+        for message in messages:
+            assert str(message).replace("'", "&#x27;") in page, message
+    assert re.search(r'class="field has-error"[^>]*>\s*<label for="id_max_wait_hours"', page)
+    assert not TrainingJob.objects.exists()
+
+
+def test_form_creates_a_job_and_redirects(web, user, monkeypatch, django_capture_on_commit_callbacks):
+    sent = []
+    monkeypatch.setattr("apps.jobs.tasks.submit_job.delay", sent.append)
+    dataset = make_dataset(user, "alpaca")
+    data = valid_spec("sft", dataset) | {"lora_rank": "16"}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = web.post("/jobs/new", data)
+    job = TrainingJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/jobs/{job.pk}/"
+    assert job.spec["lora_rank"] == 16 and job.spec["template"] == "qwen3" and job.owner == user
+    assert sent == [job.pk]
+
+
+def test_clone_prefills_the_form(web, user):
+    dataset = make_dataset(user, "preference")
+    job = make_job(user, name="dpo-run", job_type="dpo",
+                   spec={"job_type": "dpo", "base_model": "Qwen/Qwen3-0.6B", "datasets": [dataset.pk],
+                         "pref_beta": 0.25, "template": "qwen3", "finetuning_method": "lora"})
+    page = web.get(f"/jobs/new?from={job.pk}").content.decode()
+    assert 'value="dpo-run (copy)"' in page and 'value="0.25"' in page
+    assert re.search(rf'<option value="{dataset.pk}" selected>', page)
+
+
+def test_detail_live_and_actions(web, user, monkeypatch, django_capture_on_commit_callbacks):
+    stops = []
+    monkeypatch.setattr("apps.jobs.tasks.stop_job.delay", stops.append)
+    job = make_job(user, name="watch-me", status=Status.RUNNING, step=10, total_steps=40, eta_seconds=600)
+    job.record_event("Training: Training in progress.", kind="remote")
+    page = web.get(f"/jobs/{job.pk}/").content.decode()
+    assert "watch-me" in page and "25.0%" in page and "Training in progress" in page
+    assert job.output_uri in page and 'data-copy="#output-uri"' in page
+    assert f'/api/v1/jobs/{job.pk}/metrics' in page
+    assert 'hx-trigger="every 3s"' in page
+    live = web.get(f"/jobs/{job.pk}/live").content.decode()
+    assert live.startswith('<div id="job-live"') and "step 10 of 40" in live
+    with django_capture_on_commit_callbacks(execute=True):
+        assert web.post(f"/jobs/{job.pk}/stop").status_code == 302
+    assert stops == [job.pk]
+    job.refresh_from_db()
+    assert job.status == Status.STOPPING
+    with django_capture_on_commit_callbacks(execute=True):
+        assert web.post(f"/jobs/{job.pk}/delete").status_code == 302
+    assert web.get(f"/jobs/{job.pk}/").status_code == 404
+    assert TrainingJob.objects.get(pk=job.pk).deleted_at is not None
+
+
+def test_terminal_job_page_stops_polling_and_offers_deploy(web, user):
+    job = make_job(user, status=Status.SUCCEEDED)
+    page = web.get(f"/jobs/{job.pk}/").content.decode()
+    assert 'data-terminal="1"' in page
+    assert "every 3s" not in page.split('id="job-live"')[1].split(">")[0]
+    assert job.output_uri + "merged/" in page
+
+
+def test_other_users_pages_are_404(web, other_user):
+    job = make_job(other_user)
+    for path in ("", "live", "logs"):
+        assert web.get(f"/jobs/{job.pk}/{path}").status_code == 404
+    assert web.post(f"/jobs/{job.pk}/stop").status_code == 404
+    assert web.post(f"/jobs/{job.pk}/delete").status_code == 404
+    assert web.get(f"/jobs/new?from={job.pk}").status_code == 404
+
+
+def test_estimate_partial(web):
+    page = web.get("/jobs/new/estimate?instance_type=ml.g5.2xlarge&instance_count=2&max_run_hours=10").content.decode()
+    assert "$30.40" in page  # 1.52 $/h × 2 × 10 h
+
+
+def test_dashboard_section(web, user):
+    make_job(user, name="running-one", status=Status.RUNNING, step=1, total_steps=4)
+    make_job(user, name="broken", status=Status.FAILED, status_reason="AlgorithmError: boom")
+    page = web.get("/").content.decode()
+    assert "Training jobs" in page and "running-one" in page and "AlgorithmError: boom" in page
