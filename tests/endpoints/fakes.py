@@ -37,7 +37,7 @@ class World:
     # What the next deploy of a name plays; default: Creating, Creating, InService.
     deploy_scripts: dict[str, tuple[list[str], str]] = field(default_factory=dict)
     update_script: list[str] = field(default_factory=lambda: ["Updating", "InService"])
-    delete_script: list[str] = field(default_factory=lambda: ["Deleting", NOT_FOUND])
+    delete_script: list[str] = field(default_factory=lambda: ["Deleting", "Deleting", NOT_FOUND])
     logs: dict[str, list[str]] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)
     raise_on: dict[str, Exception] = field(default_factory=dict)  # method -> error to raise once

@@ -7,6 +7,7 @@ second copy. Deletion removes the autoscaling registration, endpoint, config and
 tolerates any of them being gone already.
 """
 
+import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -344,11 +345,20 @@ class SageMakerServing:
     # traffic ------------------------------------------------------------------------------
 
     def invoke(self, endpoint, payload: dict) -> dict:
+        """One JSON request (from synchronous code: tasks, shells); the gateway uses the async runtime."""
+        from asgiref.sync import async_to_sync
+
         from . import runtime
 
-        return runtime.invoke(endpoint, payload)
+        raw = async_to_sync(runtime.invoke_endpoint)(
+            endpoint.remote_name, json.dumps(payload).encode(), region=endpoint.region or None
+        )
+        return json.loads(raw)
 
     def stream(self, endpoint, payload: dict):
+        """The response stream's payload parts (SSE bytes from the engine), as an async iterator."""
         from . import runtime
 
-        return runtime.stream(endpoint, payload)
+        return runtime.invoke_endpoint_with_response_stream(
+            endpoint.remote_name, json.dumps(payload).encode(), region=endpoint.region or None
+        )
