@@ -146,7 +146,8 @@ _PER_TYPE_DEFAULTS: dict[str, dict[str, Any]] = {
             "ppo_max_new_tokens": 512},
 }
 _R1_DEFAULTS: dict[str, Any] = {
-    "lora_rank": 64, "lora_alpha": 64, "learning_rate": 1e-6, "num_train_epochs": 1.0, "warmup_ratio": 0.0,
+    "finetuning_method": "full", "lora_rank": 64, "lora_alpha": 64, "learning_rate": 1e-6, "num_train_epochs": 1.0,
+    "warmup_ratio": 0.0,
     "weight_decay": 1e-2, "offload": True, "save_steps": 20, "eval_steps": 20,
     "instance_type": "ml.g6e.12xlarge", "max_run_hours": 48.0, "volume_size_gb": 500,
     "rollout_n": 5, "rollout_batch_size": 512, "mini_rollout_batch_size": None, "global_batch_size": 128,
@@ -547,6 +548,8 @@ class TrainingSpecSerializer(serializers.Serializer):
         data.update({k: v for k, v in attrs.items() if k not in ("job_type", "base_model", "datasets")
                      and applies(k, job_type)})
         data["job_type"] = job_type
+        if job_type == "ppo" and "reward_model_type" not in supplied and data["finetuning_method"] == "full":
+            data["reward_model_type"] = "full"  # a full PPO run cannot load a LoRA reward model
 
         self._resolve_base_model(attrs["base_model"], data, supplied, err)
         self._check_method(job_type, data, err)
@@ -686,6 +689,8 @@ class TrainingSpecSerializer(serializers.Serializer):
                 err("booster", "Unsloth boosts lora and qlora only.")
             elif instance is not None and data["instance_count"] * instance.gpu_count > 1:
                 err("booster", "Unsloth trains on a single GPU; choose a one-GPU instance or another booster.")
+            elif data["finetuning_method"] == "qlora" and data.get("quantization_bit") != 4:
+                err("booster", "Unsloth quantizes to 4 bits only; choose 4-bit QLoRA or another booster.")
             elif job_type == "ppo" and data.get("reward_model_type") == "lora":
                 err("booster", "Unsloth does not support a LoRA reward model.")
         if job_type == "ppo" and data["val_size"]:
@@ -731,6 +736,8 @@ class TrainingSpecSerializer(serializers.Serializer):
                 err("format_prompt_template", problem)
         else:
             data["format_prompt_template"] = None
+        if data["num_train_epochs"] != int(data["num_train_epochs"]):
+            err("num_train_epochs", "EasyR1 trains whole epochs; enter a whole number.")
         rollout, global_bs = data["rollout_batch_size"], data["global_batch_size"]
         if rollout % global_bs:
             err("rollout_batch_size", f"Must be a multiple of the global batch size ({global_bs}).")

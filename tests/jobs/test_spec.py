@@ -232,6 +232,8 @@ def test_unsloth_rules(user):
     ds = make_dataset(user)
     assert "booster" in errors_of(user, payload("sft", ds, booster="unsloth", instance_type="ml.g5.12xlarge"))
     assert "booster" in errors_of(user, payload("sft", ds, booster="unsloth", finetuning_method="full"))
+    assert "booster" in errors_of(user, payload("sft", ds, booster="unsloth", finetuning_method="qlora",
+                                                quantization_bit=8))
     serializer, ok = validate(user, payload("sft", ds, booster="unsloth"))
     assert ok, serializer.errors
 
@@ -251,8 +253,11 @@ def test_ppo_needs_reward_model(user):
     del data["reward_model"]
     assert list(errors_of(user, data)) == ["reward_model"]
     assert "reward_model" in errors_of(user, {**data, "reward_model": "s3://"})
-    errors = errors_of(user, {**data, "reward_model": "s3://bk1/rm/", "finetuning_method": "full"})
+    errors = errors_of(user, {**data, "reward_model": "s3://bk1/rm/", "finetuning_method": "full",
+                              "reward_model_type": "lora"})
     assert list(errors) == ["reward_model_type"]
+    serializer, ok = validate(user, {**data, "reward_model": "s3://bk1/rm/", "finetuning_method": "full"})
+    assert ok and serializer.spec.reward_model_type == "full"  # the default follows the method
     assert "val_size" in errors_of(user, {**data, "reward_model": "s3://bk1/rm/", "val_size": 0.1})
 
 

@@ -1,0 +1,106 @@
+"""TrainingSpec -> LLaMA-Factory training YAML (stages sft, pt, ppo, dpo, kto, rm).
+
+One complete YAML per job (easier to store, diff and replay than override lists); the entry point
+adds only `resume_from_checkpoint=<dir>` on the command line when it resumes.
+"""
+
+from __future__ import annotations
+
+from . import llamafactory_schema as schema
+from .context import JobContext
+from .yamlio import dump
+
+PRECISION_KEYS = {"bf16": {"bf16": True}, "fp16": {"fp16": True}, "fp32": {}}
+BOOSTER_KEYS = {
+    "none": {"flash_attn": "auto"},
+    "flash_attn2": {"flash_attn": "fa2"},
+    "liger": {"enable_liger_kernel": True},
+    "unsloth": {"use_unsloth": True},
+}
+PPO_GENERATION = {"top_k": 0, "top_p": 0.9}
+
+
+def model_path(spec, ctx: JobContext) -> str:
+    """What `model_name_or_path` points at: the synced S3 copy, or the Hugging Face repo id."""
+    return ctx.model_dir if spec.base_model_source == "s3" else spec.base_model_uri
+
+
+def reward_model_path(spec, ctx: JobContext) -> str:
+    return ctx.reward_model_dir if (spec.reward_model or "").startswith("s3://") else spec.reward_model
+
+
+def deepspeed_config_path(spec, ctx: JobContext) -> str | None:
+    if spec.deepspeed_stage is None:
+        return None
+    name = schema.DEEPSPEED_CONFIGS[(spec.deepspeed_stage, bool(spec.offload))]
+    return f"{ctx.llamafactory_root}/examples/deepspeed/{name}"
+
+
+def train_config(spec, ctx: JobContext) -> dict:
+    """The training arguments as a dict, in the order LLaMA-Factory's examples use."""
+    c: dict = {"model_name_or_path": model_path(spec, ctx), "trust_remote_code": True}
+    if spec.finetuning_method == "qlora":
+        c.update(quantization_bit=spec.quantization_bit, quantization_method="bnb")
+    c.update(BOOSTER_KEYS[spec.booster or "none"])
+
+    c.update(stage=spec.job_type, do_train=True, finetuning_type="lora" if spec.uses_lora else "full")
+    if spec.uses_lora:
+        c.update(lora_rank=spec.lora_rank, lora_alpha=spec.effective_lora_alpha, lora_dropout=spec.lora_dropout,
+                 lora_target=spec.lora_target)
+    if spec.job_type == "dpo":
+        c.update(pref_beta=spec.pref_beta, pref_loss=spec.pref_loss, pref_ftx=spec.pref_ftx)
+    elif spec.job_type == "kto":
+        c.update(pref_beta=spec.pref_beta, pref_ftx=spec.pref_ftx, kto_chosen_weight=spec.kto_chosen_weight,
+                 kto_rejected_weight=spec.kto_rejected_weight)
+    elif spec.job_type == "ppo":
+        c.update(reward_model=reward_model_path(spec, ctx), reward_model_type=spec.reward_model_type,
+                 ppo_epochs=spec.ppo_epochs, max_new_tokens=spec.ppo_max_new_tokens, **PPO_GENERATION)
+    deepspeed = deepspeed_config_path(spec, ctx)
+    if deepspeed:
+        c["deepspeed"] = deepspeed
+
+    c["dataset"] = ",".join(ref.name for ref in ctx.datasets)
+    c["dataset_dir"] = ctx.data_dir
+    if spec.template and spec.job_type != "pt":
+        c["template"] = spec.template
+    c["cutoff_len"] = spec.cutoff_len
+    if spec.max_samples:
+        c["max_samples"] = spec.max_samples
+    c.update(overwrite_cache=True, preprocessing_num_workers=16, dataloader_num_workers=4)
+
+    c.update(output_dir=ctx.output_dir, logging_steps=spec.logging_steps, save_steps=spec.save_steps)
+    if spec.save_total_limit:
+        c["save_total_limit"] = spec.save_total_limit
+    c.update(plot_loss=True, overwrite_output_dir=False, save_only_model=False)
+    c.update(_tracking(spec, ctx))
+
+    c.update(per_device_train_batch_size=spec.per_device_train_batch_size,
+             gradient_accumulation_steps=spec.gradient_accumulation_steps, learning_rate=spec.learning_rate,
+             num_train_epochs=spec.num_train_epochs)
+    if spec.max_steps:
+        c["max_steps"] = spec.max_steps
+    c.update(lr_scheduler_type=spec.lr_scheduler_type, warmup_ratio=spec.warmup_ratio,
+             weight_decay=spec.weight_decay, max_grad_norm=spec.max_grad_norm, optim=spec.optimizer)
+    c.update(PRECISION_KEYS[spec.precision])
+    c["ddp_timeout"] = 180000000
+
+    if spec.val_size:
+        c.update(val_size=spec.val_size, per_device_eval_batch_size=spec.per_device_train_batch_size,
+                 eval_strategy="steps", eval_steps=spec.eval_steps or spec.save_steps)
+    return c
+
+
+def _tracking(spec, ctx: JobContext) -> dict:
+    """Tracker settings; keys come from the container environment (WANDB_API_KEY / SWANLAB_API_KEY), never the YAML."""
+    if spec.tracker == "wandb":
+        return {"report_to": "wandb", "run_name": ctx.job_name}
+    if spec.tracker == "swanlab":
+        return {"report_to": "none", "use_swanlab": True, "swanlab_project": spec.tracker_project,
+                "swanlab_run_name": ctx.job_name}
+    if spec.tracker == "tensorboard":
+        return {"report_to": "tensorboard", "run_name": ctx.job_name}
+    return {"report_to": "none"}
+
+
+def render_train_yaml(spec, ctx: JobContext) -> str:
+    return dump(train_config(spec, ctx))
