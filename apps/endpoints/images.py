@@ -96,8 +96,12 @@ def image_uri(engine: str, region: str | None = None, version: str | None = None
     custom = override(engine)
     if custom:
         return custom
-    region = region or settings.AWS_REGION
-    version = version or default_version(engine) or None
+    return _dlc_uri(engine, region or settings.AWS_REGION, version or default_version(engine) or None)
+
+
+@cache
+def _dlc_uri(engine: str, region: str, version: str | None) -> str:
+    """sagemaker-core's lookup reads its JSON tables on every call (~0.1 s): the answers never change."""
     if version:
         check_version(engine, version)
     regions = supported_regions(engine, version)
