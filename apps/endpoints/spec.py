@@ -11,6 +11,8 @@ Context the platform passes (all optional):
 - `target`: "sagemaker" (default), "hyperpod" or "local".
 - `region`: for the image lookup (default settings.AWS_REGION).
 - `name_taken`: callable(name) -> bool, to report a user-supplied name already in use.
+- `namespace`, `routing`: for HyperPod, the Kubernetes namespace and whether intelligent routing is
+  on; they set the name length budget.
 """
 
 from dataclasses import asdict, dataclass, field, fields
@@ -233,7 +235,12 @@ class DeploySpecSerializer(serializers.Serializer):
     def validate_name(self, value):
         if not value:
             return ""
-        problems = names.endpoint_name_problems(value)
+        if self.context.get("target", "sagemaker") == "hyperpod":
+            problems = names.kubernetes_name_problems(
+                value, namespace=self.context.get("namespace", "default"), routing=bool(self.context.get("routing"))
+            )
+        else:
+            problems = names.endpoint_name_problems(value)
         if problems:
             raise serializers.ValidationError(problems)
         taken = self.context.get("name_taken")
@@ -310,8 +317,11 @@ class DeploySpecSerializer(serializers.Serializer):
 
         # Engine: auto is vLLM, except LMI when one model copy cannot use every GPU (LMI runs several copies).
         engine = attrs["engine"]
+        if engine == "lmi" and target != "sagemaker":
+            errors.setdefault("engine", []).append("LMI runs on SageMaker only; use vLLM or SGLang here.")
         if engine == "auto":
-            engine = "lmi" if tp < gpus and not attrs.get("lora_adapters") else "vllm"
+            multi_copy = tp < gpus and not attrs.get("lora_adapters") and target == "sagemaker"
+            engine = "lmi" if multi_copy else "vllm"
             notes.append(f"Engine: {engine}" + (f" ({gpus // tp} model copies of {tp} GPUs)." if engine == "lmi" else "."))
 
         # Max model length: the model's own context, capped at a default that leaves room for a KV cache.

@@ -216,3 +216,16 @@ def test_validate_deploy_spec_helper():
     assert spec.engine == "vllm" and errors == {} and fit_result.ok
     spec, errors, fit_result, notes = validate_deploy_spec({"instance_type": "ml.g5.2xlarge"}, model=LLAMA_70B)
     assert spec is None and "instance_type" in errors and fit_result.refused
+
+
+def test_hyperpod_target_uses_kubernetes_names_and_has_no_lmi():
+    serializer, valid = validate({"instance_type": "ml.g5.12xlarge", "name": "MyEndpoint"}, target="hyperpod")
+    assert not valid and "lowercase" in str(serializer.errors["name"][0])
+    serializer, valid = validate({"instance_type": "ml.g5.12xlarge", "name": "a" * 45}, target="hyperpod",
+                                 namespace="default", routing=True)
+    assert not valid and "39" in " ".join(map(str, serializer.errors["name"]))
+    serializer, valid = validate({"instance_type": "ml.g5.12xlarge", "engine": "lmi"}, target="hyperpod")
+    assert not valid and "SageMaker only" in str(serializer.errors["engine"][0])
+    serializer, valid = validate({"instance_type": "ml.g5.48xlarge"}, model=QWEN_7B, target="hyperpod")
+    assert valid, serializer.errors
+    assert serializer.spec.engine == "vllm" and serializer.spec.tensor_parallel_size == 4
