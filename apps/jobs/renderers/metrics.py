@@ -11,6 +11,7 @@ Log lines the regexes read (stdout, hence CloudWatch):
 from __future__ import annotations
 
 import json
+import math
 import re
 
 _NUM = r"(-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
@@ -71,14 +72,15 @@ def parse_duration(text) -> int | None:
 
 
 def _number(value):
+    """A finite number, or None (NaN/inf would make the API's JSON invalid)."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        return value
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
+    if not isinstance(value, int | float):
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            return None
+    return value if math.isfinite(value) else None
 
 
 def _flatten(data: dict, prefix: str = "") -> dict:
