@@ -51,3 +51,15 @@ def progress(points: list[dict]) -> dict:
     from .renderers.metrics import progress as latest
 
     return latest(points)
+
+
+def trainer_log_uri(job) -> str:
+    from .renderers import trainer_log_key
+
+    return job.uri(layout.CHECKPOINT_DIR) + trainer_log_key(training_spec(job))
+
+
+def secret_env_name(job) -> str | None:
+    from .renderers import secret_env_name as name
+
+    return name(training_spec(job))

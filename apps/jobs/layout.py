@@ -22,8 +22,6 @@ OUTPUT_DIR = "output/"
 MODEL_DIR = "model/"
 MERGED_DIR = "merged/"
 HUGGINGFACE_DIR = "huggingface/"
-# Trainer logs the loss curve is read from, anywhere under checkpoints/ (LLaMA-Factory, EasyR1).
-TRAINER_LOG_NAMES = ("trainer_log.jsonl", "experiment_log.jsonl")
 
 # Container environment variables the training entry point reads.
 ENV_JOB_URI = "MODELHUB_JOB_URI"  # the job's prefix (ends with "/")

@@ -182,6 +182,11 @@ class TrainingJob(StatefulModel):
 
         return bundle.parse_trainer_log(self, text)
 
+    def trainer_log_uri(self) -> str:
+        from . import bundle
+
+        return bundle.trainer_log_uri(self)
+
     @property
     def is_deployable(self) -> bool:
         try:

@@ -66,6 +66,8 @@ def submit(job: TrainingJob) -> None:
     TrainingJob.objects.filter(pk=job.pk).update(submit_attempts=F("submit_attempts") + 1)
     backend = backend_for(job)
     try:
+        stage_datasets(job, backend)
+        _warn_about_missing_secrets(job)
         state = backend.submit(job)
     except TransientError:
         raise
@@ -97,6 +99,33 @@ def submit(job: TrainingJob) -> None:
         TrainingJob.objects.filter(pk=job.pk).update(remote_arn=arn)
         backend.stop(job)
         job.record_event("Stop sent to the job created during submission")
+
+
+def stage_datasets(job: TrainingJob, backend) -> None:
+    """Copy the job's catalog datasets where the backend reads them (once per dataset and target)."""
+    from apps.catalog import staging
+    from apps.catalog.models import Dataset
+
+    target = getattr(backend, "storage_target", None)
+    if not target:
+        return
+    for dataset in Dataset.objects.filter(pk__in=job.spec.get("datasets", [])):
+        if dataset.source == Dataset.Source.BUILTIN or (dataset.staged or {}).get(target):
+            continue
+        folder = staging.stage(dataset, target)
+        job.record_event(f"Staged dataset {dataset.name} to {folder}", data={"dataset": dataset.pk})
+
+
+def _warn_about_missing_secrets(job: TrainingJob) -> None:
+    from .bundle import secret_env_name
+
+    variable = secret_env_name(job)
+    if variable:
+        job.record_event(
+            f"Experiment tracking needs {variable}, but ModelHub has no per-user secret store yet: "
+            "the key is not passed to the container, so tracking may fail to log in.",
+            level="warning",
+        )
 
 
 # Stop and delete ----------------------------------------------------------------------------------

@@ -22,7 +22,8 @@ def backoff(retries: int) -> int:
     return min(300, 5 * 2**retries)
 
 
-@shared_task(name="jobs.submit", queue="control", bind=True, max_retries=MAX_RETRIES, soft_time_limit=120, time_limit=150)
+# Submit stages datasets and the config bundle (transfers), so it runs on the io queue.
+@shared_task(name="jobs.submit", queue="io", bind=True, max_retries=MAX_RETRIES, soft_time_limit=1800, time_limit=1860)
 def submit_job(self, job_id: int) -> None:
     job = TrainingJob.objects.filter(pk=job_id).first()
     if job is None:

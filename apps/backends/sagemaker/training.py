@@ -138,6 +138,7 @@ def _described_state(description: dict) -> RemoteState:
 
 class SageMakerTraining:
     name = "sagemaker"
+    storage_target = "s3"  # where catalog datasets are staged for this backend
 
     def __init__(self, sagemaker=None, s3=None, logs=None):
         self._sagemaker, self._s3, self._logs = sagemaker, s3, logs
@@ -244,31 +245,15 @@ class SageMakerTraining:
         return cloudwatch.tail(self.logs_client, settings.TRAINING_LOG_GROUP, job.remote_name, next_token, limit)
 
     def metrics(self, job) -> list[dict]:
-        """Trainer log records from the checkpoint location (synced by SageMaker during training)."""
+        """Trainer log points from the checkpoint location (SageMaker syncs it there during training)."""
         text = self.trainer_log_text(job)
         return job.parse_trainer_log(text) if text else []
 
     def trainer_log_text(self, job) -> str:
-        bucket, prefix = layout.split_s3_uri(job.uri(layout.CHECKPOINT_DIR))
-        newest = None
-        token = None
-        while True:
-            kwargs = {"Bucket": bucket, "Prefix": prefix}
-            if token:
-                kwargs["ContinuationToken"] = token
-            try:
-                with aws_errors():
-                    page = self.s3.list_objects_v2(**kwargs)
-            except RemoteNotFound:
-                return ""
-            for obj in page.get("Contents", []):
-                if obj["Key"].endswith(layout.TRAINER_LOG_NAMES) and (newest is None or obj["LastModified"] > newest["LastModified"]):
-                    newest = obj
-            token = page.get("NextContinuationToken")
-            if not token:
-                break
-        if newest is None:
+        bucket, key = layout.split_s3_uri(job.trainer_log_uri())
+        try:
+            with aws_errors():
+                body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except RemoteNotFound:
             return ""
-        with aws_errors():
-            body = self.s3.get_object(Bucket=bucket, Key=newest["Key"])["Body"].read()
         return body.decode("utf-8", errors="replace")
