@@ -320,7 +320,8 @@ class DeploySpecSerializer(serializers.Serializer):
         if engine == "lmi" and target != "sagemaker":
             errors.setdefault("engine", []).append("LMI runs on SageMaker only; use vLLM or SGLang here.")
         if engine == "auto":
-            multi_copy = tp < gpus and not attrs.get("lora_adapters") and target == "sagemaker"
+            multi_copy = (tp < gpus and target == "sagemaker" and not attrs.get("lora_adapters")
+                          and attrs["quantization"] in LMI_QUANTIZATIONS)
             engine = "lmi" if multi_copy else "vllm"
             notes.append(f"Engine: {engine}" + (f" ({gpus // tp} model copies of {tp} GPUs)." if engine == "lmi" else "."))
 

@@ -76,6 +76,13 @@ def test_auto_picks_lmi_when_heads_do_not_split_over_all_gpus():
     assert any("model copies" in note for note in serializer.notes)
 
 
+def test_auto_stays_on_vllm_when_lmi_cannot_serve_the_request():
+    for extra in ({"quantization": "gptq"}, {"lora_adapters": [{"name": "a", "source": "s3://b/a/"}]}):
+        serializer, valid = validate({"instance_type": "ml.g5.48xlarge", **extra}, model=QWEN_7B)
+        assert valid, serializer.errors
+        assert serializer.spec.engine == "vllm" and serializer.spec.tensor_parallel_size == 4
+
+
 def test_explicit_engine_is_kept_and_sglang_when_asked():
     serializer, valid = validate({"instance_type": "ml.g5.12xlarge", "engine": "sglang"})
     assert valid, serializer.errors
