@@ -347,6 +347,7 @@
       scrollDown(lane);
     };
     const finish = (message) => {
+      if (frame) { cancelAnimationFrame(frame); frame = 0; }
       node.classList.remove("is-streaming");
       if (message) {
         if (message.error) { node.classList.add("pg-msg-error"); body.textContent = message.error; }
@@ -392,6 +393,7 @@
       }
       finish(saved);
     } catch (error) {
+      if (frame) { cancelAnimationFrame(frame); frame = 0; }
       node.classList.remove("is-streaming");
       if (error.name === "AbortError") {
         stats.textContent = `${deltas} tokens · stopped`;
