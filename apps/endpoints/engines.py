@@ -51,7 +51,8 @@ HEALTH_PATH = "/health"
 METRICS_PATH = "/metrics"
 # Readiness probe timeouts: SGLang's /health takes about a second; the Kubernetes default of 1 s flaps.
 READINESS_TIMEOUT_SECONDS = {"vllm": 5, "sglang": 10}
-_LMI_DTYPES = {"auto": "bf16", "bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}
+# LMI's names; "auto" is left out so LMI's vLLM backend takes the model's own dtype (its default).
+_LMI_DTYPES = {"auto": None, "bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}
 
 
 @dataclass(frozen=True)
@@ -262,6 +263,8 @@ def lmi_options_environment(options: dict) -> dict[str, str]:
             text = _compact(value)
         elif option.key == "dtype":
             text = _LMI_DTYPES[value]
+            if text is None:
+                continue
         else:
             text = str(value)
         env[key] = _check_value(key, text)

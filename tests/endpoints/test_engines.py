@@ -160,6 +160,8 @@ def test_switches_on_are_empty_and_off_are_absent():
     lmi = engines.sagemaker_environment(spec(engine="lmi", enforce_eager=True, prefix_caching=False), MODEL)
     assert lmi["OPTION_ENFORCE_EAGER"] == "true" and lmi["OPTION_ENABLE_PREFIX_CACHING"] == "false"
     assert "OPTION_TRUST_REMOTE_CODE" not in lmi
+    assert "OPTION_DTYPE" not in lmi  # auto: LMI's vLLM backend uses the model's dtype
+    assert engines.lmi_environment(spec(engine="lmi", dtype="float16"), MODEL)["OPTION_DTYPE"] == "fp16"
     assert all(isinstance(v, str) for v in lmi.values())
 
 

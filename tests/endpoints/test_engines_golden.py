@@ -61,6 +61,15 @@ CASES = {
         "data": {"instance_type": "ml.g5.48xlarge", "prefix_caching": True, "trust_remote_code": True,
                  "tool_call_parser": "hermes", "limit_mm_per_prompt": {"image": 2}, "quantization": "fp8"},
     },
+    # LMI asked for explicitly on T4s (float16), a fine-tuned model from S3 with its own template file.
+    "lmi_s3_mistral7b_t4_fp16": {
+        "model": {"source_uri": "s3://mh-bucket/jobs/47/merged/", "name": "mhjob-47-mistral-summaries",
+                  "parameters_b": 7.2, "context_length": 32768, "num_layers": 32, "hidden_size": 4096,
+                  "num_attention_heads": 32, "num_kv_heads": 8},
+        "data": {"engine": "lmi", "instance_type": "ml.g4dn.12xlarge", "max_model_len": 4096, "max_num_seqs": 32,
+                 "enforce_eager": True, "chat_template": "/opt/ml/model/chat_template.jinja",
+                 "container_startup_health_check_timeout": 2400, "model_data_download_timeout": 1800},
+    },
 }
 
 
