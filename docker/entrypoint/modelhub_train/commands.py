@@ -1,0 +1,42 @@
+"""Command lines, as argv lists: they are executed without a shell, so nothing is ever interpolated."""
+
+from __future__ import annotations
+
+import sys
+
+
+def llamafactory_train(config_path: str, resume_from: str | None = None) -> list[str]:
+    argv = ["llamafactory-cli", "train", config_path]
+    if resume_from:
+        argv.append(f"resume_from_checkpoint={resume_from}")
+    return argv
+
+
+def llamafactory_export(config_path: str) -> list[str]:
+    return ["llamafactory-cli", "export", config_path]
+
+
+def easyr1_train(config_path: str, resume_from: str | None = None, python: str = sys.executable) -> list[str]:
+    argv = [python, "-m", "verl.trainer.main", f"config={config_path}"]
+    if resume_from:
+        argv.append(f"trainer.load_checkpoint_path={resume_from}")
+    return argv
+
+
+def easyr1_merge(easyr1_root: str, actor_dir: str, python: str = sys.executable) -> list[str]:
+    """Convert an FSDP actor checkpoint to Hugging Face format (writes <actor_dir>/huggingface)."""
+    if actor_dir.rstrip("/").endswith("huggingface"):
+        raise ValueError("model_merger's --local_dir is the actor folder, not its huggingface/ output.")
+    return [python, f"{easyr1_root}/scripts/model_merger.py", "--local_dir", actor_dir]
+
+
+def ray_head(port: int, gpus: int) -> list[str]:
+    return ["ray", "start", "--head", f"--port={port}", f"--num-gpus={gpus}", "--disable-usage-stats"]
+
+
+def ray_worker(master_addr: str, port: int, gpus: int) -> list[str]:
+    return ["ray", "start", f"--address={master_addr}:{port}", f"--num-gpus={gpus}", "--disable-usage-stats"]
+
+
+def ray_stop() -> list[str]:
+    return ["ray", "stop", "--force"]

@@ -1,0 +1,277 @@
+"""The training container's main: fetch the staged bundle, data and models, train (single- or
+multi-node), keep checkpoints resumable, merge, upload.
+
+Environment (set by the platform on CreateTrainingJob):
+  MODELHUB_CONFIG_URI      s3:// prefix of the rendered bundle (job.json, train/merge configs, ...)
+  MODELHUB_CHECKPOINT_URI  the job's CheckpointConfig.S3Uri (used for multi-node completion signals, and
+                           for syncing when SageMaker's managed checkpoint sync is not configured)
+  WANDB_API_KEY / SWANLAB_API_KEY / HF_TOKEN  as the manifest's secret_env says (never logged)
+SageMaker sets SM_HOSTS, SM_CURRENT_HOST, SM_TRAINING_ENV, SM_NETWORK_INTERFACE_NAME.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+
+from . import checkpoints, commands, datasets, hosts, plan, s3sync
+
+CONFIG_DIR = "/opt/ml/input/config/modelhub"  # where the bundle lands (MODELHUB_CONFIG_DIR overrides)
+SAGEMAKER_CHECKPOINT_CONFIG = "/opt/ml/input/config/checkpointconfig.json"
+FAILURE_FILE = "/opt/ml/output/failure"  # SageMaker shows its content as the job's FailureReason
+DONE_MARKER = ".modelhub-done"
+WATCH_SECONDS = 30
+RAY_JOIN_ATTEMPTS, RAY_JOIN_WAIT = 60, 20
+
+
+class JobFailed(Exception):
+    pass
+
+
+def log(message: str) -> None:
+    print(f"[modelhub] {message}", flush=True)
+
+
+# Processes ---------------------------------------------------------------------------------------
+
+_children: list[subprocess.Popen] = []
+
+
+def _forward_signal(signum, _frame):
+    for child in list(_children):
+        if child.poll() is None:
+            try:
+                os.killpg(child.pid, signum)
+            except ProcessLookupError:
+                pass
+
+
+def run(argv: list[str], *, env: dict | None = None, cwd: str | None = None, tail: int = 30) -> tuple[int, list[str]]:
+    """Run argv (no shell), echo its output, return (exit code, last lines)."""
+    log("running " + " ".join(argv[:3]) + (" ..." if len(argv) > 3 else ""))
+    last = collections.deque(maxlen=tail)
+    child = subprocess.Popen(argv, env={**os.environ, **(env or {})}, cwd=cwd, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True)
+    _children.append(child)
+    try:
+        for line in child.stdout:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            last.append(line.rstrip())
+        return child.wait(), list(last)
+    finally:
+        _children.remove(child)
+
+
+def run_or_fail(argv, what: str, **kwargs) -> None:
+    code, last = run(argv, **kwargs)
+    if code != 0:
+        raise JobFailed(f"{what} exited with code {code}: " + " | ".join(line for line in last[-5:] if line))
+
+
+# Steps -------------------------------------------------------------------------------------------
+
+
+def fetch_bundle(config_uri: str, config_dir: str) -> dict:
+    s3sync.download_prefix(config_uri, config_dir)
+    return json.loads(Path(config_dir, "job.json").read_text())
+
+
+def prepare_datasets(manifest: dict) -> None:
+    paths = manifest["paths"]
+    rendered = json.loads(Path(paths["config_dir"], "dataset_info.json").read_text())
+    builtins = manifest.get("builtin_datasets") or []
+    builtin_info = {}
+    if builtins:
+        lf_data = Path(paths["llamafactory_root"], "data")
+        builtin_info = json.loads((lf_data / "dataset_info.json").read_text())
+    info = datasets.with_builtins(rendered, builtin_info, builtins, f"{paths['llamafactory_root']}/data")
+    Path(paths["data_dir"]).mkdir(parents=True, exist_ok=True)
+    Path(paths["data_dir"], "dataset_info.json").write_text(json.dumps(info, indent=2))
+
+
+def choose_resume(manifest: dict, node: hosts.Node) -> str | None:
+    root, pattern = manifest["checkpoint_root"], manifest["checkpoint_pattern"]
+    resume = checkpoints.plan_resume(checkpoints.scan(root, pattern), node.hosts, pattern)
+    for name in resume.discard:
+        log(f"discarding incomplete checkpoint {name}")
+        shutil.rmtree(Path(root, name), ignore_errors=True)
+    if resume.resume_from:
+        log(f"resuming from {resume.resume_from}")
+        return str(Path(root, resume.resume_from))
+    uri = manifest.get("resume_from_checkpoint")
+    if uri:
+        dest = Path(manifest["paths"]["resume_dir"], uri.rstrip("/").rsplit("/", 1)[-1])
+        s3sync.download_prefix(uri, dest)
+        log(f"starting from the given checkpoint {dest.name}")
+        return str(dest)
+    return None
+
+
+class Watcher(threading.Thread):
+    """Marks this node's finished checkpoints; syncs to S3 itself when SageMaker does not."""
+
+    def __init__(self, manifest: dict, node: hosts.Node, sync_uri: str | None):
+        super().__init__(daemon=True)
+        self.manifest, self.node, self.sync_uri = manifest, node, sync_uri
+        self.stopping = threading.Event()
+        self.sent: dict = {}
+
+    def run(self):
+        while not self.stopping.wait(WATCH_SECONDS):
+            self.tick(training_succeeded=False)
+
+    def tick(self, training_succeeded: bool) -> None:
+        root, pattern = self.manifest["checkpoint_root"], self.manifest["checkpoint_pattern"]
+        found = checkpoints.scan(root, pattern)
+        marker = checkpoints.marker_name(self.node.current_host)
+        for index, checkpoint in enumerate(found):
+            if marker in checkpoint.files:
+                continue
+            if checkpoints.ready_to_mark(checkpoint, index < len(found) - 1, training_succeeded, time.time(),
+                                         is_master=self.node.is_master, pattern=pattern):
+                Path(root, checkpoint.name, marker).touch()
+        if self.sync_uri:
+            s3sync.upload_dir(self.manifest["paths"]["checkpoint_dir"], self.sync_uri, skip=self.sent)
+
+    def finish(self, training_succeeded: bool) -> None:
+        self.stopping.set()
+        self.join(timeout=WATCH_SECONDS * 2)
+        self.tick(training_succeeded)
+
+
+def train_llamafactory(manifest: dict, node: hosts.Node, resume_from: str | None) -> None:
+    paths = manifest["paths"]
+    env = {**hosts.network_env(node), **hosts.torchrun_env(node)}
+    argv = commands.llamafactory_train(f"{paths['config_dir']}/{manifest['train_config']}", resume_from)
+    run_or_fail(argv, "LLaMA-Factory training", env=env, cwd=paths["llamafactory_root"])
+
+
+def train_easyr1(manifest: dict, node: hosts.Node, resume_from: str | None, checkpoint_uri: str | None) -> None:
+    paths, gpus = manifest["paths"], manifest["gpus_per_node"]
+    env = hosts.network_env(node)
+    if node.nnodes > 1 and not node.is_master:
+        _join_ray_and_wait(node, gpus, checkpoint_uri, env)
+        return
+    if node.nnodes > 1:
+        run_or_fail(commands.ray_head(hosts.RAY_PORT, gpus), "ray start --head", env=env)
+        _wait_for_ray_nodes(node.nnodes)
+    argv = commands.easyr1_train(f"{paths['config_dir']}/{manifest['train_config']}", resume_from)
+    run_or_fail(argv, "EasyR1 training", env=env, cwd=paths["easyr1_root"])
+
+
+def _join_ray_and_wait(node, gpus, checkpoint_uri, env) -> None:
+    for _ in range(RAY_JOIN_ATTEMPTS):
+        if run(commands.ray_worker(node.master_addr, hosts.RAY_PORT, gpus), env=env)[0] == 0:
+            break
+        time.sleep(RAY_JOIN_WAIT)
+    else:
+        raise JobFailed(f"Could not join the Ray head at {node.master_addr}.")
+    misses = 0
+    while misses < 3:  # the master signals the end; if the head is gone for good, stop too
+        time.sleep(WATCH_SECONDS)
+        if checkpoint_uri and s3sync.exists(s3sync.join_uri(checkpoint_uri, DONE_MARKER)):
+            break
+        misses = misses + 1 if run(["ray", "status"], tail=1)[0] != 0 else 0
+    run(commands.ray_stop())
+
+
+def _wait_for_ray_nodes(count: int, timeout: int = RAY_JOIN_ATTEMPTS * RAY_JOIN_WAIT) -> None:
+    probe = [sys.executable, "-c", "import ray; ray.init(address='auto', logging_level='ERROR');"
+             "print(sum(1 for n in ray.nodes() if n['Alive']))"]
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        code, last = run(probe, tail=1)
+        if code == 0 and last and last[-1].strip().isdigit() and int(last[-1]) >= count:
+            return
+        time.sleep(RAY_JOIN_WAIT)
+    raise JobFailed(f"Only some of the {count} nodes joined the Ray cluster.")
+
+
+def finish(manifest: dict, node: hosts.Node) -> None:
+    steps = plan.finish_plan(manifest, is_master=node.is_master, training_succeeded=True)
+    paths = manifest["paths"]
+    hf_dir = None
+    if steps.merge == "llamafactory":
+        env = {"FORCE_TORCHRUN": "0"}
+        run_or_fail(commands.llamafactory_export(f"{paths['config_dir']}/{manifest['merge_config']}"),
+                    "LoRA merge", env=env, cwd=paths["llamafactory_root"])
+    elif steps.merge == "easyr1":
+        pattern = manifest["checkpoint_pattern"]
+        last = plan.last_complete(checkpoints.scan(manifest["checkpoint_root"], pattern), node.hosts, pattern)
+        if last is None:
+            raise JobFailed("Training finished without a checkpoint to export; set save steps below the run length.")
+        actor = f"{manifest['checkpoint_root']}/{last.name}/actor"
+        run_or_fail(commands.easyr1_merge(paths["easyr1_root"], actor), "EasyR1 model merge", cwd=paths["easyr1_root"])
+        hf_dir = f"{actor}/huggingface"
+    for upload in steps.uploads:
+        src = upload.get("src") or hf_dir
+        count = s3sync.upload_dir(src, upload["uri"], exclude=upload.get("exclude", ()))
+        log(f"uploaded {count} files of the {upload['what']} model")
+        if count == 0:
+            raise JobFailed(f"The {upload['what']} model folder {src} is empty.")
+
+
+def write_failure(message: str) -> None:
+    log("FAILED: " + message)
+    try:
+        Path(FAILURE_FILE).parent.mkdir(parents=True, exist_ok=True)
+        Path(FAILURE_FILE).write_text(message[:1000])
+    except OSError:
+        pass
+
+
+def main(env=None) -> int:
+    env = os.environ if env is None else env
+    signal.signal(signal.SIGTERM, _forward_signal)
+    signal.signal(signal.SIGINT, _forward_signal)
+    node = hosts.node_from_env(env)
+    checkpoint_uri = env.get("MODELHUB_CHECKPOINT_URI")
+    watcher = None
+    try:
+        manifest = fetch_bundle(env["MODELHUB_CONFIG_URI"], env.get("MODELHUB_CONFIG_DIR", CONFIG_DIR))
+        missing = [name for name in manifest.get("secret_env", []) if not env.get(name)]
+        if missing:
+            raise JobFailed(f"The tracker key is missing from the container environment ({', '.join(missing)}).")
+        os.environ.update(manifest.get("env", {}))
+        self_sync = checkpoint_uri if not Path(SAGEMAKER_CHECKPOINT_CONFIG).exists() else None
+        if self_sync:
+            s3sync.download_prefix(self_sync, manifest["paths"]["checkpoint_dir"])
+        for item in manifest["downloads"]:
+            log(f"downloading {item['uri']}")
+            s3sync.download_prefix(item["uri"], item["dest"])
+        if manifest["tool"] == "llamafactory":
+            prepare_datasets(manifest)
+        resume_from = choose_resume(manifest, node)
+        watcher = Watcher(manifest, node, self_sync)
+        watcher.start()
+        if manifest["tool"] == "easyr1":
+            train_easyr1(manifest, node, resume_from, checkpoint_uri)
+        else:
+            train_llamafactory(manifest, node, resume_from)
+        watcher.finish(training_succeeded=True)
+        watcher = None
+        finish(manifest, node)
+        return 0
+    except Exception as exc:  # noqa: BLE001 - every failure ends as a reason SageMaker reports
+        if not isinstance(exc, JobFailed):
+            traceback.print_exc()
+        if watcher is not None:
+            watcher.finish(training_succeeded=False)
+        write_failure(str(exc) if isinstance(exc, JobFailed) else f"{type(exc).__name__}: {exc}")
+        return 1
+    finally:
+        if node.is_master and node.nnodes > 1 and checkpoint_uri:
+            try:
+                s3sync.put_text(s3sync.join_uri(checkpoint_uri, DONE_MARKER), "done")
+            except Exception as exc:  # noqa: BLE001 - the workers also stop when the Ray head goes away
+                log(f"could not signal the workers: {type(exc).__name__}")

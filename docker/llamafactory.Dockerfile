@@ -1,0 +1,29 @@
+# ModelHub training image for the LLaMA-Factory job types (sft, pt, ppo, dpo, kto, rm).
+# Build from the repository root:
+#   docker build -f docker/llamafactory.Dockerfile -t modelhub-llamafactory:0.9.4 .
+# Pin the base by digest in production (docker buildx imagetools inspect <image>).
+ARG LLAMAFACTORY_IMAGE=hiyouga/llamafactory:0.9.4
+FROM ${LLAMAFACTORY_IMAGE}
+
+# The official image keeps the LLaMA-Factory checkout in /app (examples/deepspeed, data/dataset_info.json);
+# the rendered configs point there. Fail the build, not the job, if that ever changes.
+RUN test -f /app/examples/deepspeed/ds_z0_config.json \
+ && test -f /app/examples/deepspeed/ds_z2_config.json \
+ && test -f /app/examples/deepspeed/ds_z2_offload_config.json \
+ && test -f /app/examples/deepspeed/ds_z3_config.json \
+ && test -f /app/examples/deepspeed/ds_z3_offload_config.json \
+ && test -f /app/data/dataset_info.json \
+ && llamafactory-cli version
+
+RUN python3 -m pip install --no-cache-dir boto3==1.44.8
+
+COPY docker/entrypoint /opt/modelhub/entrypoint
+ENV PYTHONPATH=/opt/modelhub/entrypoint${PYTHONPATH:+:${PYTHONPATH}} \
+    PYTHONUNBUFFERED=1 \
+    HF_HOME=/tmp/hf-home \
+    LLAMABOARD_ENABLED=0 \
+    DISABLE_VERSION_CHECK=1
+
+WORKDIR /app
+# SageMaker runs `<image> train`; the argument is ignored. Exec form: no shell between us and the trainer.
+ENTRYPOINT ["python3", "-m", "modelhub_train"]
