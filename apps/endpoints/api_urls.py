@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from .api import EndpointViewSet
+
+router = SimpleRouter()
+router.trailing_slash = "/?"
+router.register("endpoints", EndpointViewSet, basename="endpoint")
+
+urlpatterns = router.urls

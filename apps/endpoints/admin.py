@@ -1,0 +1,25 @@
+from django.contrib import admin
+
+from .models import Endpoint, EndpointEvent
+
+
+class EndpointEventInline(admin.TabularInline):
+    model = EndpointEvent
+    extra = 0
+    can_delete = False
+    readonly_fields = ("created_at", "level", "kind", "message", "data")
+
+    def has_add_permission(self, request, obj=None):
+        return False  # the log is append-only, written by the code
+
+
+@admin.register(Endpoint)
+class EndpointAdmin(admin.ModelAdmin):
+    list_display = ("name", "owner", "status", "target", "engine", "instance_type", "instance_count", "created_at")
+    list_filter = ("status", "target", "engine")
+    search_fields = ("name", "remote_name", "owner__username", "model_uri")
+    # Status moves only through transitions; the API key never shows here.
+    readonly_fields = ("status", "status_reason", "status_changed_at", "remote_name", "remote_status",
+                       "invocation_url", "created_at", "updated_at")
+    exclude = ("api_key",)
+    inlines = [EndpointEventInline]

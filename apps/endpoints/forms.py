@@ -1,0 +1,244 @@
+"""The deploy and scale forms' HTML side: fields to render, values to send to the validators.
+
+Validation is not here: a posted form becomes a plain request dict (`request_values`) checked
+by `DeployRequest` (the API's validator too), whose field errors are attached back onto these
+fields for inline display.
+"""
+
+from django import forms
+from django.forms.utils import ErrorDict, ErrorList
+
+from apps.catalog import instances
+from apps.catalog.models import BaseModel
+from apps.jobs.models import Status as JobStatus
+from apps.jobs.models import TrainingJob
+from apps.users.ownership import visible_to
+
+from . import spec as deploy_spec
+from .models import Source, Target
+
+NUMBER = {"class": "input"}
+MODALITY_FIELDS = {f"limit_mm_{m}": m for m in deploy_spec.MODALITIES}
+AUTOSCALING_FIELDS = ("min_instances", "max_instances", "target_invocations_per_instance")
+ADAPTER_FIELDS = {"lora_adapter_name": "name", "lora_adapter_source": "source"}
+
+# Fields that apply to some engines only, inside sections for all (the form hides them for the others).
+ENGINE_FIELDS = {"enforce_eager": "vllm lmi"}
+# Model fields shown for some sources only.
+SOURCE_FIELDS = {"job": "job", "base_model": "catalog", "model_uri": "hf s3", "parameters_b": "hf s3"}
+# Fields shown only while autoscaling is enabled.
+AUTOSCALING_ONLY = frozenset({"min_instances", "max_instances", "target_invocations_per_instance"})
+
+SECTIONS = [  # (title, help, fields, engines the section applies to: "" for all)
+    ("Model", "What to serve.", ("source", "job", "base_model", "model_uri", "parameters_b"), ""),
+    ("Endpoint", "Where it runs and what clients call it.", ("name", "target", "instance_type", "instance_count"), ""),
+    ("Engine", "The serving engine and its main limits.",
+     ("engine", "engine_version", "max_model_len", "tensor_parallel_size", "max_num_seqs", "gpu_memory_utilization",
+      "dtype", "quantization", "prefix_caching", "enforce_eager", "trust_remote_code"), ""),
+    ("Chat and tools", "", ("chat_template", "tool_call_parser"), ""),
+    ("Images, video and audio per prompt", "Leave empty for text models.", tuple(MODALITY_FIELDS), "vllm lmi"),
+    ("LoRA adapter", "Serve an adapter on top of the base model instead of merged weights.",
+     ("lora_adapter_name", "lora_adapter_source", "max_lora_rank"), "vllm sglang"),
+    ("SageMaker", "Start-up limits for large models.",
+     ("container_startup_health_check_timeout", "model_data_download_timeout", "inference_ami_version"), ""),
+    ("Autoscaling", "Add and remove instances with traffic.", ("autoscaling_enabled", *AUTOSCALING_FIELDS), ""),
+]
+
+
+def _choices(values, blank: str | None = None):
+    items = [(v, v) for v in values if v != ""]
+    return ([("", blank)] if blank is not None else []) + items
+
+
+def _int(label, help_text="", **attrs):
+    return forms.IntegerField(label=label, required=False, help_text=help_text,
+                              widget=forms.NumberInput(attrs={**NUMBER, **attrs}))
+
+
+class DeployForm(forms.Form):
+    source = forms.ChoiceField(label="Model source", choices=Source.choices)
+    job = forms.ChoiceField(label="Fine-tuning job", required=False, help_text="Only succeeded jobs can be deployed.")
+    base_model = forms.ChoiceField(label="Catalog model", required=False)
+    model_uri = forms.CharField(label="Hugging Face repo id or S3 prefix", required=False,
+                                help_text="owner/name, or s3://bucket/prefix/ holding the model files.")
+    parameters_b = forms.FloatField(label="Parameters (billions)", required=False,
+                                    help_text="For the memory check of a model the catalog does not know.",
+                                    widget=forms.NumberInput(attrs={**NUMBER, "step": "0.1"}))
+
+    name = forms.CharField(label="Endpoint name", required=False, max_length=63,
+                           help_text="Letters, digits and '-'. Clients send it as <code>model</code>. Empty: derived from the model.")
+    target = forms.ChoiceField(label="Target", choices=Target.choices, initial=Target.SAGEMAKER)
+    instance_type = forms.ChoiceField(label="Instance type")
+    instance_count = _int("Instances", min=1, max=100)
+
+    engine = forms.ChoiceField(label="Engine", choices=[("auto", "auto (chosen by model and instance)"), ("vllm", "vLLM"),
+                                                        ("sglang", "SGLang"), ("lmi", "LMI (vLLM via DJL)")])
+    engine_version = forms.CharField(label="Engine version", required=False, help_text="Empty: the installation's default.")
+    max_model_len = _int("Max model length (tokens)", "Empty: the model's context, at most 12,288.", min=64)
+    tensor_parallel_size = _int("Tensor parallel size", "Empty: every GPU of the instance.", min=1)
+    max_num_seqs = _int("Max concurrent sequences", min=1)
+    gpu_memory_utilization = forms.FloatField(label="GPU memory fraction", required=False,
+                                              help_text="vLLM gpu-memory-utilization, SGLang mem-fraction-static.",
+                                              widget=forms.NumberInput(attrs={**NUMBER, "step": "0.01", "min": "0.1", "max": "0.98"}))
+    dtype = forms.ChoiceField(label="Data type", choices=_choices(deploy_spec.DTYPES))
+    quantization = forms.ChoiceField(label="Quantization", required=False,
+                                     choices=_choices(deploy_spec.QUANTIZATIONS, "none (weights as stored)"))
+    prefix_caching = forms.ChoiceField(label="Prefix caching", required=False,
+                                       choices=[("", "engine default"), ("on", "on"), ("off", "off")])
+    enforce_eager = forms.BooleanField(label="Enforce eager (no CUDA graphs)", required=False)
+    trust_remote_code = forms.BooleanField(label="Trust remote code", required=False,
+                                           help_text="Runs the model repository's own Python code.")
+
+    chat_template = forms.CharField(label="Chat template", required=False,
+                                    help_text="A file path such as /opt/ml/model/template.jinja, or a template name (SGLang).")
+    tool_call_parser = forms.CharField(label="Tool-call parser", required=False, help_text="e.g. hermes, llama3_json.")
+
+    limit_mm_image = _int("Images per prompt", min=0, max=64)
+    limit_mm_video = _int("Videos per prompt", min=0, max=64)
+    limit_mm_audio = _int("Audio clips per prompt", min=0, max=64)
+
+    lora_adapter_name = forms.CharField(label="Adapter name", required=False, help_text="Clients select it as <code>model</code>.")
+    lora_adapter_source = forms.CharField(label="Adapter S3 prefix", required=False)
+    max_lora_rank = forms.ChoiceField(label="Max LoRA rank", required=False,
+                                      choices=[("", "engine default")] + [(str(r), str(r)) for r in deploy_spec.MAX_LORA_RANKS])
+
+    container_startup_health_check_timeout = _int("Start-up health check timeout (s)", "Empty: 900 (vLLM, SGLang), 1800 (LMI).",
+                                                  min=60, max=3600)
+    model_data_download_timeout = _int("Model download timeout (s)", min=60, max=3600)
+    inference_ami_version = forms.ChoiceField(label="Inference AMI", required=False,
+                                              choices=_choices(deploy_spec.INFERENCE_AMIS, "installation default"))
+
+    autoscaling_enabled = forms.BooleanField(label="Enable autoscaling", required=False)
+    min_instances = _int("Minimum instances", min=1, max=100)
+    max_instances = _int("Maximum instances", min=1, max=100)
+    target_invocations_per_instance = _int("Target invocations per instance per minute", min=1)
+
+    def __init__(self, user, *args, errors: dict | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        jobs = visible_to(TrainingJob.objects.alive(), user).filter(status=JobStatus.SUCCEEDED)[:200]
+        self.fields["job"].choices = [("", "choose a succeeded job")] + [(str(j.pk), f"{j.name} (#{j.pk}, {j.job_type})") for j in jobs]
+        models = BaseModel.objects.visible_to_user(user)
+        self.fields["base_model"].choices = [("", "choose a model")] + [
+            (m.key, f"{m.display_name} ({m.parameters_b:g}B)") for m in models]
+        self.fields["instance_type"].choices = [(name, inst.label) for name, inst in instances.instance_types().items()]
+        if errors is not None:
+            self._errors = ErrorDict()
+            for field, messages in form_errors(errors).items():
+                key = field if field in self.fields else "__all__"
+                self._errors.setdefault(key, ErrorList()).extend(messages)
+
+    def sections(self):
+        for title, help_text, names, engines in SECTIONS:
+            fields = [{"bound": self[n], "engines": ENGINE_FIELDS.get(n, ""), "sources": SOURCE_FIELDS.get(n, ""),
+                       "autoscaling": n in AUTOSCALING_ONLY} for n in names]
+            yield {"title": title, "help": help_text, "fields": fields, "engines": engines,
+                   "id": "section-" + "-".join(title.lower().replace(",", "").split()[:2])}
+
+
+def form_errors(errors: dict) -> dict[str, list[str]]:
+    """Validator errors (nested for autoscaling, adapters, modalities) keyed by form field."""
+    flat: dict[str, list[str]] = {}
+
+    def add(field, messages):
+        if isinstance(messages, dict):
+            for sub, value in messages.items():
+                add(sub, value)
+            return
+        items = messages if isinstance(messages, list) else [messages]
+        for item in items:
+            if isinstance(item, dict | list):
+                add(field, item)
+            else:
+                flat.setdefault(field, []).append(str(item))
+
+    for field, messages in errors.items():
+        if field == "autoscaling" and isinstance(messages, dict):
+            for sub, value in messages.items():
+                add(sub if sub in AUTOSCALING_FIELDS else "autoscaling_enabled", value)
+        elif field == "lora_adapters":
+            if isinstance(messages, list) and messages and isinstance(messages[0], dict):
+                for item in messages:
+                    for sub, value in item.items():
+                        add({"name": "lora_adapter_name", "source": "lora_adapter_source"}.get(sub, "lora_adapter_name"), value)
+            else:
+                add("lora_adapter_name", messages)
+        elif field == "limit_mm_per_prompt":
+            add("limit_mm_image", messages)
+        else:
+            add(field, messages)
+    return flat
+
+
+def request_values(post) -> dict:
+    """A posted deploy form as the request dict DeployRequest (and the API) take."""
+    values = {}
+    for key in ("source", "job", "base_model", "model_uri", "parameters_b", "name", "target", "instance_type",
+                "instance_count", "engine", "engine_version", "max_model_len", "tensor_parallel_size", "max_num_seqs",
+                "gpu_memory_utilization", "dtype", "quantization", "chat_template", "tool_call_parser",
+                "max_lora_rank", "container_startup_health_check_timeout", "model_data_download_timeout",
+                "inference_ami_version"):
+        value = (post.get(key) or "").strip() if key != "chat_template" else post.get(key) or ""
+        if value != "":
+            values[key] = value
+    for key in ("enforce_eager", "trust_remote_code"):
+        values[key] = post.get(key) in ("on", "true", "1")
+    values["prefix_caching"] = {"on": True, "off": False}.get(post.get("prefix_caching") or "")
+    limits = {m: post.get(f) for f, m in MODALITY_FIELDS.items() if (post.get(f) or "").strip()}
+    if limits:
+        values["limit_mm_per_prompt"] = limits
+    adapter = {k: (post.get(f) or "").strip() for f, k in ADAPTER_FIELDS.items()}
+    if any(adapter.values()):
+        values["lora_adapters"] = [adapter]
+    if post.get("autoscaling_enabled") in ("on", "true", "1"):
+        values["autoscaling"] = {k: post.get(k) for k in AUTOSCALING_FIELDS if (post.get(k) or "").strip()}
+    return values
+
+
+def initial_values(user, params) -> dict:
+    """Defaults of an empty form, with `?job=<id>` or `?model=<catalog key>` prefilled."""
+    initial = {"source": Source.CATALOG, "target": Target.SAGEMAKER, "engine": "auto", "instance_count": 1,
+               "max_num_seqs": deploy_spec.DEFAULT_MAX_NUM_SEQS, "dtype": "auto",
+               "gpu_memory_utilization": deploy_spec.DEFAULT_GPU_MEMORY_UTILIZATION,
+               "model_data_download_timeout": deploy_spec.DEFAULT_DOWNLOAD_TIMEOUT,
+               "instance_type": "ml.g5.2xlarge", "target_invocations_per_instance": 100}
+    job_id = params.get("job")
+    if job_id and job_id.isdigit():
+        initial.update({"source": Source.JOB, "job": job_id})
+    elif params.get("model"):
+        initial.update({"source": Source.CATALOG, "base_model": params["model"]})
+    return initial
+
+
+class ScaleForm(forms.Form):
+    instance_count = _int("Instances", min=1, max=100)
+    autoscaling_enabled = forms.BooleanField(label="Autoscaling", required=False)
+    min_instances = _int("Minimum instances", min=1, max=100)
+    max_instances = _int("Maximum instances", min=1, max=100)
+    target_invocations_per_instance = _int("Target invocations per instance per minute", min=1)
+
+    def __init__(self, *args, endpoint, **kwargs):
+        autoscaling = endpoint.autoscaling or {}
+        kwargs.setdefault("initial", {
+            "instance_count": endpoint.instance_count, "autoscaling_enabled": bool(autoscaling),
+            "min_instances": autoscaling.get("min_instances", 1),
+            "max_instances": autoscaling.get("max_instances", max(2, endpoint.instance_count)),
+            "target_invocations_per_instance": autoscaling.get("target_invocations_per_instance", 100),
+        })
+        super().__init__(*args, **kwargs)
+
+    def payload(self) -> dict:
+        data = self.data
+        payload = {}
+        if (data.get("instance_count") or "").strip():
+            payload["instance_count"] = data["instance_count"]
+        if data.get("autoscaling_enabled") in ("on", "true", "1"):
+            payload["autoscaling"] = {k: data.get(k) for k in AUTOSCALING_FIELDS if (data.get(k) or "").strip()}
+        else:
+            payload["autoscaling"] = None
+        return payload
+
+    def add_serializer_errors(self, errors: dict) -> None:
+        self._errors = ErrorDict()
+        for field, messages in form_errors(errors).items():
+            key = field if field in self.fields else "__all__"
+            self._errors.setdefault(key, ErrorList()).extend(messages)

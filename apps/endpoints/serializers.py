@@ -1,0 +1,210 @@
+"""API shapes of endpoints, and the one validation of a deploy request (API and form).
+
+A deploy request is the DeploySpec's fields plus where the model comes from. `DeployRequest`
+resolves the source (a succeeded job the user may see, a catalog model, an HF repo id or an S3
+prefix) into ModelFacts, then runs DeploySpecSerializer with them, and reports every field error
+of both at once.
+"""
+
+import re
+
+from django.conf import settings
+from rest_framework import serializers
+
+from apps.catalog.models import BaseModel
+from apps.jobs.models import NotDeployable, TrainingJob
+from apps.jobs.spec import validate_s3_uri
+from apps.users.ownership import visible_to
+
+from . import engines
+from .models import Endpoint, EndpointEvent, Source, Target
+from .spec import AutoscalingSerializer, DeploySpec, DeploySpecSerializer, ModelFacts, validate_deploy_spec
+
+HF_REPO = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
+
+
+class SourceSerializer(serializers.Serializer):
+    source = serializers.ChoiceField(choices=Source.choices, help_text="job, catalog, hf or s3.")
+    job = serializers.IntegerField(required=False, allow_null=True, help_text="Id of a succeeded training job (source=job).")
+    base_model = serializers.CharField(required=False, allow_blank=True, max_length=100,
+                                       help_text="Catalog model key (source=catalog).")
+    model_uri = serializers.CharField(required=False, allow_blank=True, max_length=900,
+                                      help_text="Hugging Face repo id owner/name (source=hf) or s3:// prefix (source=s3).")
+    parameters_b = serializers.FloatField(required=False, allow_null=True, min_value=0.01, max_value=2000,
+                                          help_text="Parameters in billions, for the memory-fit check of hf/s3 models "
+                                                    "the catalog does not know.")
+    target = serializers.ChoiceField(choices=Target.choices, default=Target.SAGEMAKER)
+
+    def _user(self):
+        return self.context["user"]
+
+    def validate_target(self, value):
+        if value not in settings.SERVING_BACKENDS:
+            raise serializers.ValidationError(f"Deploying to {Target(value).label} is not available on this installation.")
+        return value
+
+    def validate(self, attrs):
+        source = attrs["source"]
+        resolve = getattr(self, f"_resolve_{source}")
+        attrs.update(resolve(attrs))
+        return attrs
+
+    def _resolve_job(self, attrs) -> dict:
+        job_id = attrs.get("job")
+        if not job_id:
+            raise serializers.ValidationError({"job": ["Choose the fine-tuning job to deploy."]})
+        job = visible_to(TrainingJob.objects.alive(), self._user()).filter(pk=job_id).first()
+        if job is None:
+            raise serializers.ValidationError({"job": [f"No training job {job_id}."]})
+        try:
+            uri = job.deployable_model_uri()
+        except NotDeployable as exc:
+            raise serializers.ValidationError({"job": [str(exc)]}) from exc
+        base = _catalog_entry_for_job(job)
+        facts = (ModelFacts.from_base_model(base, source_uri=uri, name=job.name) if base
+                 else ModelFacts(source_uri=uri, name=job.name, parameters_b=attrs.get("parameters_b")))
+        return {"job_obj": job, "base_model_obj": None, "model_uri": uri, "facts": facts}
+
+    def _resolve_catalog(self, attrs) -> dict:
+        key = attrs.get("base_model") or ""
+        entry = BaseModel.objects.visible_to_user(self._user()).filter(key=key).first() if key else None
+        if entry is None:
+            raise serializers.ValidationError({"base_model": ["Choose a model from the catalog."]})
+        return {"job_obj": None, "base_model_obj": entry, "model_uri": entry.source_uri,
+                "facts": ModelFacts.from_base_model(entry)}
+
+    def _resolve_hf(self, attrs) -> dict:
+        repo = (attrs.get("model_uri") or "").strip()
+        if not HF_REPO.fullmatch(repo) or ".." in repo:
+            raise serializers.ValidationError({"model_uri": ["Enter a Hugging Face repo id like owner/name."]})
+        return self._facts_for_uri(repo, attrs, lookup={"repo_id": repo})
+
+    def _resolve_s3(self, attrs) -> dict:
+        uri = (attrs.get("model_uri") or "").strip()
+        try:
+            validate_s3_uri(uri)
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({"model_uri": exc.detail}) from exc
+        uri = uri if uri.endswith("/") else uri + "/"
+        return self._facts_for_uri(uri, attrs, lookup={"s3_uri": uri})
+
+    def _facts_for_uri(self, uri: str, attrs, lookup: dict) -> dict:
+        entry = BaseModel.objects.visible_to_user(self._user()).filter(**lookup).first()
+        if entry is not None and not attrs.get("parameters_b"):
+            facts = ModelFacts.from_base_model(entry, source_uri=uri, name=uri)
+        else:
+            facts = ModelFacts(source_uri=uri, name=uri, parameters_b=attrs.get("parameters_b"))
+        return {"job_obj": None, "base_model_obj": None, "model_uri": uri, "facts": facts}
+
+
+def _catalog_entry_for_job(job):
+    spec = job.spec or {}
+    if spec.get("base_model_source") == "catalog" and spec.get("base_model"):
+        entry = BaseModel.objects.filter(key=spec["base_model"]).first()
+        if entry:
+            return entry
+    uri = spec.get("base_model_uri") or ""
+    if uri:
+        return BaseModel.objects.filter(repo_id=uri).first() or BaseModel.objects.filter(s3_uri=uri).first()
+    return None
+
+
+def name_taken(name: str) -> bool:
+    return Endpoint.objects.filter(name=name).exists()
+
+
+class DeployRequest:
+    """Validate a deploy request (dict of form or JSON values) for `user`.
+
+    After `is_valid()`: `errors` (field -> messages), or `create_kwargs` for services.create_endpoint,
+    plus `fit_result` and `notes` for the page.
+    """
+
+    def __init__(self, data, *, user):
+        self.data = data
+        self.user = user
+        self.errors: dict = {}
+        self.fit_result = None
+        self.notes: list[str] = []
+        self.spec: DeploySpec | None = None
+        self.create_kwargs: dict = {}
+
+    def is_valid(self) -> bool:
+        source = SourceSerializer(data=self.data, context={"user": self.user})
+        facts = None
+        if source.is_valid():
+            facts = source.validated_data["facts"]
+        else:
+            self.errors.update(source.errors)
+        target = source.validated_data.get("target", Target.SAGEMAKER) if not source.errors else (
+            self.data.get("target") or Target.SAGEMAKER)
+        spec_data = {k: v for k, v in _as_dict(self.data).items() if k in DeploySpecSerializer().fields}
+        spec, errors, self.fit_result, self.notes = validate_deploy_spec(
+            spec_data, model=facts, target=target, region=settings.AWS_REGION, name_taken=name_taken,
+        )
+        for field, messages in errors.items():
+            self.errors.setdefault(field, []).extend(messages if isinstance(messages, list) else [messages])
+        if self.errors:
+            return False
+        self.spec = spec
+        v = source.validated_data
+        self.create_kwargs = {
+            "name": spec.name, "source": v["source"], "model_uri": v["model_uri"], "engine": spec.engine,
+            "instance_type": spec.instance_type, "instance_count": spec.instance_count, "spec": spec.to_dict(),
+            "target": v["target"], "job": v["job_obj"], "base_model": v["base_model_obj"],
+            "served_model_name": engines.served_model_name(v["facts"].name or v["facts"].source_uri),
+        }
+        return True
+
+
+def _as_dict(data) -> dict:
+    """A QueryDict (form post) or a plain dict (JSON) as a plain dict, nested JSON left as is."""
+    if hasattr(data, "getlist"):
+        return {key: data.get(key) for key in data}
+    return dict(data)
+
+
+class EndpointSerializer(serializers.ModelSerializer):
+    """What the API shows of an endpoint. The API key is never part of it."""
+
+    job = serializers.PrimaryKeyRelatedField(read_only=True)
+    base_model = serializers.SlugRelatedField(read_only=True, slug_field="key")
+    owner = serializers.CharField(source="owner.username", read_only=True)
+    failure_reason = serializers.CharField(read_only=True)
+    is_invocable = serializers.BooleanField(read_only=True)
+    autoscaling = serializers.JSONField(read_only=True)
+
+    class Meta:
+        model = Endpoint
+        fields = [
+            "id", "name", "owner", "status", "status_reason", "failure_reason", "status_changed_at", "is_invocable",
+            "source", "job", "base_model", "model_uri", "target", "engine", "instance_type", "instance_count",
+            "autoscaling", "spec", "remote_name", "remote_status", "region", "served_model_name", "invocation_url",
+            "created_at", "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class EndpointEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EndpointEvent
+        fields = ["id", "created_at", "level", "kind", "message", "data"]
+        read_only_fields = fields
+
+
+class ScaleSerializer(serializers.Serializer):
+    """PATCH body: a new instance count, autoscaling settings, or null autoscaling to turn it off."""
+
+    instance_count = serializers.IntegerField(min_value=1, max_value=100, required=False)
+    autoscaling = AutoscalingSerializer(required=False, allow_null=True)
+
+    def validate(self, attrs):
+        unknown = set(self.initial_data) - set(self.fields)
+        if unknown:
+            raise serializers.ValidationError(
+                {field: ["Only instance_count and autoscaling can be changed on a deployed endpoint."]
+                 for field in sorted(unknown)}
+            )
+        if not attrs:
+            raise serializers.ValidationError("Give instance_count and/or autoscaling.")
+        return attrs

@@ -1,0 +1,177 @@
+"""Endpoint pages: list, deploy form (+ live memory-fit preview), detail, scale, delete."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import IntegrityError
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from apps.backends import registry
+from apps.backends.errors import BackendError
+from apps.users.ownership import get_visible_or_404, is_admin, visible_to
+
+from . import forms, services, snippets
+from .models import MOVING_STATUSES, Endpoint, Status
+from .serializers import DeployRequest, ScaleSerializer
+
+
+# Errors worth showing next to the fit preview (the rest show inline on submit).
+FIT_FIELDS = ("job", "base_model", "model_uri", "parameters_b", "instance_type", "tensor_parallel_size",
+              "max_model_len", "dtype", "quantization")
+
+
+def _endpoints(user):
+    return visible_to(Endpoint.objects.select_related("owner"), user)
+
+
+def _url(name: str, *args) -> str:
+    """A URL of another app's page, or '' while that app has not wired it."""
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return ""
+
+
+def _job_url(job_id) -> str:
+    return _url("jobs:detail", job_id)
+
+
+@login_required
+@require_GET
+def endpoint_list(request):
+    status_filter = request.GET.get("status", "")
+    queryset = _endpoints(request.user)
+    queryset = queryset.filter(status=status_filter) if status_filter in Status.values else queryset.live()
+    page = Paginator(queryset, 50).get_page(request.GET.get("page"))
+    endpoints = list(page.object_list)
+    for endpoint in endpoints:
+        endpoint.job_url = _job_url(endpoint.job_id) if endpoint.job_id else ""
+    context = {
+        "endpoints": endpoints, "page_obj": page, "status_filter": status_filter if status_filter in Status.values else "",
+        "status_choices": Status.choices, "any_moving": any(e.status in MOVING_STATUSES for e in endpoints),
+        "show_owner": is_admin(request.user),
+    }
+    template = "endpoints/_list_rows.html" if request.htmx else "endpoints/list.html"
+    return render(request, template, context)
+
+
+@login_required
+def endpoint_new(request):
+    """The deploy form. Validation is DeployRequest's (the API's too); errors show inline."""
+    if request.method == "POST":
+        deploy = DeployRequest(forms.request_values(request.POST), user=request.user)
+        if deploy.is_valid():
+            try:
+                endpoint = services.create_endpoint(request.user, **deploy.create_kwargs)
+            except IntegrityError:
+                deploy.errors["name"] = ["An endpoint with this name already exists; choose another name."]
+            else:
+                messages.success(request, f"Deploying “{endpoint.name}”. Creation takes 5–15 minutes; this page updates by itself.")
+                return redirect("endpoints:detail", endpoint.pk)
+        form = forms.DeployForm(request.user, data=request.POST, errors=deploy.errors)
+        status = 400
+        fit_result, notes = deploy.fit_result, deploy.notes
+    else:
+        form = forms.DeployForm(request.user, initial=forms.initial_values(request.user, request.GET))
+        status, fit_result, notes = 200, None, []
+    return render(request, "endpoints/new.html", {"form": form, "fit": fit_result, "notes": notes}, status=status)
+
+
+@login_required
+@require_POST
+def fit_preview(request):
+    """htmx: the memory-fit verdict and resolved defaults for the form's current values."""
+    deploy = DeployRequest(forms.request_values(request.POST), user=request.user)
+    deploy.is_valid()
+    errors = {f: m for f, m in forms.form_errors(deploy.errors).items() if f in FIT_FIELDS}
+    return render(request, "endpoints/_fit.html", {"fit": deploy.fit_result, "notes": deploy.notes,
+                                                   "errors": errors, "spec": deploy.spec})
+
+
+def _detail_context(request, endpoint: Endpoint) -> dict:
+    events = list(endpoint.events.order_by("-created_at", "-id")[:100])
+    log_tail = next((e for e in events if e.data.get("log_tail")), None) if endpoint.status == Status.FAILED else None
+    return {
+        "endpoint": endpoint,
+        "events": events,
+        "log_tail_event": log_tail,
+        "job_url": _job_url(endpoint.job_id) if endpoint.job_id else "",
+        "snippets": snippets.snippets_for(endpoint, settings.SITE_URL, settings.AWS_REGION),
+        "scale_form": forms.ScaleForm(endpoint=endpoint),
+        "moving": endpoint.is_moving,
+        "playground_url": _url("chat:playground"),
+    }
+
+
+@login_required
+@require_GET
+def endpoint_detail(request, pk: int):
+    endpoint = get_visible_or_404(_endpoints(request.user), request.user, pk=pk)
+    return render(request, "endpoints/detail.html", _detail_context(request, endpoint))
+
+
+@login_required
+@require_GET
+def endpoint_live(request, pk: int):
+    """htmx: the status card and timeline, polled while the endpoint is moving."""
+    endpoint = get_visible_or_404(_endpoints(request.user), request.user, pk=pk)
+    return render(request, "endpoints/_live.html", _detail_context(request, endpoint))
+
+
+@login_required
+@require_GET
+def endpoint_logs(request, pk: int):
+    """htmx: the latest lines of the endpoint's logs, read from the target on demand."""
+    endpoint = get_visible_or_404(_endpoints(request.user), request.user, pk=pk)
+    lines, error = [], ""
+    backend = registry.serving_backend(endpoint.target)
+    if not endpoint.remote_name or not hasattr(backend, "logs"):
+        error = "No logs for this endpoint."
+    else:
+        try:
+            lines = backend.logs(endpoint, limit=200).lines
+        except BackendError as exc:
+            error = f"Could not read the logs: {exc}"
+    return render(request, "endpoints/_logs.html", {"endpoint": endpoint, "lines": lines, "error": error})
+
+
+@login_required
+@require_POST
+def endpoint_scale(request, pk: int):
+    endpoint = get_visible_or_404(_endpoints(request.user), request.user, pk=pk)
+    form = forms.ScaleForm(endpoint=endpoint, data=request.POST)
+    serializer = ScaleSerializer(data=form.payload())
+    if serializer.is_valid():
+        try:
+            services.request_scale(endpoint, **serializer.validated_data)
+        except services.EndpointStateError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, services.scale_description(endpoint.instance_count, endpoint.autoscaling))
+        return redirect("endpoints:detail", endpoint.pk)
+    form.add_serializer_errors(serializer.errors)
+    context = _detail_context(request, endpoint)
+    context["scale_form"] = form
+    return render(request, "endpoints/detail.html", context, status=400)
+
+
+@login_required
+def endpoint_delete(request, pk: int):
+    """GET: a confirmation page; POST with the endpoint's name typed: delete."""
+    endpoint = get_visible_or_404(_endpoints(request.user), request.user, pk=pk)
+    error = ""
+    if request.method == "POST":
+        if request.POST.get("confirm_name", "").strip() != endpoint.name:
+            error = "Type the endpoint's name exactly to confirm."
+        else:
+            try:
+                services.request_delete(endpoint)
+            except services.EndpointStateError as exc:
+                messages.error(request, str(exc))
+            else:
+                messages.success(request, f"Deleting “{endpoint.name}”. Billing stops once SageMaker has removed it.")
+            return redirect("endpoints:detail", endpoint.pk)
+    return render(request, "endpoints/delete.html", {"endpoint": endpoint, "error": error}, status=400 if error else 200)
