@@ -222,7 +222,7 @@ def _detail_context(request, dataset):
             {**item, "json": json.dumps(item.get("data"), indent=2, ensure_ascii=False)} for item in dataset.preview
         ],
         "job_type_labels": [JobType(t).label for t in dataset.job_types if t in JobType.values],
-        "can_delete": dataset.owner_id is not None and can_access(request.user, dataset) or is_admin(request.user),
+        "can_delete": can_access(request.user, dataset),  # the owner or an admin, never a user it is shared with
         "can_share": is_admin(request.user),
     }
 
@@ -232,14 +232,17 @@ def dataset_detail(request, pk: int):
     dataset = _visible_dataset_or_404(request.user, pk)
     context = _detail_context(request, dataset)
     if request.htmx and request.GET.get("part") == "status":
-        return render(request, "catalog/_dataset_status.html", context)
+        response = render(request, "catalog/_dataset_status.html", context)
+        if dataset.status != Dataset.Status.VALIDATING:
+            response["HX-Refresh"] = "true"  # the report, statistics and preview are now there: show them
+        return response
     return render(request, "catalog/dataset_detail.html", context)
 
 
 @login_required
 def dataset_delete(request, pk: int):
     dataset = _visible_dataset_or_404(request.user, pk)
-    if not (can_access(request.user, dataset) or is_admin(request.user)):
+    if not can_access(request.user, dataset):
         raise Http404("No dataset matches the given query.")  # shared with you, not yours: not deletable
     if request.method == "POST":
         name = dataset.name

@@ -109,3 +109,23 @@ def test_dataset_pages_and_dashboard(logged_in, user):
     assert logged_in.get(reverse("catalog:dataset-upload")).status_code == 200
     dashboard = logged_in.get(reverse("dashboard")).content.decode()
     assert "Datasets" in dashboard and "base models" in dashboard
+
+
+@pytest.mark.django_db
+def test_detail_polls_while_validating_then_refreshes(logged_in, user, settings, django_capture_on_commit_callbacks):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from apps.catalog import services
+
+    from .conftest import CORPUS
+
+    settings.DATASET_SYNC_VALIDATION_MB = 0
+    with django_capture_on_commit_callbacks(execute=False):
+        dataset = services.create_from_upload(owner=user, name="slow", uploaded_file=SimpleUploadedFile(
+            "t.jsonl", (CORPUS / "good/text.jsonl").read_bytes()))
+    url = reverse("catalog:dataset-detail", args=[dataset.pk])
+    polling = logged_in.get(url, {"part": "status"}, HTTP_HX_REQUEST="true")
+    assert 'hx-trigger="every 3s"' in polling.content.decode() and "HX-Refresh" not in polling
+    services.validate(dataset.pk)
+    done = logged_in.get(url, {"part": "status"}, HTTP_HX_REQUEST="true")
+    assert done["HX-Refresh"] == "true" and "every 3s" not in done.content.decode()
