@@ -117,7 +117,8 @@ class TrainingJob(StatefulModel):
             self.remote_name = remote_name(
                 self.name, f"{self.pk}{self.name_nonce}", prefix=settings.TRAINING_JOB_NAME_PREFIX, max_length=63
             )
-            self.output_uri = layout.job_prefix_uri(self.remote_name)
+            # The storage prefix needs a bucket; without one the backend sets it (or refuses) at submit.
+            self.output_uri = layout.job_prefix_uri(self.remote_name) if settings.S3_BUCKET else ""
             type(self).objects.filter(pk=self.pk).update(remote_name=self.remote_name, output_uri=self.output_uri)
 
     # Derived facts -------------------------------------------------------------------------------

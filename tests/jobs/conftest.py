@@ -6,6 +6,12 @@ from apps.backends.sagemaker.training import SageMakerTraining
 from .fake_sagemaker import FakeSageMaker
 
 
+@pytest.fixture(autouse=True)
+def s3_bucket(settings):
+    """Jobs keep their files under S3_BUCKET; give every job test one."""
+    settings.S3_BUCKET = "modelhub-test"
+
+
 @pytest.fixture
 def fake_sagemaker(monkeypatch, settings):
     """The SageMaker training backend wired to a scripted in-memory SageMaker."""

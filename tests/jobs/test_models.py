@@ -66,3 +66,18 @@ def test_soft_deleted_jobs_are_not_alive(user):
     TrainingJob.objects.filter(pk=job.pk).update(deleted_at=timezone.now())
     assert not TrainingJob.objects.alive().exists()
     assert TrainingJob.objects.filter(pk=job.pk).exists()
+
+
+def test_without_a_bucket_the_output_location_waits_for_submit(user, settings):
+    from apps.backends.errors import RemoteValidationError
+    from apps.backends.sagemaker.training import SageMakerTraining
+
+    settings.S3_BUCKET = ""
+    job = make_job(user)
+    assert job.output_uri == ""
+    with pytest.raises(RemoteValidationError, match="S3_BUCKET"):
+        SageMakerTraining().ensure_output_uri(job)
+    settings.S3_BUCKET = "late-bucket"
+    SageMakerTraining().ensure_output_uri(job)
+    job.refresh_from_db()
+    assert job.output_uri == f"s3://late-bucket/modelhub/jobs/{job.remote_name}/"

@@ -163,6 +163,14 @@ class SageMakerTraining:
         except RemoteNotFound:
             return None
 
+    def ensure_output_uri(self, job) -> None:
+        if job.output_uri:
+            return
+        if not settings.S3_BUCKET:
+            raise RemoteValidationError("S3_BUCKET is not configured: SageMaker jobs keep their configs and outputs there.")
+        job.output_uri = layout.job_prefix_uri(job.remote_name)
+        type(job).objects.filter(pk=job.pk).update(output_uri=job.output_uri)
+
     def stage(self, job, files: dict[str, str]) -> None:
         """Upload the rendered bundle under the job's config/ prefix."""
         bucket, key = layout.split_s3_uri(job.uri(layout.CONFIG_DIR))
@@ -176,6 +184,7 @@ class SageMakerTraining:
             logger.info("Adopting existing training job %s", job.remote_name)
             existing.extra["adopted"] = True
             return existing
+        self.ensure_output_uri(job)
         request = training_job_request(job, job.training_spec(), job.metric_definitions())
         self.stage(job, job.render_bundle())
         try:
