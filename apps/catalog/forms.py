@@ -22,7 +22,7 @@ _TEMPLATE = re.compile(r"^[a-z0-9_]+$")
 
 def _base_model_field():
     return forms.ModelChoiceField(
-        queryset=BaseModel.objects.none(), required=False, to_field_name="key",
+        queryset=BaseModel.objects.none(), required=False, to_field_name="key", empty_label="None (estimate tokens)",
         help_text="Its tokenizer counts tokens when available offline; otherwise counts are estimated.",
     )
 
