@@ -60,4 +60,10 @@ beat_schedule["endpoints.reconcile"] = {
     "schedule": timedelta(seconds=settings.ENDPOINT_RECONCILE_SECONDS),
     "options": {"expires": max(5, settings.ENDPOINT_RECONCILE_SECONDS - 5)},
 }
+# Datasets: re-dispatch validations whose message was lost (worker killed, request cut short).
+beat_schedule["catalog.redispatch-validations"] = {
+    "task": "catalog.redispatch_validations",
+    "schedule": timedelta(minutes=5),
+    "options": {"expires": 4 * 60},
+}
 beat_schedule_filename = str(settings.DATA_DIR / "celerybeat-schedule")

@@ -279,6 +279,8 @@ DATASET_MAX_UPLOAD_MB = env.int("DATASET_MAX_UPLOAD_MB", default=2048)
 DATASET_SYNC_VALIDATION_MB = env.float("DATASET_SYNC_VALIDATION_MB", default=5)
 # Where uploaded dataset files are kept: "local" (STORAGE_DIR) or "s3" (S3_BUCKET/S3_PREFIX, for workers on other hosts).
 DATASET_STORE = env.str("DATASET_STORE", default="local")
+# A dataset still validating after this long (longer than the task's time limit) gets its validation sent again.
+DATASET_VALIDATION_STALE_SECONDS = env.int("DATASET_VALIDATION_STALE_SECONDS", default=2 * 3600)
 DASHBOARD_SECTIONS.append("apps.catalog.dashboard.section")
 # --- end catalog configuration ---
 

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import transaction
 
 from apps.backends import storage
-from apps.backends.errors import BackendError, TransientError
+from apps.backends.errors import BackendError, RemoteNotFound, TransientError
 
 from . import staging
 from .formats import job_types_for
@@ -163,6 +163,13 @@ def _files_of(dataset: Dataset) -> list[tuple[str, str, str]]:
 
 def validate(dataset_id: int) -> None:
     """Check every row and record the report; idempotent (does nothing unless the dataset is validating)."""
+    try:
+        _validate(dataset_id)
+    except Dataset.DoesNotExist:
+        logger.info("Dataset %s was deleted while it was being validated.", dataset_id)
+
+
+def _validate(dataset_id: int) -> None:
     dataset = Dataset.objects.filter(pk=dataset_id, status=Dataset.Status.VALIDATING).first()
     if dataset is None:
         return
@@ -179,6 +186,11 @@ def validate(dataset_id: int) -> None:
         return
     except TransientError:
         raise
+    except (FileNotFoundError, RemoteNotFound) as exc:
+        if not Dataset.objects.filter(pk=dataset_id).exists():
+            return  # deleted while it was being read
+        _fail(dataset, f"The stored data is missing: {exc}", {"code": "missing", "message": str(exc)})
+        return
     except BackendError as exc:
         _fail(dataset, str(exc), {"code": "storage", "message": str(exc)})
         return

@@ -12,3 +12,21 @@ from . import services
 def validate_dataset(self, dataset_id: int) -> None:
     """Read every row of a dataset, record its statistics and report, and mark it ready or invalid."""
     services.validate(dataset_id)
+
+
+@shared_task(name="catalog.redispatch_validations", queue="control", soft_time_limit=60, time_limit=90)
+def redispatch_validations() -> int:
+    """Send validation again for datasets left validating longer than a validation can run."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from .models import Dataset
+
+    cutoff = timezone.now() - timedelta(seconds=settings.DATASET_VALIDATION_STALE_SECONDS)
+    stale = list(Dataset.objects.filter(status=Dataset.Status.VALIDATING, status_changed_at__lt=cutoff)
+                 .values_list("pk", flat=True)[:500])
+    for pk in stale:
+        validate_dataset.delay(pk)
+    return len(stale)

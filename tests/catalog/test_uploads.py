@@ -150,3 +150,28 @@ def test_large_upload_is_validated_by_the_io_task(user_api, settings, django_cap
     dataset = Dataset.objects.get(pk=body["id"])
     assert dataset.status == "ready" and dataset.format == "alpaca" and dataset.row_count == 3
     assert list(dataset.events.values_list("message", flat=True))[-1].startswith("validating → ready")
+
+
+@pytest.mark.django_db
+def test_lost_validations_are_sent_again_and_deleted_ones_are_skipped(user_api, settings,
+                                                                       django_capture_on_commit_callbacks):
+    from datetime import timedelta
+    from unittest import mock
+
+    from django.utils import timezone
+
+    from apps.catalog import services
+    from apps.catalog.tasks import redispatch_validations
+
+    settings.DATASET_SYNC_VALIDATION_MB = 0
+    with django_capture_on_commit_callbacks(execute=False):
+        stale = upload_api(user_api, name="stale", file=corpus_file("good", "text.jsonl")).json()["id"]
+        fresh = upload_api(user_api, name="fresh", file=corpus_file("good", "text.jsonl")).json()["id"]
+    Dataset.objects.filter(pk=stale).update(status_changed_at=timezone.now() - timedelta(hours=3))
+    with mock.patch("apps.catalog.tasks.validate_dataset.delay") as delay:
+        assert redispatch_validations.run() == 1
+    delay.assert_called_once_with(stale)
+
+    Dataset.objects.get(pk=fresh).delete()
+    services.validate(fresh)  # a message for a deleted dataset is a no-op
+    assert not Dataset.objects.filter(pk=fresh).exists()
