@@ -6,6 +6,7 @@ fields for inline display.
 """
 
 from django import forms
+from django.conf import settings
 from django.forms.utils import ErrorDict, ErrorList
 
 from apps.catalog import instances
@@ -120,6 +121,7 @@ class DeployForm(forms.Form):
         models = BaseModel.objects.visible_to_user(user)
         self.fields["base_model"].choices = [("", "choose a model")] + [
             (m.key, f"{m.display_name} ({m.parameters_b:g}B)") for m in models]
+        self.fields["target"].choices = [(v, label) for v, label in Target.choices if v in settings.SERVING_BACKENDS]
         self.fields["instance_type"].choices = [(name, inst.label) for name, inst in instances.instance_types().items()]
         if errors is not None:
             self._errors = ErrorDict()

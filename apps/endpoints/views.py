@@ -93,6 +93,9 @@ def fit_preview(request):
 
 def _detail_context(request, endpoint: Endpoint) -> dict:
     events = list(endpoint.events.order_by("-created_at", "-id")[:100])
+    labels = dict(Status.choices)
+    for event in events:
+        event.status_label = labels.get(event.data.get("to"), "") if event.kind == "status" else ""
     log_tail = next((e for e in events if e.data.get("log_tail")), None) if endpoint.status == Status.FAILED else None
     return {
         "endpoint": endpoint,
