@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('catalog', '0001_initial'),
-        ('jobs', '0002_dispatched_at'),
+        ('jobs', '0001_initial'),  # TrainingJob exists from the first migration
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
