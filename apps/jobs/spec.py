@@ -394,16 +394,32 @@ def instance_type_choices() -> list[tuple[str, str]]:
 # The serializer ------------------------------------------------------------------------------------
 
 
+# Optional fields accept null. For the fields below null is a value ("no maximum", "no DeepSpeed",
+# "2 × rank", ...); for every other field null means "the job type's default".
+NULL_IS_A_VALUE = frozenset({
+    "template", "quantization_bit", "lora_alpha", "max_samples", "max_steps", "eval_steps", "save_total_limit",
+    "deepspeed_stage", "mini_rollout_batch_size", "max_wait_hours", "reward_model", "reward_function",
+    "reward_code", "format_prompt_template", "resume_from_checkpoint", "tracker_project", "tracker_key_ref",
+})
+
+
 def _choice(choices, **kw):
+    kw.setdefault("allow_null", True)
     return serializers.ChoiceField(choices=list(choices), required=False, **kw)
 
 
 def _int(lo, hi=None, **kw):
+    kw.setdefault("allow_null", True)
     return serializers.IntegerField(min_value=lo, max_value=hi, required=False, **kw)
 
 
 def _float(lo, hi=None, **kw):
+    kw.setdefault("allow_null", True)
     return serializers.FloatField(min_value=lo, max_value=hi, required=False, **kw)
+
+
+def _bool(**kw):
+    return serializers.BooleanField(required=False, allow_null=True, **kw)
 
 
 class TrainingSpecSerializer(serializers.Serializer):
@@ -434,7 +450,7 @@ class TrainingSpecSerializer(serializers.Serializer):
     lora_alpha = _int(1, 4096, allow_null=True, help_text="LoRA alpha; empty = 2 × rank.")
     lora_dropout = _float(0.0, 0.9, help_text="LoRA dropout (LLaMA-Factory types).")
     lora_target = serializers.CharField(
-        required=False, max_length=500,
+        required=False, allow_null=True, max_length=500,
         help_text='"all" or a comma list of module names, e.g. q_proj,v_proj; defaults to the catalog model\'s.',
     )
     cutoff_len = _int(16, 262144, help_text="Maximum tokens per example (LLaMA-Factory types).")
@@ -455,8 +471,8 @@ class TrainingSpecSerializer(serializers.Serializer):
         choices=list(DEEPSPEED_STAGES), required=False, allow_null=True,
         help_text="DeepSpeed ZeRO stage (LLaMA-Factory types); required for more than one instance.",
     )
-    offload = serializers.BooleanField(
-        required=False, help_text="Offload optimizer/parameters to CPU (ZeRO-2/3; FSDP offload for the GRPO family)."
+    offload = _bool(
+        help_text="Offload optimizer/parameters to CPU (ZeRO-2/3; FSDP offload for the GRPO family)."
     )
     booster = _choice(BOOSTERS, help_text="Attention/kernel booster (LLaMA-Factory types).")
     logging_steps = _int(1, 100_000)
@@ -492,10 +508,10 @@ class TrainingSpecSerializer(serializers.Serializer):
     clip_ratio_dual = _float(1.0, 1000.0)
     loss_type = _choice(("default", "gspo", "gspo_token", "cispo"))
     loss_avg_mode = _choice(("token", "seq"))
-    disable_kl = serializers.BooleanField(required=False)
+    disable_kl = _bool()
     kl_coef = _float(0.0, 100.0)
     kl_penalty = _choice(KL_PENALTIES)
-    online_filtering = serializers.BooleanField(required=False)
+    online_filtering = _bool()
     reward_function = _choice(REWARD_FUNCTIONS, allow_blank=True, allow_null=True,
                               help_text="GRPO family: a built-in reward (math, r1v, dapo) or custom code.")
     reward_code = serializers.CharField(
@@ -508,9 +524,9 @@ class TrainingSpecSerializer(serializers.Serializer):
         required=False, allow_blank=True, allow_null=True, trim_whitespace=False,
         help_text="Custom format prompt (Jinja); use {{ content }} for the prompt text.",
     )
-    instance_type = serializers.CharField(required=False, max_length=64)
+    instance_type = serializers.CharField(required=False, allow_null=True, max_length=64)
     instance_count = _int(1, 64)
-    use_spot = serializers.BooleanField(required=False)
+    use_spot = _bool()
     max_wait_hours = _float(0.1, MAX_RUN_HOURS, allow_null=True, help_text="Spot only: at least max run hours.")
     max_run_hours = _float(0.1, MAX_RUN_HOURS)
     volume_size_gb = _int(1, 16384)
@@ -541,6 +557,7 @@ class TrainingSpecSerializer(serializers.Serializer):
         def err(field, message):
             errors.setdefault(field, []).append(message)
 
+        attrs = {k: v for k, v in attrs.items() if v is not None or k in NULL_IS_A_VALUE}
         supplied = set(attrs)
         data = defaults_for(job_type)
         for name in _MUST_CHOOSE.get(job_type, ()):

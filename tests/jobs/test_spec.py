@@ -384,3 +384,27 @@ def test_spec_properties():
                         finetuning_method="full")
     assert grpo.tool == "easyr1" and grpo.needs_merge and not grpo.is_multi_node
     assert TrainingSpec.from_dict({**grpo.to_dict(), "from_the_future": 1}) == grpo
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("job_type", ALL_TYPES)
+def test_form_defaults_validate_unchanged(user, job_type):
+    """What the form pre-fills for a type is itself a valid spec (the user only adds model and data)."""
+    ds = make_dataset(user, FORMAT_FOR[job_type])
+    data = {**defaults_for(job_type), **payload(job_type, ds)}
+    serializer, ok = validate(user, data)
+    assert ok, serializer.errors
+    minimal, ok = validate(user, payload(job_type, ds))
+    assert serializer.spec == minimal.spec  # omitted fields take exactly these defaults
+
+
+@pytest.mark.django_db
+def test_null_means_default_except_where_null_is_a_value(user):
+    ds = make_dataset(user)
+    serializer, ok = validate(user, payload("sft", ds, learning_rate=None, use_spot=None, lora_alpha=None,
+                                            max_steps=None, deepspeed_stage=None))
+    assert ok, serializer.errors
+    spec = serializer.spec
+    assert spec.learning_rate == defaults_for("sft")["learning_rate"] and spec.use_spot is False
+    assert spec.lora_alpha is None and spec.effective_lora_alpha == 2 * spec.lora_rank
+    assert spec.max_steps is None and spec.deepspeed_stage is None
