@@ -124,6 +124,10 @@ class TrainingJob(StatefulModel):
     # Derived facts -------------------------------------------------------------------------------
 
     @property
+    def status_display(self) -> str:
+        return Status(self.status).label if self.status in Status.values else self.status
+
+    @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
 

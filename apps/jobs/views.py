@@ -128,7 +128,7 @@ def _detail_context(job):
     events = list(job.events.order_by("created_at", "id"))
     return {
         "job": job,
-        "timeline": [e for e in events if e.kind in ("status", "remote") or e.level != "info"],
+        "timeline": events,
         "deploy_url": _deploy_url(job),
         "live": job.status in JOB_MACHINE.active,
     }
