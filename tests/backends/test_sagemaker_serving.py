@@ -195,6 +195,18 @@ def test_poll_many_lists_in_bulk_and_describes_only_on_change(moto, user, calls)
     assert calls == ["ListEndpoints"]  # nothing changed: no describe at all
 
 
+def test_poll_many_lists_only_modelhub_endpoints(moto, user, calls):
+    endpoint = make_endpoint(user)
+    SageMakerServing().deploy(endpoint)
+    moto.create_endpoint(EndpointName="someone-elses", EndpointConfigName=endpoint.remote_name)
+    requests = []
+    aws.client("sagemaker").meta.events.register("before-parameter-build.sagemaker.ListEndpoints",
+                                                  lambda params, **kw: requests.append(params))
+    states = SageMakerServing().poll_many([endpoint])
+    assert list(states) == [endpoint.remote_name]
+    assert requests[0]["NameContains"] == "mh-"
+
+
 def test_poll_many_reports_a_vanished_endpoint(moto, user):
     endpoint = make_endpoint(user)
     endpoint.remote_status = "InService"

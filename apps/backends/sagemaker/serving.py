@@ -227,11 +227,14 @@ class SageMakerServing:
         except RemoteNotFound:
             return _missing(endpoint.remote_name)
 
-    def list_statuses(self) -> dict[str, str]:
-        """Every endpoint in the account and region: name -> status, one call per page."""
+    def list_statuses(self, name_contains: str = "") -> dict[str, str]:
+        """Endpoints in the account and region (whose name contains `name_contains`): name -> status,
+        one call per page of 100."""
         statuses: dict[str, str] = {}
+        kwargs = {"NameContains": name_contains} if name_contains else {}
         with aws_errors():
-            for page in self.sagemaker.get_paginator("list_endpoints").paginate(PaginationConfig={"PageSize": 100}):
+            paginator = self.sagemaker.get_paginator("list_endpoints")
+            for page in paginator.paginate(**kwargs, PaginationConfig={"PageSize": 100}):
                 for summary in page.get("Endpoints", []):
                     statuses[summary["EndpointName"]] = summary["EndpointStatus"]
         return statuses
@@ -241,7 +244,9 @@ class SageMakerServing:
         endpoints = [e for e in endpoints if e.remote_name]
         if not endpoints:
             return {}
-        listed = self.list_statuses()
+        # Our names share a prefix ("mh-"): list only those, not every endpoint of a shared account.
+        prefixes = {e.remote_name.split("-", 1)[0] + "-" for e in endpoints if "-" in e.remote_name}
+        listed = self.list_statuses(prefixes.pop() if len(prefixes) == 1 else "")
         states = {}
         for endpoint in endpoints:
             status = listed.get(endpoint.remote_name)
