@@ -71,8 +71,23 @@ def _conversation_style(row: dict) -> tuple[str, str] | None:
     return None
 
 
+MEDIA_KEYS = ("images", "videos", "audios")
+
+
 def detect(row) -> Layout | None:
     """The layout one row is in, or None when it matches no known format."""
+    layout = _detect_shape(row)
+    if layout is None:
+        return None
+    extra = {k: k for k in MEDIA_KEYS if k in row}
+    if layout.style in ("sharegpt", "openai"):
+        extra.update({k: k for k in ("system", "tools") if k in row})
+    if extra:
+        layout = Layout(layout.format, layout.style, {**layout.columns, **extra}, layout.ranking)
+    return layout
+
+
+def _detect_shape(row) -> Layout | None:
     if not isinstance(row, dict):
         return None
     conversation = _conversation_style(row)
@@ -249,6 +264,10 @@ def problems(row, layout: Layout) -> list[str]:
         found.append(_answer_problem(row, "rejected", layout.style))
     if "kto_tag" in cols:
         found.append(_kto_problem(row, cols["kto_tag"]))
+    for key in MEDIA_KEYS:
+        value = row.get(cols[key]) if key in cols else None
+        if value is not None and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            found.append(f"wrong type: '{key}' should be a list of file paths, got {_type_name(value)}")
     return [p for p in found if p]
 
 

@@ -125,3 +125,16 @@ def test_errors_listed_are_capped_but_all_counted(tmp_path):
     assert len(result.errors) == inspection.MAX_LISTED_ERRORS
     assert result.report()["errors_truncated"] is True
     assert result.errors[0]["row"] == 2
+
+
+def test_media_system_and_tools_columns_are_carried_into_the_layout(tmp_path):
+    path = tmp_path / "vision.jsonl"
+    path.write_text(
+        '{"messages": [{"role": "user", "content": "<image>What is this?"}, {"role": "assistant", "content": "A cat."}],'
+        ' "images": ["imgs/cat.jpg"], "tools": "[]"}\n'
+        '{"messages": [{"role": "user", "content": "<image>And this?"}, {"role": "assistant", "content": "A dog."}],'
+        ' "images": "imgs/dog.jpg", "tools": "[]"}\n'
+    )
+    result = inspection.inspect(path, "jsonl")
+    assert result.layout.columns == {"messages": "messages", "images": "images", "tools": "tools"}
+    assert result.errors == [{"row": 2, "problem": "wrong type: 'images' should be a list of file paths, got text"}]

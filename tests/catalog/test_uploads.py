@@ -4,7 +4,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from apps.catalog.models import Dataset
+from apps.catalog.models import BaseModel, Dataset
 
 from .conftest import CORPUS, files_under
 
@@ -175,3 +175,27 @@ def test_lost_validations_are_sent_again_and_deleted_ones_are_skipped(user_api, 
     Dataset.objects.get(pk=fresh).delete()
     services.validate(fresh)  # a message for a deleted dataset is a no-op
     assert not Dataset.objects.filter(pk=fresh).exists()
+
+
+@pytest.mark.django_db
+def test_parquet_upload_through_the_api(user_api, storage_dir, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "prefs.parquet"
+    rows = [{"instruction": f"Question {i}", "input": "", "chosen": "good", "rejected": "bad"} for i in range(3000)]
+    pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=500)
+    body = upload_api(user_api, file=SimpleUploadedFile("prefs.parquet", path.read_bytes())).json()
+    assert body["status"] == "ready" and body["format"] == "preference" and body["row_count"] == 3000
+    assert body["dataset_info_entry"]["ranking"] is True
+    assert body["dataset_info_entry"]["file_name"].endswith(".parquet")
+
+
+@pytest.mark.django_db
+def test_admin_pages_for_models_and_datasets(client, admin_user, user):
+    admin_user.is_staff = admin_user.is_superuser = True  # as add_user --admin makes them
+    admin_user.save()
+    client.force_login(admin_user)
+    for url in ("/admin/catalog/basemodel/", "/admin/catalog/basemodel/?q=qwen3", "/admin/catalog/dataset/",
+                f"/admin/catalog/basemodel/{BaseModel.objects.get(key='qwen3-8b').pk}/change/"):
+        assert client.get(url).status_code == 200, url
