@@ -66,9 +66,16 @@ def data_files(prefix_uri: str) -> list[tuple[str, int]]:
     return [(uri, size) for uri, size in storage.list_files(prefix_uri) if uri.lower().endswith(DATA_SUFFIXES)]
 
 
-def _record(dataset, target: str, folder: str) -> None:
-    dataset.staged = {**dataset.staged, target: folder}
-    type(dataset).objects.filter(pk=dataset.pk).update(staged=dataset.staged)
+PENDING = "{}:pending"
+
+
+def _record(dataset, target: str, folder: str | None) -> None:
+    """Note (folder) or forget (None) a staged folder; `dataset.staged[target]` means staging finished."""
+    staged = {k: v for k, v in dataset.staged.items() if k != target}
+    if folder:
+        staged[target] = folder
+    dataset.staged = staged
+    type(dataset).objects.filter(pk=dataset.pk).update(staged=staged)
 
 
 def stage(dataset, target: str) -> str | None:
@@ -82,7 +89,7 @@ def stage(dataset, target: str) -> str | None:
     if dataset.status != dataset.Status.READY:
         raise ValueError(f"Dataset {dataset.pk} is {dataset.status}, not ready: it cannot be staged.")
     folder = folder_uri(dataset, target) + "staged/"
-    _record(dataset, target, folder)  # first, so a crash part-way still gets cleaned up on delete
+    _record(dataset, PENDING.format(target), folder)  # first, so a crash part-way still gets cleaned up on delete
     name = dataset.llamafactory_name
     sources: list[str] = []
     if dataset.source == dataset.Source.UPLOAD:
@@ -100,6 +107,8 @@ def stage(dataset, target: str) -> str | None:
     storage.put_bytes(json.dumps(info, indent=2, ensure_ascii=False).encode(), storage.join(folder, "dataset_info.json"))
     if dataset.format == "prompt_answer":
         _stage_easyr1(dataset, folder, sources)
+    _record(dataset, PENDING.format(target), None)
+    _record(dataset, target, folder)
     return folder
 
 

@@ -169,3 +169,18 @@ def test_builtin_and_hf_entries(user):
     entry = hf.llamafactory_entry()
     assert entry["hf_hub_url"] == "org/chat" and entry["formatting"] == "sharegpt"
     assert staging.easyr1_config(Dataset.objects.get(source_uri="hiyouga/math12k"))["train_files"] == "hiyouga/math12k@train"
+
+
+@pytest.mark.django_db
+def test_staging_that_fails_part_way_is_not_marked_staged_but_is_cleaned_up(user, storage_dir):
+    from unittest import mock
+
+    dataset = upload(user, "Half", "good/prompt_answer.jsonl")
+    with mock.patch("apps.catalog.staging._stage_easyr1", side_effect=RuntimeError("disk full")):
+        with pytest.raises(RuntimeError):
+            staging.stage(dataset, "local")
+    dataset.refresh_from_db()
+    assert "local" not in dataset.staged  # a job would stage it again
+    assert any(f.endswith("staged/dataset_info.json") for f in files_under(storage_dir))
+    dataset.delete()
+    assert files_under(storage_dir) == []
