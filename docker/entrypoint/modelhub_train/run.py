@@ -21,15 +21,17 @@ import sys
 import threading
 import time
 import traceback
+import uuid
 from pathlib import Path
 
-from . import checkpoints, commands, datasets, hosts, plan, s3sync
+from . import checkpoints, commands, datasets, handshake, hosts, plan, s3sync
 
 CONFIG_DIR = "/opt/ml/input/config/modelhub"  # where the bundle lands (MODELHUB_CONFIG_DIR overrides)
 SAGEMAKER_CHECKPOINT_CONFIG = "/opt/ml/input/config/checkpointconfig.json"
 FAILURE_FILE = "/opt/ml/output/failure"  # SageMaker shows its content as the job's FailureReason
-DONE_MARKER = ".modelhub-done"
 WATCH_SECONDS = 30
+POLL_SECONDS = 15
+COLLECT_TIMEOUT = 30 * 60
 RAY_JOIN_ATTEMPTS, RAY_JOIN_WAIT = 60, 20
 
 
@@ -156,33 +158,73 @@ def train_llamafactory(manifest: dict, node: hosts.Node, resume_from: str | None
     run_or_fail(argv, "LLaMA-Factory training", env=env, cwd=paths["llamafactory_root"])
 
 
+def start_ray_cluster(manifest: dict, node: hosts.Node, checkpoint_uri: str | None) -> str:
+    """The master of a multi-node EasyR1 job: a fresh run id, the Ray head, every worker joined.
+    Returns the S3 prefix the nodes coordinate through."""
+    if not checkpoint_uri:
+        raise JobFailed("Multi-node EasyR1 needs MODELHUB_CHECKPOINT_URI to coordinate its nodes.")
+    run_id = uuid.uuid4().hex
+    s3sync.put_text(s3sync.join_uri(checkpoint_uri, handshake.RUN), run_id)
+    run_or_fail(commands.ray_head(hosts.RAY_PORT, manifest["gpus_per_node"]), "ray start --head",
+                env=hosts.network_env(node))
+    _wait_for_ray_nodes(node.nnodes)
+    return s3sync.join_uri(checkpoint_uri, handshake.coordination_prefix(run_id))
+
+
 def train_easyr1(manifest: dict, node: hosts.Node, resume_from: str | None, checkpoint_uri: str | None) -> None:
-    paths, gpus = manifest["paths"], manifest["gpus_per_node"]
     env = hosts.network_env(node)
     if node.nnodes > 1 and not node.is_master:
-        _join_ray_and_wait(node, gpus, checkpoint_uri, env)
+        if not checkpoint_uri:
+            raise JobFailed("Multi-node EasyR1 needs MODELHUB_CHECKPOINT_URI to coordinate its nodes.")
+        join_ray_and_serve(manifest, node, checkpoint_uri, env)
         return
-    if node.nnodes > 1:
-        run_or_fail(commands.ray_head(hosts.RAY_PORT, gpus), "ray start --head", env=env)
-        _wait_for_ray_nodes(node.nnodes)
+    paths = manifest["paths"]
     argv = commands.easyr1_train(f"{paths['config_dir']}/{manifest['train_config']}", resume_from)
     run_or_fail(argv, "EasyR1 training", env=env, cwd=paths["easyr1_root"])
 
 
-def _join_ray_and_wait(node, gpus, checkpoint_uri, env) -> None:
+def join_ray_and_serve(manifest: dict, node: hosts.Node, checkpoint_uri: str, env: dict) -> None:
+    """A worker node: join the Ray head, hand over its checkpoint shards when asked, stop when told."""
     for _ in range(RAY_JOIN_ATTEMPTS):
-        if run(commands.ray_worker(node.master_addr, hosts.RAY_PORT, gpus), env=env)[0] == 0:
+        if run(commands.ray_worker(node.master_addr, hosts.RAY_PORT, manifest["gpus_per_node"]), env=env)[0] == 0:
             break
         time.sleep(RAY_JOIN_WAIT)
     else:
         raise JobFailed(f"Could not join the Ray head at {node.master_addr}.")
-    misses = 0
-    while misses < 3:  # the master signals the end; if the head is gone for good, stop too
-        time.sleep(WATCH_SECONDS)
-        if checkpoint_uri and s3sync.exists(s3sync.join_uri(checkpoint_uri, DONE_MARKER)):
+    run_id = s3sync.get_text(s3sync.join_uri(checkpoint_uri, handshake.RUN)).strip()
+    coordination = s3sync.join_uri(checkpoint_uri, handshake.coordination_prefix(run_id))
+    sent, misses = False, 0
+    while misses < 3:  # the master says when it is done; if the Ray head is gone for good, stop too
+        time.sleep(POLL_SECONDS)
+        if s3sync.exists(s3sync.join_uri(coordination, handshake.DONE)):
             break
+        collect = s3sync.join_uri(coordination, handshake.COLLECT)
+        if not sent and s3sync.exists(collect):
+            folder = s3sync.get_text(collect).strip()
+            local = Path(manifest["checkpoint_root"], folder)
+            if local.is_dir():
+                count = s3sync.upload_dir(local, s3sync.join_uri(coordination, handshake.collected_prefix(folder)))
+                log(f"handed {count} files of {folder} to the master")
+            s3sync.put_text(s3sync.join_uri(coordination, handshake.uploaded(node.current_host)), folder)
+            sent = True
         misses = misses + 1 if run(["ray", "status"], tail=1)[0] != 0 else 0
     run(commands.ray_stop())
+
+
+def collect_shards(manifest: dict, node: hosts.Node, coordination: str, folder: str) -> None:
+    """The master: gather every worker's part of checkpoint `folder` into the local copy."""
+    s3sync.put_text(s3sync.join_uri(coordination, handshake.COLLECT), folder)
+    deadline = time.time() + COLLECT_TIMEOUT
+    while True:
+        done = [h for h in node.hosts if s3sync.exists(s3sync.join_uri(coordination, handshake.uploaded(h)))]
+        missing = handshake.missing_uploads(node.hosts, node.current_host, done)
+        if not missing:
+            break
+        if time.time() > deadline:
+            raise JobFailed(f"Nodes {', '.join(missing)} did not hand over their part of {folder}.")
+        time.sleep(POLL_SECONDS)
+    s3sync.download_prefix(s3sync.join_uri(coordination, handshake.collected_prefix(folder)),
+                           Path(manifest["checkpoint_root"], folder))
 
 
 def _wait_for_ray_nodes(count: int, timeout: int = RAY_JOIN_ATTEMPTS * RAY_JOIN_WAIT) -> None:
@@ -197,7 +239,7 @@ def _wait_for_ray_nodes(count: int, timeout: int = RAY_JOIN_ATTEMPTS * RAY_JOIN_
     raise JobFailed(f"Only some of the {count} nodes joined the Ray cluster.")
 
 
-def finish(manifest: dict, node: hosts.Node) -> None:
+def finish(manifest: dict, node: hosts.Node, coordination: str | None = None) -> None:
     steps = plan.finish_plan(manifest, is_master=node.is_master, training_succeeded=True)
     paths = manifest["paths"]
     hf_dir = None
@@ -207,9 +249,13 @@ def finish(manifest: dict, node: hosts.Node) -> None:
                     "LoRA merge", env=env, cwd=paths["llamafactory_root"])
     elif steps.merge == "easyr1":
         pattern = manifest["checkpoint_pattern"]
-        last = plan.last_complete(checkpoints.scan(manifest["checkpoint_root"], pattern), node.hosts, pattern)
+        # Locally only this node's marker is there; the workers' shards arrive through collect_shards.
+        found = checkpoints.scan(manifest["checkpoint_root"], pattern)
+        last = plan.last_complete(found, [node.current_host], pattern)
         if last is None:
             raise JobFailed("Training finished without a checkpoint to export; set save steps below the run length.")
+        if coordination:
+            collect_shards(manifest, node, coordination, last.name)
         actor = f"{manifest['checkpoint_root']}/{last.name}/actor"
         run_or_fail(commands.easyr1_merge(paths["easyr1_root"], actor), "EasyR1 model merge", cwd=paths["easyr1_root"])
         hf_dir = f"{actor}/huggingface"
@@ -236,7 +282,7 @@ def main(env=None) -> int:
     signal.signal(signal.SIGINT, _forward_signal)
     node = hosts.node_from_env(env)
     checkpoint_uri = env.get("MODELHUB_CHECKPOINT_URI")
-    watcher = None
+    watcher = coordination = None
     try:
         manifest = fetch_bundle(env["MODELHUB_CONFIG_URI"], env.get("MODELHUB_CONFIG_DIR", CONFIG_DIR))
         missing = [name for name in manifest.get("secret_env", []) if not env.get(name)]
@@ -255,12 +301,14 @@ def main(env=None) -> int:
         watcher = Watcher(manifest, node, self_sync)
         watcher.start()
         if manifest["tool"] == "easyr1":
+            if node.nnodes > 1 and node.is_master:
+                coordination = start_ray_cluster(manifest, node, checkpoint_uri)
             train_easyr1(manifest, node, resume_from, checkpoint_uri)
         else:
             train_llamafactory(manifest, node, resume_from)
         watcher.finish(training_succeeded=True)
         watcher = None
-        finish(manifest, node)
+        finish(manifest, node, coordination)
         return 0
     except Exception as exc:  # noqa: BLE001 - every failure ends as a reason SageMaker reports
         if not isinstance(exc, JobFailed):
@@ -270,8 +318,8 @@ def main(env=None) -> int:
         write_failure(str(exc) if isinstance(exc, JobFailed) else f"{type(exc).__name__}: {exc}")
         return 1
     finally:
-        if node.is_master and node.nnodes > 1 and checkpoint_uri:
+        if coordination:
             try:
-                s3sync.put_text(s3sync.join_uri(checkpoint_uri, DONE_MARKER), "done")
+                s3sync.put_text(s3sync.join_uri(coordination, handshake.DONE), "done")
             except Exception as exc:  # noqa: BLE001 - the workers also stop when the Ray head goes away
                 log(f"could not signal the workers: {type(exc).__name__}")

@@ -96,6 +96,11 @@ def put_text(uri: str, text: str, *, client=None) -> None:
     _client(client).put_object(Bucket=bucket, Key=key, Body=text.encode())
 
 
+def get_text(uri: str, *, client=None) -> str:
+    bucket, key = split_uri(uri)
+    return _client(client).get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+
+
 def exists(uri: str, *, client=None) -> bool:
     bucket, key = split_uri(uri)
     response = _client(client).list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
