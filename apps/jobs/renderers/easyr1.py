@@ -8,8 +8,6 @@ still tune every value. The entry point adds `trainer.load_checkpoint_path=...` 
 
 from __future__ import annotations
 
-import re
-
 from .context import JobContext
 from .llamafactory import model_path
 from .yamlio import dump
@@ -34,11 +32,9 @@ def format_prompt_path(spec, ctx: JobContext) -> str | None:
 
 
 def lora_target_modules(target: str) -> str:
-    """EasyR1 hands target_modules to PEFT as one string: "all-linear", or a regex over module names."""
+    """EasyR1's lora.target_modules: "all-linear" or a comma list of module names."""
     modules = [m for m in (target or "all").split(",") if m]
-    if modules == ["all"]:
-        return "all-linear"
-    return r".*\.(" + "|".join(re.escape(m) for m in modules) + ")"
+    return "all-linear" if modules == ["all"] else ",".join(modules)
 
 
 def save_checkpoint_path(ctx: JobContext) -> str:
