@@ -103,6 +103,7 @@ class TrainingJob(StatefulModel):
             models.Index(fields=["owner", "deleted_at", "-created_at"], name="job_owner_alive_created"),
             models.Index(fields=["deleted_at", "-created_at"], name="job_alive_created"),
             models.Index(fields=["status", "deleted_at"], name="job_status_alive"),
+            models.Index(fields=["owner", "status", "deleted_at", "-created_at"], name="job_owner_status_alive"),
         ]
 
     def __str__(self):
