@@ -209,6 +209,9 @@ class DatasetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
                 )
         except services.DatasetInputError as exc:
             raise ValidationError({exc.field: [exc.message]}) from None
+        except BackendError as exc:
+            return Response({"code": "storage_unavailable", "message": f"Could not store the data: {exc}"},
+                            status=status.HTTP_503_SERVICE_UNAVAILABLE)
         dataset.refresh_from_db()
         return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED)
 

@@ -62,16 +62,17 @@ def create_from_upload(*, owner, name: str, uploaded_file, description: str = ""
             val_fraction=val_fraction, file_name=uploaded_file.name[:255], file_type=file_type,
             size_bytes=uploaded_file.size,
         )
-        with transaction.atomic():
-            dataset.save()
-            uri = storage.join(staging.upload_folder(dataset, _store()), safe_file_name(uploaded_file.name))
-            try:
-                storage.move_file(path, uri)
-                dataset.storage_uri = uri
-                dataset.save(update_fields=["storage_uri"])
-            except BaseException:
-                _remove_quietly(dataset, uri)
-                raise
+        # No transaction around the copy: a long upload to S3 must not hold the database's write lock.
+        dataset.save()
+        uri = storage.join(staging.upload_folder(dataset, _store()), safe_file_name(uploaded_file.name))
+        try:
+            storage.move_file(path, uri)
+        except BaseException:
+            _remove_quietly(dataset, uri)
+            dataset.delete()
+            raise
+        dataset.storage_uri = uri
+        Dataset.objects.filter(pk=dataset.pk).update(storage_uri=uri)
         dataset.record_event(f"Uploaded {uploaded_file.name} ({uploaded_file.size} bytes); detected {layout.format}.")
     _dispatch_validation(dataset)
     return dataset
@@ -151,6 +152,8 @@ def default_layout(fmt: str) -> Layout:
 def _files_of(dataset: Dataset) -> list[tuple[str, str, str]]:
     """(name, uri, file type) of the data to validate."""
     if dataset.source == Dataset.Source.UPLOAD:
+        if not dataset.storage_uri:
+            raise FileRejected("missing", "The upload did not finish; upload the file again.")
         return [(dataset.file_name, dataset.storage_uri, dataset.file_type)]
     found = staging.data_files(dataset.source_uri)
     if not found:
@@ -186,7 +189,7 @@ def _validate(dataset_id: int) -> None:
         return
     except TransientError:
         raise
-    except (FileNotFoundError, RemoteNotFound) as exc:
+    except (FileNotFoundError, RemoteNotFound, storage.StorageError) as exc:
         if not Dataset.objects.filter(pk=dataset_id).exists():
             return  # deleted while it was being read
         _fail(dataset, f"The stored data is missing: {exc}", {"code": "missing", "message": str(exc)})

@@ -199,3 +199,28 @@ def test_admin_pages_for_models_and_datasets(client, admin_user, user):
     for url in ("/admin/catalog/basemodel/", "/admin/catalog/basemodel/?q=qwen3", "/admin/catalog/dataset/",
                 f"/admin/catalog/basemodel/{BaseModel.objects.get(key='qwen3-8b').pk}/change/"):
         assert client.get(url).status_code == 200, url
+
+
+@pytest.mark.django_db
+def test_a_failed_copy_to_storage_leaves_nothing(user_api, storage_dir):
+    from unittest import mock
+
+    from apps.backends.errors import TransientError
+
+    with mock.patch("apps.backends.storage.move_file", side_effect=TransientError("S3 is busy")):
+        response = upload_api(user_api, file=corpus_file("good", "text.jsonl"))
+    assert response.status_code == 503
+    assert response.json() == {"code": "storage_unavailable", "message": "Could not store the data: S3 is busy"}
+    assert not Dataset.objects.filter(source="upload").exists()
+    assert files_under(storage_dir) == []
+
+
+@pytest.mark.django_db
+def test_an_upload_cut_short_is_marked_invalid_by_the_retry(user):
+    dataset = Dataset.objects.create(owner=user, name="cut", source="upload", status="validating",
+                                     format="text", file_type="jsonl")
+    from apps.catalog import services
+
+    services.validate(dataset.pk)
+    dataset.refresh_from_db()
+    assert dataset.status == "invalid" and "did not finish" in dataset.status_reason
