@@ -38,3 +38,24 @@ def test_hostile_path_is_one_argument_and_not_run(tmp_path):
                          capture_output=True, text=True, cwd=tmp_path, check=True).stdout
     assert out.strip() == str(["train", hostile])
     assert not (tmp_path / "pwned").exists() and not (tmp_path / "pwned2").exists()
+
+
+def test_tracking_off_overrides():
+    assert commands.tracking_off("llamafactory") == ["report_to=none", "use_swanlab=false"]
+    assert commands.tracking_off("easyr1") == ["trainer.logger=[console,file]"]
+    argv = commands.easyr1_train("/c.yaml", "/ck/global_step_2", python="py", overrides=commands.tracking_off("easyr1"))
+    assert argv == ["py", "-m", "verl.trainer.main", "config=/c.yaml", "trainer.logger=[console,file]",
+                    "trainer.load_checkpoint_path=/ck/global_step_2"]
+
+
+def test_overrides_parse_as_the_tools_parse_them():
+    """Both tools read `key=value` overrides with OmegaConf's dotlist parser."""
+    from omegaconf import OmegaConf
+
+    lf = commands.llamafactory_train("/c.yaml", "/ck/checkpoint-10", commands.tracking_off("llamafactory"))
+    parsed = OmegaConf.to_container(OmegaConf.from_dotlist(lf[3:]))
+    assert parsed == {"report_to": "none", "use_swanlab": False, "resume_from_checkpoint": "/ck/checkpoint-10"}
+    r1 = commands.easyr1_train("/c.yaml", "/ck/global_step_2", python="py", overrides=commands.tracking_off("easyr1"))
+    parsed = OmegaConf.to_container(OmegaConf.from_dotlist(r1[3:]))
+    assert parsed == {"config": "/c.yaml", "trainer": {"logger": ["console", "file"],
+                                                       "load_checkpoint_path": "/ck/global_step_2"}}

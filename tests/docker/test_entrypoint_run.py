@@ -158,12 +158,20 @@ def test_training_failure_is_reported_and_nothing_uploaded(s3, sandbox, monkeypa
     assert keys(s3, "jobs/mh-e2e-1/model/") == []
 
 
-def test_missing_tracker_key_fails_before_training(s3, sandbox):
+def test_missing_tracker_key_trains_without_tracking(s3, sandbox, monkeypatch):
+    tmp_path, context = sandbox
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    env = stage_job(s3, spec(tracker="wandb", tracker_key_ref="w", tracker_project="p"), context, [CHAT])
+    assert run.main(env) == 0
+    train = calls(tmp_path)[0]
+    assert train["argv"] == ["train", f"{context['config_dir']}/train.yaml", "report_to=none", "use_swanlab=false"]
+
+
+def test_tracker_key_present_keeps_tracking(s3, sandbox):
     tmp_path, context = sandbox
     env = stage_job(s3, spec(tracker="wandb", tracker_key_ref="w", tracker_project="p"), context, [CHAT])
-    assert run.main(env) == 1
-    assert "WANDB_API_KEY" in (tmp_path / "failure").read_text()
-    assert calls(tmp_path) == []
+    assert run.main({**env, "WANDB_API_KEY": "k" * 40}) == 0
+    assert calls(tmp_path)[0]["argv"] == ["train", f"{context['config_dir']}/train.yaml"]
 
 
 def test_without_managed_sync_the_entry_point_syncs_checkpoints_itself(s3, sandbox):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from omegaconf import OmegaConf
 
 from apps.jobs.renderers import llamafactory_schema as lf
 from apps.jobs.renderers import render_job_bundle
@@ -150,6 +151,9 @@ def check_llamafactory_train(config: dict, stage: str):
 def test_rendered_configs_use_only_known_arguments(rendered):
     case, spec, files = rendered
     manifest = json.loads(files["job.json"])
+    for name, text in files.items():
+        if name.endswith(".yaml"):  # both tools load their YAML with OmegaConf: it must read it as we meant
+            assert OmegaConf.to_container(OmegaConf.create(text)) == yaml.safe_load(text), name
     if spec.tool == "llamafactory":
         config = yaml.safe_load(files["train.yaml"])
         check_llamafactory_train(config, spec.job_type)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 
 
-def llamafactory_train(config_path: str, resume_from: str | None = None) -> list[str]:
-    argv = ["llamafactory-cli", "train", config_path]
+def llamafactory_train(config_path: str, resume_from: str | None = None, overrides=()) -> list[str]:
+    argv = ["llamafactory-cli", "train", config_path, *overrides]
     if resume_from:
         argv.append(f"resume_from_checkpoint={resume_from}")
     return argv
@@ -16,8 +16,9 @@ def llamafactory_export(config_path: str) -> list[str]:
     return ["llamafactory-cli", "export", config_path]
 
 
-def easyr1_train(config_path: str, resume_from: str | None = None, python: str = sys.executable) -> list[str]:
-    argv = [python, "-m", "verl.trainer.main", f"config={config_path}"]
+def easyr1_train(config_path: str, resume_from: str | None = None, python: str = sys.executable,
+                 overrides=()) -> list[str]:
+    argv = [python, "-m", "verl.trainer.main", f"config={config_path}", *overrides]
     if resume_from:
         argv.append(f"trainer.load_checkpoint_path={resume_from}")
     return argv
@@ -40,3 +41,10 @@ def ray_worker(master_addr: str, port: int, gpus: int) -> list[str]:
 
 def ray_stop() -> list[str]:
     return ["ray", "stop", "--force"]
+
+
+def tracking_off(tool: str) -> list[str]:
+    """Command-line overrides that turn experiment tracking off (when its key is missing)."""
+    if tool == "easyr1":
+        return ["trainer.logger=[console,file]"]
+    return ["report_to=none", "use_swanlab=false"]

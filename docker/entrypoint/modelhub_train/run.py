@@ -154,7 +154,8 @@ class Watcher(threading.Thread):
 def train_llamafactory(manifest: dict, node: hosts.Node, resume_from: str | None) -> None:
     paths = manifest["paths"]
     env = {**hosts.network_env(node), **hosts.torchrun_env(node)}
-    argv = commands.llamafactory_train(f"{paths['config_dir']}/{manifest['train_config']}", resume_from)
+    argv = commands.llamafactory_train(f"{paths['config_dir']}/{manifest['train_config']}", resume_from,
+                                       manifest.get("overrides", ()))
     run_or_fail(argv, "LLaMA-Factory training", env=env, cwd=paths["llamafactory_root"])
 
 
@@ -179,7 +180,8 @@ def train_easyr1(manifest: dict, node: hosts.Node, resume_from: str | None, chec
         join_ray_and_serve(manifest, node, checkpoint_uri, env)
         return
     paths = manifest["paths"]
-    argv = commands.easyr1_train(f"{paths['config_dir']}/{manifest['train_config']}", resume_from)
+    argv = commands.easyr1_train(f"{paths['config_dir']}/{manifest['train_config']}", resume_from,
+                                 overrides=manifest.get("overrides", ()))
     run_or_fail(argv, "EasyR1 training", env=env, cwd=paths["easyr1_root"])
 
 
@@ -286,8 +288,9 @@ def main(env=None) -> int:
     try:
         manifest = fetch_bundle(env["MODELHUB_CONFIG_URI"], env.get("MODELHUB_CONFIG_DIR", CONFIG_DIR))
         missing = [name for name in manifest.get("secret_env", []) if not env.get(name)]
-        if missing:
-            raise JobFailed(f"The tracker key is missing from the container environment ({', '.join(missing)}).")
+        if missing:  # train anyway: losing the tracker beats losing the run
+            log(f"WARNING: {', '.join(missing)} is not set; experiment tracking is turned off for this run.")
+            manifest["overrides"] = commands.tracking_off(manifest["tool"])
         os.environ.update(manifest.get("env", {}))
         self_sync = checkpoint_uri if not Path(SAGEMAKER_CHECKPOINT_CONFIG).exists() else None
         if self_sync:
