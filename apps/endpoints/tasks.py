@@ -47,6 +47,8 @@ def _run(task, endpoint: Endpoint, action, *, fail_from: tuple[str, ...]):
         endpoint.refresh_from_db()
         if endpoint.status in fail_from:
             endpoint.transition(Status.FAILED, str(exc))
+        else:  # e.g. autoscaling on an endpoint that keeps serving: record it, change nothing
+            endpoint.record_event(str(exc), level="error")
         return None
 
 

@@ -15,6 +15,7 @@ from moto import mock_aws
 from apps.backends import aws
 from apps.backends.sagemaker import serving
 from apps.backends.sagemaker.serving import SageMakerServing
+from apps.endpoints.models import Endpoint
 from tests.endpoints.factories import ROLE, make_endpoint, spec_dict
 
 pytestmark = pytest.mark.django_db
@@ -95,6 +96,21 @@ def test_repo_id_model_has_no_data_source_and_loads_by_id(moto, user):
     assert container["Environment"]["SM_VLLM_MODEL"] == "Qwen/Qwen2.5-0.5B-Instruct"
     variant = moto.describe_endpoint_config(EndpointConfigName=endpoint.remote_name)["ProductionVariants"][0]
     assert variant["InstanceType"] == "ml.p3.2xlarge"
+
+
+@pytest.mark.parametrize("engine, image, variable", [
+    ("sglang", "sglang:0.5.20-gpu-py312-cu130-ubuntu24.04-sagemaker", "SM_SGLANG_MODEL_PATH"),
+    ("lmi", "djl-inference:0.36.0-lmi", "OPTION_MODEL_ID"),
+])
+def test_other_engines_get_their_image_and_environment(moto, user, engine, image, variable):
+    spec = spec_dict(engine=engine, engine_version="", dtype="auto")
+    endpoint = make_endpoint(user, spec=spec)
+    Endpoint.objects.filter(pk=endpoint.pk).update(engine=engine)
+    SageMakerServing().deploy(endpoint)
+    container = moto.describe_model(ModelName=endpoint.remote_name)["PrimaryContainer"]
+    assert image in container["Image"]
+    assert container["Environment"][variable] == "/opt/ml/model"
+    assert container["ModelDataSource"]["S3DataSource"]["CompressionType"] == "None"
 
 
 def test_second_deploy_adopts_everything_and_creates_nothing(moto, user, calls):
