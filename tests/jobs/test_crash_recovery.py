@@ -8,12 +8,9 @@ this one, and the database is the real test database both processes use.
 import sys
 from datetime import timedelta
 
-import boto3
-import httpx
 import pytest
 from django.utils import timezone
 
-from apps.backends import aws, registry
 from apps.jobs import reconcile, services, tasks
 from apps.jobs.models import Status, TrainingJob
 from apps.jobs.spec import TrainingSpecSerializer
@@ -21,44 +18,13 @@ from tests import stack
 
 from .factories import make_dataset
 
+from .conftest import MOTO_BUCKET as BUCKET
+
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.stack]
-BUCKET = "modelhub-crash"
 
 
-@pytest.fixture
-def moto_server(monkeypatch, settings):
-    port = stack.free_port()
-    env = {**stack.stack_env(), "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-    with stack.process([sys.executable, "-m", "moto.server", "-p", str(port)], env, "moto"):
-        url = f"http://127.0.0.1:{port}"
-        stack.wait_until(lambda: _up(url), timeout=30, message="moto server")
-        values = {
-            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ENDPOINT_URL": url, "S3_BUCKET": BUCKET, "SAGEMAKER_ROLE_ARN": "arn:aws:iam::123456789012:role/r",
-            "TRAINING_IMAGE_LLAMAFACTORY": "123456789012.dkr.ecr.us-east-1.amazonaws.com/lf:1",
-        }
-        for key, value in values.items():
-            monkeypatch.setenv(key, value)
-        settings.S3_BUCKET = BUCKET
-        settings.SAGEMAKER_ROLE_ARN = values["SAGEMAKER_ROLE_ARN"]
-        settings.TRAINING_IMAGE_LLAMAFACTORY = values["TRAINING_IMAGE_LLAMAFACTORY"]
-        aws.client.cache_clear()
-        registry.reset()
-        boto3.client("s3", region_name="us-east-1", endpoint_url=url).create_bucket(Bucket=BUCKET)
-        yield boto3.client("sagemaker", region_name="us-east-1", endpoint_url=url)
-        aws.client.cache_clear()
-        registry.reset()
-
-
-def _up(url):
-    try:
-        return httpx.get(f"{url}/moto-api/", timeout=1).status_code < 500
-    except httpx.HTTPError:
-        return False
-
-
-def remote_jobs(sagemaker):
-    return [j["TrainingJobName"] for j in sagemaker.list_training_jobs(NameContains="mhjob-")["TrainingJobSummaries"]]
+def remote_jobs(server):
+    return server.remote_jobs()
 
 
 @pytest.fixture
