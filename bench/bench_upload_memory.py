@@ -129,11 +129,21 @@ def main() -> None:
         ).stdout.split()
         task_before, task_after, task_seconds = float(check[0]), float(check[1]), float(check[2])
 
+        # Control: what a handler that reads the upload whole would cost, so a regression cannot hide.
+        control = subprocess.run(
+            [python, "-c", "import resource, sys; before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;"
+             "data = open(sys.argv[1], 'rb').read(); after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;"
+             "print((after - before) / 1024)", str(large)],
+            check=True, capture_output=True, text=True,
+        ).stdout.strip()
+
         growth = large_peak - small_peak
         print(f"web process peak RSS at start:           {start_peak:8.1f} MB")
         print(f"after a {small.stat().st_size / 1024 / 1024:.1f} MB upload ({small_body['status']}):      {small_peak:8.1f} MB")
         print(f"after a {large_mb:.0f} MB upload ({rows:,} rows, {large_body['status']}): {large_peak:8.1f} MB")
         print(f"peak growth caused by the large upload:  {growth:8.1f} MB = {growth / large_mb:.3f} × the file size")
+        print(f"control, reading the file whole:        +{float(control):7.1f} MB = "
+              f"{float(control) / large_mb:.3f} × the file size")
         print(f"upload + pre-check time: {seconds:.1f} s ({large_mb / seconds:.0f} MB/s)")
         print(f"validation task: peak RSS {task_before:.1f} → {task_after:.1f} MB "
               f"(+{task_after - task_before:.1f} MB = {(task_after - task_before) / large_mb:.3f} × the file size), "
