@@ -20,6 +20,7 @@ from . import engines
 from .models import Endpoint, EndpointEvent, Source, Target
 from .spec import AutoscalingSerializer, DeploySpec, DeploySpecSerializer, ModelFacts, validate_deploy_spec
 
+DERIVED_NAME_PREFIX = "mh-"  # names.endpoint_name() gives mh-<label>-<id>: user names must not collide
 HF_REPO = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
 
 
@@ -144,6 +145,9 @@ class DeployRequest:
         )
         for field, messages in errors.items():
             self.errors.setdefault(field, []).extend(messages if isinstance(messages, list) else [messages])
+        name = str(spec_data.get("name") or "")
+        if name.lower().startswith(DERIVED_NAME_PREFIX) and "name" not in self.errors:
+            self.errors["name"] = [f"Names starting with '{DERIVED_NAME_PREFIX}' are kept for derived names; choose another."]
         if self.errors:
             return False
         self.spec = spec

@@ -282,3 +282,22 @@ def test_logs_are_the_last_lines_of_the_endpoint_log_group(moto, user):
         {"timestamp": now - 1000 + i, "message": f"line {i}"} for i in range(30)])
     page = SageMakerServing().logs(endpoint, limit=5)
     assert [line.message for line in page.lines] == [f"line {i}" for i in range(25, 30)]
+
+
+def test_deploy_task_twice_against_moto_adopts(moto, user, calls):
+    """The deploy task run twice, the second time after its status write was lost (row still queued)."""
+    from apps.backends import registry
+    from apps.endpoints import tasks
+
+    registry.reset()
+    endpoint = make_endpoint(user)
+    tasks.deploy_endpoint.run(endpoint.pk)
+    tasks.deploy_endpoint.run(endpoint.pk)  # not queued any more: does nothing
+    Endpoint.objects.filter(pk=endpoint.pk).update(status="queued")
+    calls.clear()
+    tasks.deploy_endpoint.run(endpoint.pk)
+    assert [c for c in calls if c.startswith("Create")] == []
+    assert len(moto.list_models()["Models"]) == len(moto.list_endpoint_configs()["EndpointConfigs"]) == 1
+    assert [e["EndpointName"] for e in moto.list_endpoints()["Endpoints"]] == [endpoint.remote_name]
+    endpoint.refresh_from_db()
+    assert endpoint.status == "in_service"  # moto is InService at once; the task adopts that state

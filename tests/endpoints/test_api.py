@@ -91,6 +91,7 @@ def test_someone_elses_job_cannot_be_deployed(other_api, user, settings, deploys
     ({"instance_type": "ml.g4dn.xlarge", "tensor_parallel_size": 4}, "tensor_parallel_size", "has 1 GPU"),
     ({"name": "bad_name-"}, "name", "letters, digits and '-'"),
     ({"name": "x" * 70}, "name", "at most 63"),
+    ({"name": "mh-bot-1"}, "name", "kept for derived names"),
     ({"instance_type": "ml.m5.large"}, "instance_type", "Unknown instance type"),
     ({"max_model_len": 10}, "max_model_len", "greater than or equal to 64"),
 ])
