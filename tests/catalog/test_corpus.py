@@ -138,3 +138,32 @@ def test_media_system_and_tools_columns_are_carried_into_the_layout(tmp_path):
     result = inspection.inspect(path, "jsonl")
     assert result.layout.columns == {"messages": "messages", "images": "images", "tools": "tools"}
     assert result.errors == [{"row": 2, "problem": "wrong type: 'images' should be a list of file paths, got text"}]
+
+
+def test_counter_uses_the_models_tokenizer_only_from_the_local_cache(monkeypatch):
+    import sys
+    import types
+
+    from apps.catalog.tokens import EstimatedCounter, TokenizerCounter, counter_for
+
+    model = types.SimpleNamespace(repo_id="Qwen/Qwen3-8B")
+    monkeypatch.setitem(sys.modules, "transformers", None)  # not installed (as on the build machines)
+    assert isinstance(counter_for(model), EstimatedCounter)
+
+    calls = []
+
+    class FakeAutoTokenizer:
+        @staticmethod
+        def from_pretrained(repo, local_files_only=False):
+            calls.append((repo, local_files_only))
+            if repo != "Qwen/Qwen3-8B":
+                raise OSError("not in the local cache")
+            return lambda text, add_special_tokens=False: {"input_ids": text.split()}
+
+    monkeypatch.setitem(sys.modules, "transformers", types.SimpleNamespace(AutoTokenizer=FakeAutoTokenizer))
+    counter = counter_for(model)
+    assert isinstance(counter, TokenizerCounter) and counter.exact and counter.label == "Qwen/Qwen3-8B tokenizer"
+    assert counter.count("a b c") == 3
+    assert calls == [("Qwen/Qwen3-8B", True)]  # never a download
+    assert isinstance(counter_for(types.SimpleNamespace(repo_id="other/model")), EstimatedCounter)
+    assert isinstance(counter_for(None), EstimatedCounter)
