@@ -7,7 +7,7 @@ the one TrainingSpecSerializer (nothing is declared twice).
 import copy
 from functools import cache
 
-from drf_spectacular.utils import PolymorphicProxySerializer
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 from apps.core.job_types import JobType
@@ -24,7 +24,9 @@ def _type_serializer(job_type: str) -> type[serializers.Serializer]:
         original = source[field_name]
         kwargs = copy.deepcopy(original._kwargs)
         if field_name == "job_type":
-            field = serializers.ChoiceField(choices=[job_type], help_text=JobType(job_type).label)
+            # a one-value string, documented inline (a per-type enum component would collide by name)
+            literal = type(f"{job_type.upper()}JobTypeField", (serializers.CharField,), {})
+            field = extend_schema_field({"type": "string", "enum": [job_type]})(literal)(help_text=JobType(job_type).label)
         else:
             if defaults.get(field_name) is not None:
                 kwargs.update(default=defaults[field_name], required=False)

@@ -148,3 +148,39 @@ def test_dashboard_section(web, user):
     make_job(user, name="broken", status=Status.FAILED, status_reason="AlgorithmError: boom")
     page = web.get("/").content.decode()
     assert "Training jobs" in page and "running-one" in page and "AlgorithmError: boom" in page
+
+
+def test_log_tail_partial_appends_and_stops_at_the_end(web, user, monkeypatch):
+    from datetime import UTC, datetime
+
+    from apps.backends.base import LogLine, LogPage
+
+    pages = {None: LogPage([LogLine(datetime(2026, 1, 1, 12, 0, tzinfo=UTC), "step 1 <loss>", "algo-1-1")], "T1"),
+             "T1": LogPage([], "T1")}
+
+    class Backend:
+        def logs(self, job, token=None, limit=500):
+            return pages[token]
+
+    monkeypatch.setattr("apps.jobs.services.backend_named", lambda name: Backend())
+    job = make_job(user, status=Status.SUCCEEDED, remote_arn="arn:x")
+    first = web.get(f"/jobs/{job.pk}/logs").content.decode()
+    assert "step 1 &lt;loss&gt;" in first and "[algo-1-1]" in first  # escaped
+    assert f"/jobs/{job.pk}/logs?next_token=T1" in first  # keeps reading after the last line
+    last = web.get(f"/jobs/{job.pk}/logs?next_token=T1").content.decode()
+    assert "End of log." in last and "hx-get" not in last  # finished job, nothing new: polling stops
+
+
+def test_queued_job_log_waits_without_calling_the_backend(web, user, monkeypatch):
+    monkeypatch.setattr("apps.jobs.services.backend_named", lambda name: pytest.fail("no backend call"))
+    job = make_job(user)
+    page = web.get(f"/jobs/{job.pk}/logs").content.decode()
+    assert "Waiting for the job to start" in page and "every 3s" in page
+
+
+def test_deploy_button_links_to_the_endpoint_form(web, user):
+    job = make_job(user, status=Status.SUCCEEDED)
+    page = web.get(f"/jobs/{job.pk}/").content.decode()
+    assert f'href="/endpoints/new?job={job.pk}"' in page
+    running = make_job(user, status=Status.RUNNING)
+    assert "/endpoints/new?job=" not in web.get(f"/jobs/{running.pk}/").content.decode()
