@@ -85,6 +85,8 @@ class BaseModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.
         OpenApiParameter("q", str, description="Search name, repo id, family"),
         OpenApiParameter("family", str), OpenApiParameter("modality", str, enum=["text", "vision"]),
         OpenApiParameter("size", str, enum=["tiny", "small", "medium", "large"]),
+        OpenApiParameter("fits", str, description="Only models that fit this instance type, e.g. ml.g5.2xlarge"),
+        OpenApiParameter("use", str, enum=["lora", "qlora", "full", "serve"], description="What `fits` checks (lora)"),
     ])
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)

@@ -16,12 +16,13 @@ from apps.backends.errors import BackendError
 from apps.core.job_types import JobType
 from apps.users.ownership import can_access, is_admin
 
-from . import services, sizing
+from . import instances, services, sizing
 from .curation import builtin_datasets
 from .forms import KNOWN_TEMPLATES, BaseModelForm, DatasetRegisterForm, DatasetUploadForm
 from .models import BaseModel, Dataset
 from .uploads import install_size_limit, too_large_message, upload_was_too_large
 
+FIT_USES = {"lora": "LoRA training", "qlora": "QLoRA training", "full": "full fine-tuning", "serve": "serving"}
 SIZE_BUCKETS = {
     "tiny": ("Under 2B", 0, 2),
     "small": ("2B – 10B", 2, 10),
@@ -46,6 +47,11 @@ def filter_models(queryset, params):
         queryset = queryset.filter(parameters_b__gte=low, parameters_b__lt=high)
     if params.get("custom") == "1":
         queryset = queryset.filter(is_custom=True)
+    instance = instances.get(params["fits"]) if params.get("fits") else None
+    if instance is not None:
+        use = params.get("use") if params.get("use") in FIT_USES else "lora"
+        fitting = [m.pk for m in queryset if sizing.memory_needed_gib(m.parameters_b, use) <= instance.gpu_memory_gib]
+        queryset = queryset.filter(pk__in=fitting)
     return queryset
 
 
@@ -58,6 +64,8 @@ def model_list(request):
         "families": visible.exclude(family="").order_by("family").values_list("family", flat=True).distinct(),
         "size_buckets": [(key, label) for key, (label, _, _) in SIZE_BUCKETS.items()],
         "modalities": BaseModel.Modality.choices,
+        "instance_types": [t for name, t in instances.instance_types().items() if not name.startswith("ml.p2.")],
+        "fit_uses": FIT_USES.items(),
         "params": request.GET,
         "total": visible.count(),
     }

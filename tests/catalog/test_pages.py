@@ -129,3 +129,20 @@ def test_detail_polls_while_validating_then_refreshes(logged_in, user, settings,
     services.validate(dataset.pk)
     done = logged_in.get(url, {"part": "status"}, HTTP_HX_REQUEST="true")
     assert done["HX-Refresh"] == "true" and "every 3s" not in done.content.decode()
+
+
+@pytest.mark.django_db
+def test_models_that_fit_an_instance(user_api, logged_in):
+    def keys(**params):
+        return {m["key"] for m in user_api.get("/api/v1/models/", {"page_size": 200, **params}).json()["results"]}
+
+    from apps.catalog import instances, sizing
+
+    gib = instances.get("ml.g5.2xlarge").gpu_memory_gib  # one 24 GiB A10G
+    serve = keys(fits="ml.g5.2xlarge", use="serve")
+    expected = {m.key for m in BaseModel.objects.all() if sizing.memory_needed_gib(m.parameters_b, "serve") <= gib}
+    assert serve == expected and "qwen3-8b" in serve and "qwen3-32b" not in serve
+    assert keys(fits="ml.g5.2xlarge", use="full") < keys(fits="ml.g5.2xlarge", use="lora") < keys(
+        fits="ml.g5.2xlarge", use="qlora")
+    page = logged_in.get(reverse("catalog:models"), {"fits": "ml.g5.2xlarge", "use": "full"}).content.decode()
+    assert "SmolLM2 135M Instruct" in page and "Qwen3 8B<" not in page
