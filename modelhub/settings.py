@@ -256,6 +256,8 @@ CHAT_RATE_LIMIT_REQUESTS = env.int("CHAT_RATE_LIMIT_REQUESTS", default=120)
 CHAT_RATE_LIMIT_WINDOW_SECONDS = env.int("CHAT_RATE_LIMIT_WINDOW_SECONDS", default=60)
 # Django cache alias holding the counters; point it at a shared cache (Redis) when running several web processes.
 CHAT_RATE_LIMIT_CACHE = env.str("CHAT_RATE_LIMIT_CACHE", default="default")
+# How long a gateway process remembers that a token may use an endpoint (0: check the database on every request).
+CHAT_AUTH_CACHE_SECONDS = env.float("CHAT_AUTH_CACHE_SECONDS", default=5.0)
 CHAT_MAX_REQUEST_BYTES = env.int("CHAT_MAX_REQUEST_BYTES", default=8 * 1024 * 1024)
 CHAT_MAX_MESSAGES = env.int("CHAT_MAX_MESSAGES", default=512)
 # Largest image attachment accepted by the playground (bytes, decoded).

@@ -1,8 +1,7 @@
 """OpenAI-compatible model servers over HTTP: HyperPod (HTTPS with the endpoint's API key, TLS
 verified) and local engines (plain HTTP on loopback).
 
-Everything is asynchronous (httpx.AsyncClient, one pooled client per event loop and trust
-store), so one web process holds hundreds of streams without a thread each. `stream()` yields
+Everything is asynchronous (aiohttp, one pooled session per event loop and trust store), so one web process holds hundreds of streams without a thread each. `stream()` yields
 raw body bytes as they arrive; framing is the caller's business (`apps.backends.sse`).
 Closing the iterator (e.g. because our own client went away) closes the upstream connection,
 which is how a model server learns to stop generating.
@@ -13,15 +12,15 @@ import ipaddress
 import ssl
 import weakref
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 from urllib.parse import urlsplit
 
-import httpx
+import aiohttp
 from django.conf import settings
 
 from .upstream_errors import UpstreamError, UpstreamRejected, UpstreamTimeout, message_from_body
 
-_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict]" = weakref.WeakKeyDictionary()
+_sessions: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict]" = weakref.WeakKeyDictionary()
 
 
 def _tls_context() -> ssl.SSLContext:
@@ -29,26 +28,31 @@ def _tls_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=bundle or None)
 
 
-def async_client(*, tls: bool) -> httpx.AsyncClient:
-    """The shared client of the running event loop (TLS clients verify against the configured CA bundle)."""
+def session(*, tls: bool) -> aiohttp.ClientSession:
+    """The shared session of the running event loop (TLS sessions verify against the configured CA bundle).
+
+    aiohttp rather than httpx: its C HTTP parser costs about a quarter of the CPU per streamed
+    chunk, which is what bounds how many streams one process relays (bench/bench_gateway.py).
+    """
     loop = asyncio.get_running_loop()
-    per_loop = _clients.setdefault(loop, {})
+    per_loop = _sessions.setdefault(loop, {})
     key = "tls" if tls else "plain"
     client = per_loop.get(key)
-    if client is None:
-        client = per_loop[key] = httpx.AsyncClient(
-            verify=_tls_context() if tls else False,
-            timeout=httpx.Timeout(
-                connect=settings.CHAT_UPSTREAM_CONNECT_TIMEOUT,
-                read=settings.CHAT_UPSTREAM_READ_TIMEOUT,
-                write=settings.CHAT_UPSTREAM_CONNECT_TIMEOUT,
-                pool=settings.CHAT_UPSTREAM_CONNECT_TIMEOUT,
-            ),
-            limits=httpx.Limits(max_connections=settings.CHAT_UPSTREAM_MAX_CONNECTIONS, max_keepalive_connections=64),
-            trust_env=False,
-            follow_redirects=False,
+    if client is None or client.closed:
+        connector = aiohttp.TCPConnector(
+            limit=settings.CHAT_UPSTREAM_MAX_CONNECTIONS, limit_per_host=0, ssl=_tls_context() if tls else False,
         )
+        timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=settings.CHAT_UPSTREAM_CONNECT_TIMEOUT, sock_read=settings.CHAT_UPSTREAM_READ_TIMEOUT,
+        )
+        client = per_loop[key] = aiohttp.ClientSession(connector=connector, timeout=timeout, trust_env=False)
     return client
+
+
+async def close_sessions() -> None:
+    """Close the running loop's sessions (for code that runs its own short-lived loops, e.g. tests)."""
+    for client in _sessions.pop(asyncio.get_running_loop(), {}).values():
+        await client.close()
 
 
 def chat_completions_url(base: str) -> str:
@@ -91,50 +95,69 @@ def _headers(api_key: str) -> dict[str, str]:
     return headers
 
 
-async def raise_for_status(response: httpx.Response) -> None:
-    if response.status_code < 400:
+async def raise_for_status(response: aiohttp.ClientResponse) -> None:
+    if response.status < 400:
         return
-    body = await response.aread()
-    message = message_from_body(body) or response.reason_phrase
-    if response.status_code in (400, 413, 422):
+    message = message_from_body(await response.read()) or (response.reason or "")
+    if response.status in (400, 413, 422):
         raise UpstreamRejected(f"The model server rejected the request: {message}")
-    if response.status_code in (401, 403):
-        raise UpstreamError(f"The model server refused ModelHub's credentials (HTTP {response.status_code}).")
-    if response.status_code == 504:
+    if response.status in (401, 403):
+        raise UpstreamError(f"The model server refused ModelHub's credentials (HTTP {response.status}).")
+    if response.status == 504:
         raise UpstreamTimeout(f"The model server timed out: {message}")
-    raise UpstreamError(f"The model server answered HTTP {response.status_code}: {message}")
+    raise UpstreamError(f"The model server answered HTTP {response.status}: {message}")
 
 
 @asynccontextmanager
 async def translated_errors(what: str = "The model server"):
     try:
         yield
-    except httpx.TimeoutException as exc:
+    except TimeoutError as exc:  # aiohttp's read/connect timeouts are TimeoutErrors
         raise UpstreamTimeout(f"{what} did not answer in time.") from exc
-    except httpx.HTTPError as exc:
+    except aiohttp.ClientConnectorCertificateError as exc:
+        raise UpstreamError(f"Could not reach {what.lower()}: its TLS certificate is not trusted.") from exc
+    except aiohttp.ClientError as exc:
         raise UpstreamError(f"Could not reach {what.lower()}: {type(exc).__name__}.") from exc
+
+
+async def relay_body(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+    """The body as it arrives. A stream abandoned half-way closes its connection (so the server
+    stops generating); one read to the end goes back to the pool."""
+    finished = False
+    try:
+        async for chunk in response.content.iter_any():
+            yield chunk
+        finished = True
+    finally:
+        if finished:
+            response.release()
+        else:
+            response.close()
 
 
 async def complete(url: str, body: bytes, *, target: str, api_key: str = "") -> bytes:
     """POST a non-streaming chat request; the raw JSON reply."""
     check_url(url, target=target)
-    client = async_client(tls=url.startswith("https:"))
     async with translated_errors():
-        response = await client.post(chat_completions_url(url), content=body, headers=_headers(api_key))
-        await raise_for_status(response)
-        return response.content
+        async with session(tls=url.startswith("https:")).post(
+            chat_completions_url(url), data=body, headers=_headers(api_key)
+        ) as response:
+            await raise_for_status(response)
+            return await response.read()
 
 
 async def stream(url: str, body: bytes, *, target: str, api_key: str = "") -> AsyncIterator[bytes]:
     """POST a streaming chat request; yields the body bytes as they arrive."""
     check_url(url, target=target)
-    client = async_client(tls=url.startswith("https:"))
     async with translated_errors():
-        request = client.build_request("POST", chat_completions_url(url), content=body, headers=_headers(api_key))
-        response = await client.send(request, stream=True)
+        response = await session(tls=url.startswith("https:")).post(
+            chat_completions_url(url), data=body, headers=_headers(api_key)
+        )
         try:
             await raise_for_status(response)
-            async for chunk in response.aiter_bytes():
+        except BaseException:
+            response.close()
+            raise
+        async with aclosing(relay_body(response)) as chunks:
+            async for chunk in chunks:
                 yield chunk
-        finally:
-            await response.aclose()

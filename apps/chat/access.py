@@ -1,17 +1,25 @@
-"""Who may chat with which endpoint, and how often. Synchronous (ORM, cache): call through
-`sync_to_async` — `admit` does everything a gateway request needs in one hop to a thread.
+"""Who may chat with which endpoint, and how often.
+
+The checks are synchronous (ORM): call them through `sync_to_async`; `admit` does what a gateway
+request needs in one hop to a thread. Its result is remembered in the process for
+CHAT_AUTH_CACHE_SECONDS, so a client streaming many requests costs no database work per request:
+a revoked token, a user removed from every group or an endpoint leaving service is noticed after
+at most that long. The rate limit is counted on every request.
 """
 
+import asyncio
 import math
 import time
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 from rest_framework.exceptions import AuthenticationFailed
 
 from apps.endpoints.models import Endpoint
 from apps.users.authentication import authenticate_token
-from apps.users.models import GROUPS
+from apps.users.models import GROUPS, hash_token
 from apps.users.ownership import visible_to
 
 from .errors import GatewayError, model_not_found, not_in_service, unauthenticated
@@ -74,12 +82,52 @@ def usable_endpoint(user, name) -> Endpoint:
     return endpoint
 
 
+async def acheck_rate(user) -> None:
+    if isinstance(caches[settings.CHAT_RATE_LIMIT_CACHE], LocMemCache):
+        check_rate(user)  # in memory: no I/O, no need for a thread
+    else:
+        await sync_to_async(check_rate)(user)
+
+
 def admit(authorization: str, model) -> tuple:
-    """Authenticate, authorise and rate-limit one gateway request; the user and the endpoint."""
+    """Authenticate and authorise one gateway request; the user and the endpoint."""
     user = user_from_authorization(authorization)
     check_may_chat(user)
-    check_rate(user)
     return user, usable_endpoint(user, model)
+
+
+_admitted: dict[tuple[str, str], tuple[float, object, Endpoint]] = {}
+_in_flight: dict[tuple[str, str], asyncio.Future] = {}
+_ADMITTED_MAX = 10_000
+
+
+def _remember(key, lookup: asyncio.Future) -> None:
+    _in_flight.pop(key, None)
+    if lookup.cancelled() or lookup.exception() is not None or settings.CHAT_AUTH_CACHE_SECONDS <= 0:
+        return
+    if len(_admitted) >= _ADMITTED_MAX:
+        _admitted.clear()
+    _admitted[key] = (time.monotonic() + settings.CHAT_AUTH_CACHE_SECONDS, *lookup.result())
+
+
+async def aadmit(authorization: str, model) -> tuple:
+    """`admit`, remembered per (token, model) for CHAT_AUTH_CACHE_SECONDS; then the rate limit.
+
+    Concurrent requests with the same token and model share one database lookup.
+    """
+    key = (hash_token(authorization), model if isinstance(model, str) else "")
+    hit = _admitted.get(key)
+    if hit is not None and hit[0] > time.monotonic():
+        user, endpoint = hit[1], hit[2]
+    else:
+        lookup = _in_flight.get(key)
+        if lookup is None:
+            lookup = _in_flight[key] = asyncio.ensure_future(sync_to_async(admit)(authorization, model))
+            lookup.add_done_callback(lambda done: _remember(key, done))
+        # shield: a request that goes away does not cancel the lookup others are waiting for.
+        user, endpoint = await asyncio.shield(lookup)
+    await acheck_rate(user)
+    return user, endpoint
 
 
 def models_for(authorization: str) -> list[dict]:

@@ -81,7 +81,7 @@ async def chat_completions(request):
     try:
         authorization = request.headers.get("Authorization", "")
         data = parse_body(read_body(request))
-        _, endpoint = await sync_to_async(access.admit)(authorization, data.get("model"))
+        _, endpoint = await access.aadmit(authorization, data.get("model"))
         completion = check_request(data)
         if not completion["stream"]:
             reply = await relay.complete(endpoint, completion)

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from apps.backends import http_upstream
 from apps.backends.sagemaker import runtime
 from apps.backends.sse import DONE, SSEParser
 from apps.backends.upstream_errors import UpstreamError, UpstreamRejected
@@ -21,11 +22,20 @@ def aws_env(monkeypatch, settings):
     return settings
 
 
+def run(coroutine):
+    async def go():
+        try:
+            return await coroutine
+        finally:
+            await http_upstream.close_sessions()
+    return asyncio.run(go())
+
+
 def collect(server, body: dict, seed: int = 7) -> list[bytes]:
     async def go():
         return [part async for part in runtime.invoke_endpoint_with_response_stream(
             "mh-ep", json.dumps(body).encode(), region="us-east-1")]
-    return asyncio.run(go())
+    return run(go())
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
@@ -46,7 +56,7 @@ def test_stream_reframes_irregular_payload_parts(aws_env, seed):
 def test_invoke_endpoint_is_signed_and_returns_the_body(aws_env):
     with FakeModelServer(kind="sagemaker") as server:
         aws_env.SAGEMAKER_RUNTIME_ENDPOINT_URL = server.url
-        raw = asyncio.run(runtime.invoke_endpoint("mh-ep", b'{"messages": []}', region="us-east-1"))
+        raw = run(runtime.invoke_endpoint("mh-ep", b'{"messages": []}', region="us-east-1"))
     assert json.loads(raw)["choices"][0]["message"]["content"] == "".join(server.tokens)
 
 
@@ -55,14 +65,14 @@ def test_bad_signature_is_an_upstream_error(aws_env, monkeypatch):
     with FakeModelServer(kind="sagemaker") as server:
         aws_env.SAGEMAKER_RUNTIME_ENDPOINT_URL = server.url
         with pytest.raises(UpstreamError, match="SignatureDoesNotMatch"):
-            asyncio.run(runtime.invoke_endpoint("mh-ep", b"{}", region="us-east-1"))
+            run(runtime.invoke_endpoint("mh-ep", b"{}", region="us-east-1"))
 
 
 def test_model_error_with_client_status_is_a_rejection(aws_env):
     with FakeModelServer(kind="sagemaker", fail_status=424) as server:
         aws_env.SAGEMAKER_RUNTIME_ENDPOINT_URL = server.url
         with pytest.raises(UpstreamError) as info:
-            asyncio.run(runtime.invoke_endpoint("mh-ep", b"{}", region="us-east-1"))
+            run(runtime.invoke_endpoint("mh-ep", b"{}", region="us-east-1"))
     assert not isinstance(info.value, UpstreamRejected)
     assert "failing with 424" in str(info.value)
 

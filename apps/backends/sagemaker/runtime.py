@@ -2,7 +2,7 @@
 
 boto3 blocks a thread per call (and per open stream), so chat traffic calls the runtime HTTP API
 itself: requests are signed with botocore's SigV4Auth using the standard credential chain and
-sent with httpx's async client; the `application/vnd.amazon.eventstream` reply is decoded with
+sent with aiohttp; the `application/vnd.amazon.eventstream` reply is decoded with
 botocore's EventStreamBuffer. `invoke_endpoint_with_response_stream` yields the raw bytes of each
 PayloadPart — parts need not align with the SSE events inside them (`apps.backends.sse` re-frames).
 
@@ -13,6 +13,7 @@ fake runtime in tests.
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from urllib.parse import quote
 
 import botocore.session
@@ -21,7 +22,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.eventstream import EventStreamBuffer
 from django.conf import settings
 
-from ..http_upstream import async_client, translated_errors
+from ..http_upstream import relay_body, session, translated_errors
 from ..upstream_errors import UpstreamError, UpstreamRejected, UpstreamTimeout, message_from_body
 
 SIGNING_NAME = "sagemaker"
@@ -85,12 +86,12 @@ async def invoke_endpoint(endpoint_name: str, body: bytes, *, region: str | None
     """InvokeEndpoint with a JSON body; the container's JSON reply."""
     region = region or settings.AWS_REGION
     url, headers = await _signed(endpoint_name, body, region, streaming=False)
-    client = async_client(tls=url.startswith("https:"))
     async with translated_errors("SageMaker"):
-        response = await client.post(url, content=body, headers=headers)
-    if response.status_code >= 400:
-        raise _error(response.status_code, response.content, response.headers.get("x-amzn-errortype", ""))
-    return response.content
+        async with session(tls=url.startswith("https:")).post(url, data=body, headers=headers) as response:
+            content = await response.read()
+            if response.status >= 400:
+                raise _error(response.status, content, response.headers.get("x-amzn-errortype", ""))
+            return content
 
 
 async def invoke_endpoint_with_response_stream(
@@ -99,21 +100,21 @@ async def invoke_endpoint_with_response_stream(
     """InvokeEndpointWithResponseStream; yields each PayloadPart's bytes as it arrives."""
     region = region or settings.AWS_REGION
     url, headers = await _signed(endpoint_name, body, region, streaming=True)
-    client = async_client(tls=url.startswith("https:"))
     async with translated_errors("SageMaker"):
-        response = await client.send(client.build_request("POST", url, content=body, headers=headers), stream=True)
-        try:
-            if response.status_code >= 400:
-                raise _error(response.status_code, await response.aread(), response.headers.get("x-amzn-errortype", ""))
-            frames = EventStreamBuffer()
-            async for chunk in response.aiter_bytes():
+        response = await session(tls=url.startswith("https:")).post(url, data=body, headers=headers)
+        if response.status >= 400:
+            try:
+                raise _error(response.status, await response.read(), response.headers.get("x-amzn-errortype", ""))
+            finally:
+                response.close()
+        frames = EventStreamBuffer()
+        async with aclosing(relay_body(response)) as chunks:
+            async for chunk in chunks:
                 frames.add_data(chunk)
                 for message in frames:
                     part = _payload(message)
                     if part:
                         yield part
-        finally:
-            await response.aclose()
 
 
 def _payload(message) -> bytes | None:
