@@ -679,6 +679,10 @@ class TrainingSpecSerializer(serializers.Serializer):
                 validate_s3_uri(checkpoint)
             except serializers.ValidationError as exc:
                 err("resume_from_checkpoint", str(exc.detail[0]))
+            else:
+                folder = checkpoint.rstrip("/").rsplit("/", 1)[-1]
+                if job_type in R1 and not re.fullmatch(r"global_step_\d+", folder):
+                    err("resume_from_checkpoint", "EasyR1 resumes from a global_step_<N> folder; give its S3 prefix.")
         if data["instance_count"] > 1 and job_type in LF and data.get("deepspeed_stage") is None:
             err("deepspeed_stage", "Training on more than one instance needs a DeepSpeed stage (0, 2 or 3).")
         return instance

@@ -244,6 +244,12 @@ def test_resume_checkpoint_must_be_s3(user):
     assert list(errors_of(user, payload("sft", ds, resume_from_checkpoint="/tmp/ckpt"))) == ["resume_from_checkpoint"]
     serializer, ok = validate(user, payload("sft", ds, resume_from_checkpoint="s3://bk1/jobs/x/checkpoints/"))
     assert ok and serializer.spec.resume_from_checkpoint == "s3://bk1/jobs/x/checkpoints/"
+    math = make_dataset(user, "prompt_answer")
+    errors = errors_of(user, payload("grpo", math, resume_from_checkpoint="s3://bk1/jobs/x/checkpoints/easyr1/"))
+    assert "global_step_" in errors["resume_from_checkpoint"][0]
+    serializer, ok = validate(user, payload("grpo", math,
+                                            resume_from_checkpoint="s3://bk1/jobs/x/checkpoints/easyr1/global_step_40/"))
+    assert ok, serializer.errors
 
 
 @pytest.mark.django_db
