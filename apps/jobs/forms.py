@@ -45,8 +45,13 @@ def _form_field(name: str, field, job_type: str, user) -> forms.Field:
 
         usable = Dataset.objects.usable_by(user).compatible_with(job_type).order_by("name")
         choices = [(str(ds.pk), f"{ds.name} ({ds.get_format_display()})") for ds in usable]
+        one = job_type in specs.R1
+        help_text = ("The prompt/answer dataset to train on." if one else
+                     "Datasets that suit this job type; hold Ctrl (⌘ on a Mac) to choose several.")
+        if not choices:
+            help_text = "You have no ready dataset for this job type yet: upload one in the catalog."
         return forms.MultipleChoiceField(choices=choices, widget=forms.SelectMultiple(attrs={"size": min(6, max(2, len(choices)))}),
-                                         **{**common, "required": True})
+                                         **{**common, "required": True, "help_text": help_text})
     if name == "instance_type":
         return forms.ChoiceField(choices=specs.instance_type_choices(), **common)
     if name == "base_model":

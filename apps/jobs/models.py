@@ -39,6 +39,21 @@ JOB_MACHINE = StateMachine(
 )
 
 
+def humanize_seconds(seconds: int | None) -> str:
+    """"45 s", "12 min", "3 h 05 min", "2 d 4 h"."""
+    if seconds is None:
+        return "—"
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, hours = seconds // 60, seconds // 3600
+    if hours < 1:
+        return f"{minutes} min"
+    if hours < 48:
+        return f"{hours} h {minutes % 60:02d} min"
+    return f"{hours // 24} d {hours % 24} h"
+
+
 class NotDeployable(Exception):
     """The job has no model to deploy (yet); the message says why."""
 
@@ -150,6 +165,14 @@ class TrainingJob(StatefulModel):
             return None
         end = self.ended_at or timezone.now()
         return max(0, int((end - self.started_at).total_seconds()))
+
+    @property
+    def eta_text(self) -> str:
+        return humanize_seconds(self.eta_seconds)
+
+    @property
+    def duration_text(self) -> str:
+        return humanize_seconds(self.duration_seconds)
 
     @property
     def finetuning_method(self) -> str:

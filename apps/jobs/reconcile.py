@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from apps.backends.base import RemoteState
@@ -34,6 +34,9 @@ POLLED_STATUSES = (Status.SUBMITTING, Status.STARTING, Status.RUNNING, Status.ST
 # A job in `stopping` that the backend does not know is given this long (a submit may still be
 # creating it) before it is declared stopped.
 STOP_GRACE = timedelta(minutes=5)
+# Progress of running jobs is re-read from their trainer log at most this often, this many per cycle.
+PROGRESS_MAX_AGE = timedelta(minutes=2)
+PROGRESS_BATCH = 25
 
 
 def target_status(remote: str, secondary: str = "") -> str | None:
@@ -129,6 +132,7 @@ class CycleReport:
     described: int = 0
     moved: int = 0
     redispatched: int = 0
+    progress_refreshed: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -176,7 +180,7 @@ def reconcile_once(now=None) -> CycleReport:
         try:
             backend = services.backend_named(name)
             states = backend.poll_many(group)
-        except BackendError as exc:
+        except (BackendError, LookupError) as exc:  # LookupError: a backend no longer configured
             report.errors.append(f"{name}: {exc}")
             logger.warning("Could not poll %s training jobs: %s", name, exc)
             continue
@@ -193,7 +197,23 @@ def reconcile_once(now=None) -> CycleReport:
         with transaction.atomic():
             for start in range(0, len(ids), 500):
                 TrainingJob.objects.filter(pk__in=ids[start:start + 500]).update(remote_checked_at=now)
+    refresh_stale_progress(now, report)
     return report
+
+
+def refresh_stale_progress(now, report: CycleReport, *, limit: int = PROGRESS_BATCH) -> None:
+    """Read the trainer log of running jobs nobody is watching, oldest first, a few per cycle, so the
+    list and the dashboard show progress without a page open (an open job page refreshes its own)."""
+    cutoff = now - PROGRESS_MAX_AGE
+    stale = (TrainingJob.objects.filter(status=Status.RUNNING)
+             .filter(models.Q(progress_updated_at__isnull=True) | models.Q(progress_updated_at__lt=cutoff))
+             .order_by(models.F("progress_updated_at").asc(nulls_first=True))[:limit])
+    for job in stale:
+        services.refresh_metrics(job)
+        TrainingJob.objects.filter(pk=job.pk).filter(
+            models.Q(progress_updated_at__isnull=True) | models.Q(progress_updated_at__lt=now)
+        ).update(progress_updated_at=now)  # nothing logged yet: wait PROGRESS_MAX_AGE before reading again
+        report.progress_refreshed += 1
 
 
 def _reconcile_job(backend, job: TrainingJob, summary: RemoteState | None, now, report: CycleReport) -> None:

@@ -96,6 +96,10 @@
         if (empty) empty.hidden = true;
         draw(points);
       }
+      if (timer && document.querySelector("#job-live[data-terminal]")) {  // the job ended: last refresh done
+        clearInterval(timer);
+        timer = null;
+      }
     } catch (error) {
       /* the next refresh tries again */
     }
@@ -104,5 +108,4 @@
   refresh();
   if (chartBox.dataset.live === "1") timer = setInterval(refresh, 15000);
   window.addEventListener("resize", () => { if (plot) plot.setSize({ width: Math.max(280, chartBox.clientWidth), height: 280 }); });
-  document.body.addEventListener("job:terminal", () => { if (timer) clearInterval(timer); refresh(); });
 })();

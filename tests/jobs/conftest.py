@@ -6,7 +6,7 @@ import pytest
 from apps.backends import registry
 from apps.backends.sagemaker.training import SageMakerTraining
 
-from .fake_sagemaker import FakeSageMaker
+from .fake_sagemaker import FakeS3, FakeSageMaker
 
 
 @pytest.fixture(autouse=True)
@@ -23,7 +23,8 @@ def fake_sagemaker(monkeypatch, settings):
     settings.TRAINING_IMAGE_EASYR1 = "123456789012.dkr.ecr.us-east-1.amazonaws.com/modelhub-easyr1:1"
     settings.S3_BUCKET = "modelhub-test"
     fake = FakeSageMaker()
-    backend = SageMakerTraining(sagemaker=fake)
+    fake.s3 = FakeS3()
+    backend = SageMakerTraining(sagemaker=fake, s3=fake.s3)
     monkeypatch.setattr("apps.jobs.services.backend_named", lambda name: backend)
     fake.backend = backend
     yield fake

@@ -2,11 +2,13 @@
 
 from apps.jobs.models import TrainingJob
 
-LORA_SFT_SPEC = {"job_type": "sft", "finetuning_method": "lora"}
+LORA_SFT_SPEC = {"job_type": "sft", "finetuning_method": "lora", "base_model": "Qwen/Qwen3-0.6B",
+                 "base_model_source": "hf", "base_model_uri": "Qwen/Qwen3-0.6B"}
 
 
 def make_job(owner, *, name="my-job", job_type="sft", status=None, spec=None, **fields) -> TrainingJob:
-    job = TrainingJob(owner=owner, name=name, job_type=job_type, spec=spec or {**LORA_SFT_SPEC, "job_type": job_type}, **fields)
+    spec = {**LORA_SFT_SPEC, "job_type": job_type, **(spec or {})}
+    job = TrainingJob(owner=owner, name=name, job_type=job_type, spec=spec, **fields)
     if status:
         job.status = status
     job.save()

@@ -121,3 +121,23 @@ class FakeSageMaker:
             "TrainingJobStatus": status, "SecondaryStatus": secondary, "CreationTime": now, "LastModifiedTime": now,
             "SecondaryStatusTransitions": [],
         }
+
+
+class FakeS3:
+    """Just enough S3 for trainer logs: objects by (bucket, key); missing keys raise NoSuchKey."""
+
+    def __init__(self):
+        self.objects: dict[tuple[str, str], bytes] = {}
+        self.calls: Counter = Counter()
+
+    def put_object(self, Bucket, Key, Body, **_):
+        self.objects[(Bucket, Key)] = Body if isinstance(Body, bytes) else Body.encode()
+        return {}
+
+    def get_object(self, Bucket, Key):
+        import io
+
+        self.calls["get_object"] += 1
+        if (Bucket, Key) not in self.objects:
+            raise client_error("NoSuchKey", "The specified key does not exist.", status=404, operation="GetObject")
+        return {"Body": io.BytesIO(self.objects[(Bucket, Key)])}

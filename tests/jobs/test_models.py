@@ -81,3 +81,10 @@ def test_without_a_bucket_the_output_location_waits_for_submit(user, settings):
     SageMakerTraining().ensure_output_uri(job)
     job.refresh_from_db()
     assert job.output_uri == f"s3://late-bucket/modelhub/jobs/{job.remote_name}/"
+
+
+def test_humanize_seconds():
+    from apps.jobs.models import humanize_seconds
+
+    assert [humanize_seconds(s) for s in (None, 45, 600, 3 * 3600 + 5 * 60, 50 * 3600)] == [
+        "—", "45 s", "10 min", "3 h 05 min", "2 d 2 h"]

@@ -224,3 +224,21 @@ def test_stale_queued_and_submitting_jobs_are_redispatched_once(user, fake_sagem
         report = cycle()
     assert report.redispatched == 0  # just re-sent: give it time
     assert len(sent) == 2
+
+
+def test_reconcile_refreshes_progress_of_unwatched_running_jobs_a_few_at_a_time(user, fake_sagemaker):
+    import json
+
+    jobs = [make_job(user, name=f"r{i}", status=Status.RUNNING,
+                     spec={"job_type": "sft", "finetuning_method": "lora", "base_model": "Qwen/Qwen3-0.6B",
+                           "base_model_source": "hf", "base_model_uri": "Qwen/Qwen3-0.6B"}) for i in range(30)]
+    for job in jobs:
+        bucket, key = job.trainer_log_uri()[5:].split("/", 1)
+        line = {"current_steps": 30, "total_steps": 120, "loss": 1.0, "remaining_time": "0:10:00"}
+        fake_sagemaker.s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(line).encode())
+    report = cycle()
+    assert report.progress_refreshed == reconcile.PROGRESS_BATCH
+    assert TrainingJob.objects.filter(step=30, total_steps=120, eta_seconds=600).count() == reconcile.PROGRESS_BATCH
+    report = cycle()
+    assert report.progress_refreshed == 30 - reconcile.PROGRESS_BATCH
+    assert cycle().progress_refreshed == 0  # all fresh now
