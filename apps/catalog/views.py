@@ -220,8 +220,16 @@ def dataset_register(request):
 
 
 def _detail_context(request, dataset):
-    entry = dataset.llamafactory_entry() if dataset.status == Dataset.Status.READY else None
+    ready = dataset.status == Dataset.Status.READY
+    entry = dataset.llamafactory_entry() if ready else None
+    easyr1 = None
+    if ready and dataset.format == Dataset.Format.PROMPT_ANSWER:
+        from .staging import easyr1_config
+
+        folder = (dataset.staged or {}).get("s3") or (dataset.staged or {}).get("local") or "<staged folder>/"
+        easyr1 = json.dumps(easyr1_config(dataset, folder), indent=2)
     return {
+        "easyr1_json": easyr1,
         "dataset": dataset,
         "report": dataset.report or {},
         "stats": dataset.stats or {},

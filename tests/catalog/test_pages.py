@@ -146,3 +146,17 @@ def test_models_that_fit_an_instance(user_api, logged_in):
         fits="ml.g5.2xlarge", use="qlora")
     page = logged_in.get(reverse("catalog:models"), {"fits": "ml.g5.2xlarge", "use": "full"}).content.decode()
     assert "SmolLM2 135M Instruct" in page and "Qwen3 8B<" not in page
+
+
+@pytest.mark.django_db
+def test_prompt_answer_detail_shows_the_easyr1_settings(logged_in, user):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from apps.catalog import services
+
+    from .conftest import CORPUS
+
+    dataset = services.create_from_upload(owner=user, name="maths", val_fraction=0.25, uploaded_file=SimpleUploadedFile(
+        "m.jsonl", (CORPUS / "good/prompt_answer.jsonl").read_bytes()))
+    page = logged_in.get(dataset.get_absolute_url()).content.decode()
+    assert "EasyR1 data settings" in page and "easyr1/train.jsonl@train" in page and "every 4th row" in page
