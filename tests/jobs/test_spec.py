@@ -414,3 +414,19 @@ def test_null_means_default_except_where_null_is_a_value(user):
     assert spec.learning_rate == defaults_for("sft")["learning_rate"] and spec.use_spot is False
     assert spec.lora_alpha is None and spec.effective_lora_alpha == 2 * spec.lora_rank
     assert spec.max_steps is None and spec.deepspeed_stage is None
+
+
+@pytest.mark.django_db
+def test_every_curated_catalog_model_is_accepted(user):
+    """The catalog's chat templates are ones the spec (and LLaMA-Factory) knows, so no curated model is refused."""
+    from apps.catalog.models import BaseModel
+    from apps.jobs.renderers.llamafactory_schema import TEMPLATES
+
+    curated = list(BaseModel.objects.filter(owner__isnull=True))
+    assert curated, "the catalog seeds curated models"
+    assert {m.template for m in curated} <= TEMPLATES
+    ds = make_dataset(user)
+    model = curated[0]
+    serializer, ok = validate(user, payload("sft", ds, base_model=model.key))
+    assert ok, serializer.errors
+    assert serializer.spec.template == model.template and serializer.spec.base_model_source == "catalog"

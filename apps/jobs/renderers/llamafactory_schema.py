@@ -32,19 +32,23 @@ DEEPSPEED_CONFIGS = {
     (3, True): "ds_z3_offload_config.json",
 }
 
-# Chat templates registered in data/template.py (the names, not model names).
+# Chat templates registered in data/template.py (the names, not model names), checked against the upstream
+# source; phi4_mini is kept because the model catalog uses it (newer than the source we could read).
 TEMPLATES = frozenset({
     "alpaca", "aquila", "atom", "baichuan", "baichuan2", "bailing", "belle", "bluelm", "breeze", "chatglm2",
-    "chatglm3", "chatml", "chatml_de", "codegeex2", "codegeex4", "cohere", "cpm", "cpm3", "cpm4", "dbrx",
-    "deepseek", "deepseek3", "deepseekr1", "deepseekcoder", "default", "dolphin", "empty", "exaone",
-    "falcon", "falcon_h1", "fewshot", "gemma", "gemma2", "gemma3", "gemma3n", "glm4", "glm4_moe", "glmz1",
-    "gpt_oss", "granite3", "granite3_vision", "hunyuan", "index", "intern", "intern2", "intern_vl",
-    "kimi_vl", "llama2", "llama2_zh", "llama3", "llama4", "llava", "llava_next", "mllama", "ministral3",
-    "mistral", "mistral_small", "moonlight", "olmo", "openchat", "openchat-3.6", "opencoder", "orion",
-    "paligemma", "phi", "phi_small", "phi4", "phi4_mini", "pixtral", "qwen", "qwen2_audio", "qwen2_omni",
-    "qwen2_vl", "qwen3", "qwen3_nothink", "qwen3_vl", "qwen3_vl_nothink", "sailor", "seed_coder",
-    "skywork_o1", "smollm", "smollm2", "solar", "starchat", "telechat", "telechat2", "vicuna", "video_llava",
-    "xuanyuan", "xverse", "yayi", "yi", "yi_vl", "yuan", "zephyr", "ziya",
+    "chatglm3", "chatml", "chatml_de", "codegeex2", "codegeex4", "cohere", "cpm", "cpm3", "cpm4", "dbrx", "deepseek",
+    "deepseek3", "deepseekcoder", "deepseekr1", "default", "dolphin", "dots_ocr", "empty", "ernie", "ernie_nothink",
+    "ernie_vl", "exaone", "falcon", "falcon_h1", "fewshot", "gemma", "gemma2", "gemma3", "gemma3n", "glm4",
+    "glm4_5v", "glm4_moe", "glm4v", "glmz1", "gpt_oss", "granite3", "granite3_vision", "granite4", "hunyuan",
+    "index", "intern", "intern2", "intern_s1", "intern_vl", "keye_vl", "kimi_vl", "llama2", "llama2_zh", "llama3",
+    "llama4", "llava", "llava_next", "llava_next_llama3", "llava_next_mistral", "llava_next_qwen",
+    "llava_next_video", "llava_next_video_mistral", "llava_next_video_yi", "llava_next_yi", "marco", "mimo",
+    "mimo_v2", "mimo_vl", "minicpm_o", "minicpm_v", "minimax1", "minimax2", "ministral", "ministral3", "mistral",
+    "mistral_small", "mllama", "moonlight", "olmo", "openchat", "openchat-3.6", "opencoder", "orion", "paligemma",
+    "paligemma_chat", "phi", "phi4", "phi4_mini", "phi_small", "pixtral", "qwen", "qwen2_audio", "qwen2_omni",
+    "qwen2_vl", "qwen3", "qwen3_nothink", "qwen3_omni", "qwen3_omni_nothink", "qwen3_vl", "qwen3_vl_nothink",
+    "sailor", "seed_coder", "seed_oss", "skywork_o1", "smollm", "smollm2", "solar", "starchat", "telechat",
+    "telechat2", "vicuna", "video_llava", "xuanyuan", "xverse", "yayi", "yi", "yi_vl", "yuan", "zephyr", "ziya",
 })
 
 # Argument names, grouped by the dataclass that defines them.
