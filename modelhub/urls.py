@@ -10,6 +10,7 @@ from apps.users import views as users_views
 
 api_v1 = [
     path("me", users_api.me, name="me"),
+    path("", include(users_api.router.urls)),
     path("system/pings", system_api.create_ping, name="ping-create"),
     path("system/pings/<uuid:pk>", system_api.get_ping, name="ping-detail"),
     path("", include("apps.catalog.api_urls")),
@@ -30,6 +31,8 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("profile/", users_views.profile, name="profile"),
     path("profile/tokens/<int:pk>/revoke", users_views.revoke_token, name="revoke-token"),
+    path("profile/secrets/", users_views.add_secret, name="add-secret"),
+    path("profile/secrets/<int:pk>/delete", users_views.delete_secret, name="delete-secret"),
     path("catalog/", include("apps.catalog.urls")),
     path("jobs/", include("apps.jobs.urls")),
     path("endpoints/", include("apps.endpoints.urls")),

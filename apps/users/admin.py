@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
-from .models import ApiToken, User
+from .models import ApiToken, User, UserSecret
 
 
 @admin.register(User)
@@ -32,3 +32,14 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         for token in queryset:
             token.revoke()
+
+
+@admin.register(UserSecret)
+class UserSecretAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "owner", "hint", "created_at")
+    search_fields = ("name", "owner__username")
+    fields = ("owner", "name", "kind", "hint", "created_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False  # owners add secrets on their profile page; the value never passes through the admin

@@ -1,7 +1,9 @@
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, routers, serializers, viewsets
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
+
+from .models import UserSecret
 
 
 class MeSerializer(serializers.Serializer):
@@ -34,3 +36,40 @@ def me(request):
             }
         ).data
     )
+
+
+class UserSecretSerializer(serializers.ModelSerializer):
+    value = serializers.CharField(write_only=True, max_length=4096, style={"input_type": "password"})
+
+    class Meta:
+        model = UserSecret
+        fields = ["id", "name", "kind", "value", "hint", "created_at"]
+        read_only_fields = ["hint", "created_at"]
+
+    def validate_name(self, name):
+        if UserSecret.objects.filter(owner=self.context["request"].user, name=name).exists():
+            raise serializers.ValidationError("You already have a secret with this name.")
+        return name
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Your stored secrets (values are never returned)"),
+    create=extend_schema(summary="Store a secret (W&B / SwanLab key, Hugging Face token)"),
+)
+class UserSecretViewSet(
+    mixins.ListModelMixin, mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Secrets belong to their owner alone: not even admins read other users' secrets here."""
+
+    serializer_class = UserSecretSerializer
+
+    def get_queryset(self):
+        return UserSecret.objects.filter(owner=self.request.user)
+
+    def perform_create(self, serializer):
+        serializer.save(owner=self.request.user)
+
+
+router = routers.SimpleRouter()
+router.register("secrets", UserSecretViewSet, basename="secret")

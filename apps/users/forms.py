@@ -1,6 +1,6 @@
 from django import forms
 
-from .models import ApiToken
+from .models import ApiToken, UserSecret
 
 
 class ApiTokenForm(forms.ModelForm):
@@ -16,3 +16,29 @@ class ApiTokenForm(forms.ModelForm):
         model = ApiToken
         fields = ["name"]
         help_texts = {"name": "What the token is for, e.g. 'CI pipeline' or 'laptop'."}
+
+
+class UserSecretForm(forms.ModelForm):
+    value = forms.CharField(
+        widget=forms.PasswordInput(render_value=False),
+        max_length=4096,
+        help_text="Stored encrypted; it is never shown again.",
+    )
+
+    class Meta:
+        model = UserSecret
+        fields = ["name", "kind", "value"]
+
+    def __init__(self, *args, owner=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.owner = owner
+
+    def clean_name(self):
+        name = self.cleaned_data["name"]
+        if UserSecret.objects.filter(owner=self.owner, name=name).exists():
+            raise forms.ValidationError("You already have a secret with this name.")
+        return name
+
+    def save(self, commit=True):
+        self.instance.owner = self.owner
+        return super().save(commit)

@@ -7,6 +7,8 @@ from django.contrib.auth.models import AbstractUser, Group
 from django.db import models
 from django.utils import timezone
 
+from apps.core.secrets import EncryptedTextField, mask
+
 ADMIN_GROUP = "admin"
 DEFAULT_GROUP = "default"
 GROUPS = (ADMIN_GROUP, DEFAULT_GROUP)
@@ -95,3 +97,39 @@ class ApiToken(models.Model):
         if self.last_used_at is None or now - self.last_used_at >= resolution:
             ApiToken.objects.filter(pk=self.pk).update(last_used_at=now)
             self.last_used_at = now
+
+
+class UserSecret(models.Model):
+    """A credential a user stores once and refers to by name: a W&B or SwanLab key, a Hugging Face token.
+
+    The value is encrypted at rest, never returned by the API or shown on a page after it is saved;
+    jobs and endpoints refer to it by `name` and read it only when they hand it to the compute.
+    """
+
+    class Kind(models.TextChoices):
+        WANDB = "wandb", "Weights & Biases API key"
+        SWANLAB = "swanlab", "SwanLab API key"
+        HF_TOKEN = "hf_token", "Hugging Face token"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="secrets")
+    name = models.SlugField(max_length=64, help_text="How jobs refer to it, e.g. 'wandb-team'.")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    value = EncryptedTextField()
+    hint = models.CharField(max_length=16, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="unique_secret_name_per_user")]
+
+    def __str__(self):
+        return f"{self.name} ({self.get_kind_display()})"
+
+    def save(self, *args, **kwargs):
+        self.hint = mask(self.value)
+        super().save(*args, **kwargs)
+
+
+def secret_names(user) -> set[str]:
+    """The names a job spec may refer to (`tracker_key_ref`)."""
+    return set(UserSecret.objects.filter(owner=user).values_list("name", flat=True))

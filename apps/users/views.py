@@ -3,28 +3,52 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from .forms import ApiTokenForm
-from .models import ApiToken
+from .forms import ApiTokenForm, UserSecretForm
+from .models import ApiToken, UserSecret
 from .ownership import get_visible_or_404
+
+
+def _profile(request, *, form=None, secret_form=None, new_token=None, status=200):
+    context = {
+        "form": form or ApiTokenForm(),
+        "secret_form": secret_form or UserSecretForm(owner=request.user),
+        "tokens": request.user.api_tokens.all(),
+        "secrets": request.user.secrets.all(),
+        "new_token": new_token,
+    }
+    return render(request, "users/profile.html", context, status=status)
 
 
 @login_required
 def profile(request):
-    """The user's profile: their groups and API tokens, and a form for a new token."""
-    form = ApiTokenForm(request.POST or None)
-    new_token = None
-    if request.method == "POST" and form.is_valid():
-        token, new_token = ApiToken.issue(
-            request.user, form.cleaned_data["name"], form.cleaned_data["expires_in_days"]
-        )
-        form = ApiTokenForm()
-    tokens = request.user.api_tokens.all()
-    return render(
-        request,
-        "users/profile.html",
-        {"form": form, "tokens": tokens, "new_token": new_token},
-        status=400 if form.errors else 200,
-    )
+    """The user's profile: groups, API tokens (a new one is shown once) and stored secrets."""
+    if request.method != "POST":
+        return _profile(request)
+    form = ApiTokenForm(request.POST)
+    if not form.is_valid():
+        return _profile(request, form=form, status=400)
+    _, raw = ApiToken.issue(request.user, form.cleaned_data["name"], form.cleaned_data["expires_in_days"])
+    return _profile(request, new_token=raw)
+
+
+@login_required
+@require_POST
+def add_secret(request):
+    form = UserSecretForm(request.POST, owner=request.user)
+    if not form.is_valid():
+        return _profile(request, secret_form=form, status=400)
+    secret = form.save()
+    messages.success(request, f"Secret “{secret.name}” saved. Jobs can now refer to it by name.")
+    return redirect("profile")
+
+
+@login_required
+@require_POST
+def delete_secret(request, pk: int):
+    secret = get_visible_or_404(UserSecret.objects.all(), request.user, pk=pk)
+    secret.delete()
+    messages.success(request, f"Secret “{secret.name}” deleted.")
+    return redirect("profile")
 
 
 @login_required
