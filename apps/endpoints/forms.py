@@ -129,10 +129,16 @@ class DeployForm(forms.Form):
                 key = field if field in self.fields else "__all__"
                 self._errors.setdefault(key, ErrorList()).extend(messages)
 
+    @staticmethod
+    def _visibility(name: str) -> dict[str, str]:
+        """data-* attributes that tell the page's script when to show a field."""
+        data = {"engines": ENGINE_FIELDS.get(name, ""), "sources": SOURCE_FIELDS.get(name, ""),
+                "autoscaling": "1" if name in AUTOSCALING_ONLY else ""}
+        return {key: value for key, value in data.items() if value}
+
     def sections(self):
         for title, help_text, names, engines in SECTIONS:
-            fields = [{"bound": self[n], "engines": ENGINE_FIELDS.get(n, ""), "sources": SOURCE_FIELDS.get(n, ""),
-                       "autoscaling": n in AUTOSCALING_ONLY} for n in names]
+            fields = [{"bound": self[n], "data": self._visibility(n)} for n in names]
             yield {"title": title, "help": help_text, "fields": fields, "engines": engines,
                    "id": "section-" + "-".join(title.lower().replace(",", "").split()[:2])}
 
