@@ -1,0 +1,78 @@
+"""Validators for single values: S3 URIs, custom reward code and format prompts, secret references."""
+
+import ast
+import re
+
+from rest_framework import serializers
+
+from .fields import MAX_CUSTOM_CODE_CHARS
+
+HF_REPO = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
+S3_URI = re.compile(r"s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(/[^\x00-\x1f\x7f]*)?")
+SECRET_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
+MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
+
+
+def validate_s3_uri(value: str, *, require_key: bool = True) -> str:
+    """Raise serializers.ValidationError unless `value` is s3://bucket/key (bucket naming rules)."""
+    match = S3_URI.fullmatch(value or "")
+    if not match or ".." in match.group(1):
+        raise serializers.ValidationError("Enter an S3 URI like s3://bucket/prefix/ (lowercase bucket name).")
+    if require_key and not (match.group(2) or "").strip("/"):
+        raise serializers.ValidationError("Give a prefix inside the bucket, not the bucket alone.")
+    return value
+
+
+def check_reward_code(code: str) -> list[str]:
+    """Problems with custom reward code, in words (the code is only parsed here, never run)."""
+    if len(code) > MAX_CUSTOM_CODE_CHARS:
+        return [f"Keep the reward code under {MAX_CUSTOM_CODE_CHARS} characters."]
+    try:
+        tree = ast.parse(code)
+    except SyntaxError as exc:
+        return [f"Line {exc.lineno}: {exc.msg}."]
+    functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+    problems = []
+    if "compute_score" not in functions:
+        problems.append("Define a top-level function compute_score(...).")
+    elif not functions["compute_score"].args.args:
+        problems.append("compute_score must take the reward input(s) as its first argument.")
+    reward_type = None
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "REWARD_TYPE" for t in node.targets):
+            reward_type = node.value.value if isinstance(node.value, ast.Constant) else "?"
+    if reward_type not in ("batch", "sequential"):
+        problems.append('Declare REWARD_TYPE = "batch" (a list of inputs) or "sequential" (one input).')
+    return problems
+
+
+def check_format_prompt(template: str) -> list[str]:
+    import jinja2
+
+    if len(template) > MAX_CUSTOM_CODE_CHARS:
+        return [f"Keep the format prompt under {MAX_CUSTOM_CODE_CHARS} characters."]
+    try:
+        parsed = jinja2.Environment().parse(template)
+    except jinja2.TemplateSyntaxError as exc:
+        return [f"Line {exc.lineno}: {exc.message}."]
+    from jinja2 import meta
+
+    if "content" not in meta.find_undeclared_variables(parsed):
+        return ["Use {{ content }} where the prompt text goes."]
+    return []
+
+
+def instance_named(name: str):
+    from apps.catalog import instances
+
+    return instances.instance_types().get(name)
+
+
+def instance_type_choices() -> list[tuple[str, str]]:
+    from apps.catalog import instances
+
+    return [(name, it.label) for name, it in instances.instance_types().items()]
+
+
+def looks_like_key(value: str) -> bool:
+    return bool(re.fullmatch(r"[0-9a-f]{40}", value)) or (len(value) >= 32 and not re.search(r"[-_.:]", value))

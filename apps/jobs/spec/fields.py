@@ -1,0 +1,173 @@
+"""The spec's vocabulary: choices, which fields each job type uses, form sections, per-type defaults."""
+
+from typing import Any
+
+from apps.core.job_types import EASYR1_TYPES, LLAMAFACTORY_TYPES, JobType
+
+ALL_TYPES = frozenset(JobType.values)
+LF = frozenset(str(t) for t in LLAMAFACTORY_TYPES)
+R1 = frozenset(str(t) for t in EASYR1_TYPES)
+PREFERENCE_TYPES = frozenset({"dpo", "kto"})
+
+METHODS = ("lora", "qlora", "full")
+PRECISIONS = ("bf16", "fp16", "fp32")
+BOOSTERS = ("none", "flash_attn2", "liger", "unsloth")
+DEEPSPEED_STAGES = (0, 2, 3)
+DPO_LOSSES = ("sigmoid", "hinge", "ipo", "kto_pair", "orpo", "simpo")
+REWARD_MODEL_TYPES = ("lora", "full")
+KL_PENALTIES = ("kl", "abs", "mse", "low_var_kl", "full")
+BUILTIN_REWARDS = ("math", "r1v", "dapo")
+REWARD_FUNCTIONS = (*BUILTIN_REWARDS, "custom")
+BUILTIN_FORMAT_PROMPTS = ("math", "r1v", "dapo")
+FORMAT_PROMPTS = ("none", *BUILTIN_FORMAT_PROMPTS, "custom")
+TRACKERS = ("none", "wandb", "swanlab", "tensorboard")
+EASYR1_OPTIMIZERS = ("adamw_torch",)  # EasyR1 has one optimizer family (AdamW)
+
+MAX_RUN_HOURS = 28 * 24  # SageMaker's MaxRuntimeInSeconds ceiling
+MAX_CUSTOM_CODE_CHARS = 64_000
+OLD_GPUS = frozenset({"K80", "T4", "V100"})  # no bf16, no FlashAttention-2
+
+# Which job types use each optional field (everything else applies to all ten).
+APPLIES_TO: dict[str, frozenset[str]] = {
+    "template": LF - {"pt"},
+    "quantization_bit": LF,
+    "lora_dropout": LF,
+    "cutoff_len": LF,
+    "max_samples": LF,
+    "val_size": LF,
+    "per_device_train_batch_size": LF,
+    "gradient_accumulation_steps": LF,
+    "lr_scheduler_type": LF,
+    "logging_steps": LF,
+    "deepspeed_stage": LF,
+    "booster": LF,
+    "pref_beta": PREFERENCE_TYPES,
+    "pref_ftx": PREFERENCE_TYPES,
+    "pref_loss": frozenset({"dpo"}),
+    "kto_chosen_weight": frozenset({"kto"}),
+    "kto_rejected_weight": frozenset({"kto"}),
+    "reward_model": frozenset({"ppo"}),
+    "reward_model_type": frozenset({"ppo"}),
+    "ppo_epochs": frozenset({"ppo"}),
+    "ppo_max_new_tokens": frozenset({"ppo"}),
+    **{name: R1 for name in (
+        "rollout_n", "rollout_batch_size", "mini_rollout_batch_size", "global_batch_size",
+        "micro_batch_size_per_device_for_update", "micro_batch_size_per_device_for_experience",
+        "max_prompt_length", "max_response_length", "rollout_temperature", "val_temperature",
+        "rollout_tensor_parallel_size", "clip_ratio_low", "clip_ratio_high", "clip_ratio_dual", "loss_type",
+        "loss_avg_mode", "disable_kl", "kl_coef", "kl_penalty", "online_filtering", "reward_function",
+        "reward_code", "format_prompt", "format_prompt_template",
+    )},
+}
+LORA_FIELDS = ("lora_rank", "lora_alpha", "lora_dropout", "lora_target")
+
+# Form sections, in order (the form renders one card per section and hides fields that do not apply).
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "Model and data": ("job_type", "base_model", "datasets", "template", "cutoff_len", "max_samples", "val_size"),
+    "Method": ("finetuning_method", "quantization_bit", "lora_rank", "lora_alpha", "lora_dropout", "lora_target"),
+    "Hyper-parameters": (
+        "learning_rate", "num_train_epochs", "max_steps", "per_device_train_batch_size",
+        "gradient_accumulation_steps", "warmup_ratio", "lr_scheduler_type", "optimizer", "weight_decay",
+        "max_grad_norm", "precision", "deepspeed_stage", "offload", "booster", "logging_steps", "save_steps",
+        "eval_steps", "save_total_limit",
+    ),
+    "Preference": ("pref_beta", "pref_loss", "pref_ftx", "kto_chosen_weight", "kto_rejected_weight"),
+    "PPO": ("reward_model", "reward_model_type", "ppo_epochs", "ppo_max_new_tokens"),
+    "Reinforcement learning (GRPO family)": (
+        "reward_function", "reward_code", "format_prompt", "format_prompt_template", "rollout_n",
+        "rollout_batch_size", "mini_rollout_batch_size", "global_batch_size",
+        "micro_batch_size_per_device_for_update", "micro_batch_size_per_device_for_experience",
+        "max_prompt_length", "max_response_length", "rollout_temperature", "val_temperature",
+        "rollout_tensor_parallel_size", "clip_ratio_low", "clip_ratio_high", "clip_ratio_dual", "loss_type",
+        "loss_avg_mode", "disable_kl", "kl_coef", "kl_penalty", "online_filtering",
+    ),
+    "Compute": (
+        "instance_type", "instance_count", "use_spot", "max_wait_hours", "max_run_hours", "volume_size_gb",
+        "resume_from_checkpoint",
+    ),
+    "Tracking": ("tracker", "tracker_project", "tracker_key_ref"),
+}
+
+
+def applies(field: str, job_type: str) -> bool:
+    return job_type in APPLIES_TO.get(field, ALL_TYPES)
+
+
+def fields_for(job_type: str) -> list[str]:
+    """The spec fields a job of `job_type` uses, in form order."""
+    return [f for section in SECTIONS.values() for f in section if applies(f, job_type)]
+
+
+# Defaults ------------------------------------------------------------------------------------------
+
+_COMMON_DEFAULTS: dict[str, Any] = {
+    "template": None, "finetuning_method": "lora", "quantization_bit": None,
+    "lora_rank": 8, "lora_alpha": 16, "lora_dropout": 0.0, "lora_target": "all",
+    "cutoff_len": 2048, "max_samples": None, "val_size": 0.0,
+    "per_device_train_batch_size": 2, "gradient_accumulation_steps": 4, "learning_rate": 1e-4,
+    "num_train_epochs": 3.0, "max_steps": None, "warmup_ratio": 0.1, "lr_scheduler_type": "cosine",
+    "optimizer": "adamw_torch", "weight_decay": 0.0, "max_grad_norm": 1.0, "precision": "bf16",
+    "deepspeed_stage": None, "offload": False, "booster": "none",
+    "logging_steps": 10, "save_steps": 500, "eval_steps": None, "save_total_limit": 3,
+    "instance_type": "ml.g5.2xlarge", "instance_count": 1, "use_spot": False, "max_wait_hours": None,
+    "max_run_hours": 24.0, "volume_size_gb": 200, "resume_from_checkpoint": None,
+    "tracker": "none", "tracker_project": "modelhub", "tracker_key_ref": None,
+}
+_PER_TYPE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "sft": {},
+    "pt": {},
+    "rm": {},
+    "dpo": {"learning_rate": 5e-6, "pref_beta": 0.1, "pref_loss": "sigmoid", "pref_ftx": 0.0},
+    "kto": {"learning_rate": 5e-6, "pref_beta": 0.1, "pref_ftx": 0.0, "kto_chosen_weight": 1.0,
+            "kto_rejected_weight": 1.0},
+    "ppo": {"learning_rate": 1e-5, "num_train_epochs": 1.0, "reward_model_type": "lora", "ppo_epochs": 4,
+            "ppo_max_new_tokens": 512},
+}
+_R1_DEFAULTS: dict[str, Any] = {
+    "finetuning_method": "full", "lora_rank": 64, "lora_alpha": 64, "learning_rate": 1e-6, "num_train_epochs": 1.0,
+    "warmup_ratio": 0.0,
+    "weight_decay": 1e-2, "offload": True, "save_steps": 20, "eval_steps": 20,
+    "instance_type": "ml.g6e.12xlarge", "max_run_hours": 48.0, "volume_size_gb": 500,
+    "rollout_n": 5, "rollout_batch_size": 512, "mini_rollout_batch_size": None, "global_batch_size": 128,
+    "micro_batch_size_per_device_for_update": 1, "micro_batch_size_per_device_for_experience": 2,
+    "max_prompt_length": 2048, "max_response_length": 2048, "rollout_temperature": 1.0,
+    "val_temperature": 0.6, "rollout_tensor_parallel_size": 1,
+    "clip_ratio_low": 0.2, "clip_ratio_high": 0.3, "clip_ratio_dual": 3.0, "loss_type": "default",
+    "loss_avg_mode": "token", "disable_kl": False, "kl_coef": 1e-2, "kl_penalty": "low_var_kl",
+    "online_filtering": False, "reward_function": "math", "reward_code": None, "format_prompt": "math",
+    "format_prompt_template": None,
+}
+_R1_PER_TYPE: dict[str, dict[str, Any]] = {
+    "grpo": {},
+    "dapo": {"clip_ratio_high": 0.28, "clip_ratio_dual": 10.0, "disable_kl": True, "online_filtering": True,
+             "rollout_n": 16, "mini_rollout_batch_size": 128, "reward_function": "dapo", "format_prompt": "dapo"},
+    "gspo": {"loss_type": "gspo_token", "loss_avg_mode": "seq", "clip_ratio_low": 3e-4, "clip_ratio_high": 4e-4,
+             "disable_kl": True},
+    "cispo": {"loss_type": "cispo", "clip_ratio_low": 0.0, "clip_ratio_high": 4.0},
+}
+# Fields the API does not fill from defaults: the user must choose them.
+MUST_CHOOSE = {"ppo": ("reward_model",), **{t: ("reward_function",) for t in R1}}
+
+
+def defaults_for(job_type: str) -> dict[str, Any]:
+    """Initial values for every field a job of `job_type` uses (what the form pre-fills)."""
+    if job_type not in ALL_TYPES:
+        raise ValueError(f"Unknown job type {job_type!r}.")
+    values = dict(_COMMON_DEFAULTS)
+    if job_type in R1:
+        values.update(_R1_DEFAULTS)
+        values.update(_R1_PER_TYPE[job_type])
+    else:
+        values.update(_PER_TYPE_DEFAULTS[job_type])
+    return {f: values.get(f) for f in fields_for(job_type) if f not in ("job_type", "base_model", "datasets")}
+
+
+# Optional fields accept null. For the fields below null is a value ("no maximum", "no DeepSpeed",
+# "2 × rank", ...); for every other field null means "the job type's default".
+NULL_IS_A_VALUE = frozenset({
+    "template", "quantization_bit", "lora_alpha", "max_samples", "max_steps", "eval_steps", "save_total_limit",
+    "deepspeed_stage", "mini_rollout_batch_size", "max_wait_hours", "reward_model", "reward_function",
+    "reward_code", "format_prompt_template", "resume_from_checkpoint", "tracker_project", "tracker_key_ref",
+})
+
+SECTIONS_FIELDS = frozenset(f for section in SECTIONS.values() for f in section)

@@ -1,0 +1,245 @@
+"""The cross-field rules of a training spec. Each adds field-level errors through `err(field, message)`
+and may normalise `data` (the request merged over the job type's defaults)."""
+
+import re
+
+from rest_framework import serializers
+
+from apps.jobs.renderers import llamafactory_schema as lf
+
+from .checks import (
+    HF_REPO, MODULE_NAME, SECRET_REF, check_format_prompt, check_reward_code, instance_named, looks_like_key,
+    validate_s3_uri,
+)
+from .fields import EASYR1_OPTIMIZERS, LF, OLD_GPUS, R1, applies
+
+
+class SpecRules:
+    def __init__(self, user, secret_refs=None):
+        self.user = user
+        self.secret_refs = secret_refs
+
+    def resolve_base_model(self, value, data, supplied, err):
+        value = value.strip()
+        data["base_model"] = value
+        if value.startswith("s3://"):
+            try:
+                validate_s3_uri(value)
+            except serializers.ValidationError as exc:
+                err("base_model", str(exc.detail[0]))
+                return
+            data["base_model_source"], data["base_model_uri"] = "s3", value
+            return
+        if HF_REPO.fullmatch(value) and ".." not in value and "--" not in value:
+            data["base_model_source"], data["base_model_uri"] = "hf", value
+            return
+        entry = self.catalog_model(value)
+        if entry is None:
+            err("base_model", "Choose a model from the catalog, or enter a Hugging Face repo id (owner/name) "
+                              "or an s3:// prefix.")
+            return
+        data["base_model_source"], data["base_model_uri"] = "catalog", entry.source_uri
+        if "template" not in supplied and entry.template:
+            data["template"] = entry.template
+        if "lora_target" not in supplied and getattr(entry, "lora_targets", None):
+            data["lora_target"] = entry.lora_target
+
+    def catalog_model(self, key):
+        from apps.catalog.models import BaseModel
+
+        return BaseModel.objects.visible_to_user(self.user).filter(key=key).first()
+
+    def check_method(self, job_type, data, err):
+        method = data["finetuning_method"]
+        if method == "qlora":
+            if job_type in R1:
+                err("finetuning_method", "The GRPO family trains with lora or full; qlora is not available.")
+            elif data.get("quantization_bit") not in (4, 8):
+                err("quantization_bit", "QLoRA needs a quantization bit: 4 or 8.")
+        elif data.get("quantization_bit") is not None:
+            data["quantization_bit"] = None
+        if method != "full":
+            target = (data.get("lora_target") or "").replace(" ", "")
+            modules = [m for m in target.split(",") if m]
+            if not modules or not all(MODULE_NAME.fullmatch(m) for m in modules):
+                err("lora_target", 'Enter "all" or a comma list of module names such as q_proj,v_proj.')
+            else:
+                data["lora_target"] = ",".join(modules)
+        template = data.get("template")
+        if applies("template", job_type) and template:
+            if template not in lf.TEMPLATES:
+                err("template", f"Unknown chat template {template!r}; use a LLaMA-Factory template name "
+                                "such as qwen3, llama3 or mistral.")
+        else:
+            data["template"] = template or None
+
+    def check_compute(self, job_type, data, err):
+        name = data.get("instance_type") or ""
+        instance = instance_named(name)
+        if instance is None:
+            err("instance_type", f"Unknown instance type {name!r}; choose one from the list.")
+        elif instance.gpu_count < 1:
+            err("instance_type", f"{name} has no GPU.")
+        data["gpus_per_node"] = instance.gpu_count if instance else 1
+        if data["use_spot"]:
+            wait, run = data.get("max_wait_hours"), data["max_run_hours"]
+            if wait is None:
+                err("max_wait_hours", "Spot training needs a maximum wait.")
+            elif wait < run:
+                err("max_wait_hours", f"Must be at least the maximum run time ({run:g} h).")
+        else:
+            data["max_wait_hours"] = None
+        checkpoint = data.get("resume_from_checkpoint") or None
+        data["resume_from_checkpoint"] = checkpoint
+        if checkpoint:
+            try:
+                validate_s3_uri(checkpoint)
+            except serializers.ValidationError as exc:
+                err("resume_from_checkpoint", str(exc.detail[0]))
+            else:
+                folder = checkpoint.rstrip("/").rsplit("/", 1)[-1]
+                if job_type in R1 and not re.fullmatch(r"global_step_\d+", folder):
+                    err("resume_from_checkpoint", "EasyR1 resumes from a global_step_<N> folder; give its S3 prefix.")
+        if data["instance_count"] > 1 and job_type in LF and data.get("deepspeed_stage") is None:
+            err("deepspeed_stage", "Training on more than one instance needs a DeepSpeed stage (0, 2 or 3).")
+        return instance
+
+    def check_training(self, job_type, data, instance, err):
+        old_gpu = instance is not None and instance.gpu_name in OLD_GPUS
+        if data["precision"] == "bf16" and old_gpu:
+            err("precision", f"{instance.gpu_name} GPUs do not support bf16; choose fp16 or a newer instance.")
+        if job_type in R1:
+            if data["precision"] != "bf16":
+                err("precision", "The GRPO family (EasyR1) trains in bf16.")
+            if data["optimizer"] not in EASYR1_OPTIMIZERS:
+                err("optimizer", "The GRPO family uses AdamW; choose adamw_torch.")
+            return
+        stage = data.get("deepspeed_stage")
+        if data["offload"] and stage not in (2, 3):
+            err("offload", "CPU offload needs DeepSpeed stage 2 or 3.")
+        if data["finetuning_method"] == "qlora" and stage == 3 and data.get("quantization_bit") == 8:
+            err("quantization_bit", "QLoRA with ZeRO-3 works with 4-bit quantization only.")
+        booster = data["booster"]
+        if booster == "flash_attn2" and old_gpu:
+            err("booster", f"FlashAttention-2 needs an Ampere or newer GPU, not {instance.gpu_name}.")
+        if booster == "unsloth":
+            if data["finetuning_method"] == "full":
+                err("booster", "Unsloth boosts lora and qlora only.")
+            elif instance is not None and data["instance_count"] * instance.gpu_count > 1:
+                err("booster", "Unsloth trains on a single GPU; choose a one-GPU instance or another booster.")
+            elif data["finetuning_method"] == "qlora" and data.get("quantization_bit") != 4:
+                err("booster", "Unsloth quantizes to 4 bits only; choose 4-bit QLoRA or another booster.")
+            elif job_type == "ppo" and data.get("reward_model_type") == "lora":
+                err("booster", "Unsloth does not support a LoRA reward model.")
+        if job_type == "ppo" and data["val_size"]:
+            err("val_size", "PPO does not evaluate during training; set the validation split to 0.")
+        if not data["val_size"]:
+            data["eval_steps"] = None
+        if data.get("precision") == "fp32" and booster == "flash_attn2":
+            err("booster", "FlashAttention-2 needs bf16 or fp16 precision.")
+
+    def check_ppo(self, data, err):
+        reward = (data.get("reward_model") or "").strip()
+        data["reward_model"] = reward or None
+        if not reward:
+            err("reward_model", "PPO needs a reward model: the output of an rm job (s3:// prefix) or an HF repo id.")
+        elif reward.startswith("s3://"):
+            try:
+                validate_s3_uri(reward)
+            except serializers.ValidationError as exc:
+                err("reward_model", str(exc.detail[0]))
+        elif not HF_REPO.fullmatch(reward):
+            err("reward_model", "Enter an s3:// prefix or a Hugging Face repo id (owner/name).")
+        if data["reward_model_type"] == "lora" and data["finetuning_method"] == "full":
+            err("reward_model_type", "Full PPO training needs a full reward model (LoRA reward models need LoRA PPO).")
+
+    def check_rl(self, job_type, data, instance, err):
+        reward = data.get("reward_function") or None
+        data["reward_function"] = reward
+        if reward is None:
+            err("reward_function", "The GRPO family needs a reward: choose a built-in one or write custom code.")
+        elif reward == "custom":
+            code = data.get("reward_code") or ""
+            if not code.strip():
+                err("reward_code", "Write the reward function, or choose a built-in reward.")
+            for problem in check_reward_code(code) if code.strip() else []:
+                err("reward_code", problem)
+        else:
+            data["reward_code"] = None
+        if data["format_prompt"] == "custom":
+            template = data.get("format_prompt_template") or ""
+            if not template.strip():
+                err("format_prompt_template", "Write the format prompt, or choose a built-in one.")
+            for problem in check_format_prompt(template) if template.strip() else []:
+                err("format_prompt_template", problem)
+        else:
+            data["format_prompt_template"] = None
+        if data["num_train_epochs"] != int(data["num_train_epochs"]):
+            err("num_train_epochs", "EasyR1 trains whole epochs; enter a whole number.")
+        rollout, global_bs = data["rollout_batch_size"], data["global_batch_size"]
+        if rollout % global_bs:
+            err("rollout_batch_size", f"Must be a multiple of the global batch size ({global_bs}).")
+        mini = data.get("mini_rollout_batch_size")
+        if mini is not None:
+            if mini % global_bs:
+                err("mini_rollout_batch_size", f"Must be a multiple of the global batch size ({global_bs}).")
+            elif mini > rollout:
+                err("mini_rollout_batch_size", f"Must not exceed the rollout batch size ({rollout}).")
+        if instance is not None:
+            gpus = instance.gpu_count
+            tp = data["rollout_tensor_parallel_size"]
+            if gpus % tp:
+                err("rollout_tensor_parallel_size", f"Must divide the GPUs per instance ({gpus} on {instance.name}).")
+            world = gpus * data["instance_count"]
+            if (global_bs * data["rollout_n"]) % world:
+                err("global_batch_size", f"Global batch size × rollout n must be a multiple of the GPU count ({world}).")
+        if data["clip_ratio_high"] <= 0:
+            err("clip_ratio_high", "Must be greater than 0.")
+
+    def check_tracking(self, data, err):
+        tracker = data["tracker"]
+        if tracker in ("none", "tensorboard"):
+            data["tracker_key_ref"] = None
+            if tracker == "none":
+                data["tracker_project"] = None
+            return
+        ref = (data.get("tracker_key_ref") or "").strip()
+        data["tracker_key_ref"] = ref or None
+        if not ref:
+            err("tracker_key_ref", f"Choose the stored {tracker} key to use.")
+            return
+        if not SECRET_REF.fullmatch(ref) or looks_like_key(ref):
+            err("tracker_key_ref", "Enter the name of a stored secret, not the key itself.")
+            return
+        known = self.secret_refs
+        if known is not None and ref not in known:
+            err("tracker_key_ref", f"You have no stored secret named {ref!r}.")
+        if not (data.get("tracker_project") or "").strip():
+            data["tracker_project"] = "modelhub"
+
+    def check_datasets(self, job_type, ids, err) -> list:
+        wanted = list(dict.fromkeys(str(i).strip() for i in ids))
+        if job_type in R1 and len(wanted) > 1:
+            err("datasets", "The GRPO family trains on one dataset.")
+            return wanted
+        from apps.catalog.models import Dataset
+
+        if any(not i.isdigit() for i in wanted):
+            err("datasets", "Dataset ids are numbers.")
+            return wanted
+        user = self.user
+        found = {
+            str(ds.pk): ds.pk
+            for ds in Dataset.objects.usable_by(user).compatible_with(job_type).filter(pk__in=wanted)
+        }
+        missing = [i for i in wanted if i not in found]
+        if missing:
+            visible = set(
+                str(pk) for pk in Dataset.objects.usable_by(user).filter(pk__in=missing).values_list("pk", flat=True)
+            )
+            for i in missing:
+                if i in visible:
+                    err("datasets", f"Dataset {i} does not suit a {job_type} job.")
+                else:
+                    err("datasets", f"Dataset {i} does not exist, is not ready, or is not yours.")
+        return [found[i] for i in wanted if i in found]
