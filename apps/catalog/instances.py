@@ -35,8 +35,10 @@ class InstanceType:
 
 _GIB = 1024
 
-# Families sagemaker-core's table does not know: (count, MiB per GPU, GPU name).
+# Types sagemaker-core's table does not know (it lists ml.g5n.xlarge but not ml.g5.xlarge), and the newer
+# families: (count, MiB per GPU, GPU name).
 _FALLBACK_SPECS = {
+    "ml.g5.xlarge": (1, 24 * _GIB, "A10G"),
     "ml.g6.xlarge": (1, 24 * _GIB, "L4"),
     "ml.g6.2xlarge": (1, 24 * _GIB, "L4"),
     "ml.g6.4xlarge": (1, 24 * _GIB, "L4"),
