@@ -242,9 +242,10 @@ def main() -> None:
                 process.wait(10)
 
     print()
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"{args.tokens} tokens per stream, one every {args.pace_ms:g} ms; gateway idle RSS {baseline_rss:.0f} MiB, "
-          f"{baseline_threads} threads; {os.cpu_count()} CPUs")
-    print("| streams | arrivals | TTFT p50 direct → gateway (added) | TTFT p99 direct → gateway (added) | throughput gateway / direct | gateway peak RSS | gateway threads | gateway CPU per token | failed streams |")
+          f"{baseline_threads} threads; {os.cpu_count()} CPUs, load average {load} (1, 5, 15 min) at the end")
+    print("| streams | arrivals | TTFT p50 direct → gateway (added) | TTFT p99 direct → gateway (added) | throughput gateway / direct | gateway peak RSS | gateway threads | gateway CPU per token (request set-up included) | failed streams |")
     print("|---|---|---|---|---|---|---|---|---|")
     for concurrency, arrival, direct, gateway, rss, threads, cpu in rows:
         print(f"| {concurrency} | {arrival} | {direct['ttft_p50']:.1f} → {gateway['ttft_p50']:.1f} ms (**+{gateway['ttft_p50'] - direct['ttft_p50']:.1f} ms**) "

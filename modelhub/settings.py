@@ -258,7 +258,8 @@ CHAT_RATE_LIMIT_WINDOW_SECONDS = env.int("CHAT_RATE_LIMIT_WINDOW_SECONDS", defau
 CHAT_RATE_LIMIT_CACHE = env.str("CHAT_RATE_LIMIT_CACHE", default="default")
 # How long a gateway process remembers that a token may use an endpoint (0: check the database on every request).
 CHAT_AUTH_CACHE_SECONDS = env.float("CHAT_AUTH_CACHE_SECONDS", default=5.0)
-CHAT_MAX_REQUEST_BYTES = env.int("CHAT_MAX_REQUEST_BYTES", default=8 * 1024 * 1024)
+# Largest chat request body (gateway and playground), images included.
+CHAT_MAX_REQUEST_BYTES = env.int("CHAT_MAX_REQUEST_BYTES", default=16 * 1024 * 1024)
 CHAT_MAX_MESSAGES = env.int("CHAT_MAX_MESSAGES", default=512)
 # Largest image attachment accepted by the playground (bytes, decoded).
 CHAT_MAX_IMAGE_BYTES = env.int("CHAT_MAX_IMAGE_BYTES", default=5 * 1024 * 1024)

@@ -19,13 +19,13 @@ from rest_framework.response import Response
 
 from apps.backends.sse import DONE_EVENT, event
 from apps.backends.upstream_errors import UpstreamError
-from apps.core.api import error_response
+from apps.core.api import error_body, error_response
 from apps.users.ownership import OwnedQuerysetMixin, get_visible_or_404
 
 from . import access, relay
-from .completions import check_request
+from .completions import check_request, parse_body
 from .errors import GatewayError, from_upstream, invalid
-from .gateway import dumps, event_stream_response, relay_events
+from .gateway import dumps, event_stream_response, read_body, relay_events
 from .models import Conversation, Message
 from .serializers import ConversationDetailSerializer, ConversationSerializer, MessageSerializer, UserTurnSerializer
 
@@ -53,7 +53,12 @@ class ConversationViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.Retr
     def messages(self, request, pk=None):
         """Add a user turn (text and/or images); then ask for replies with POST …/reply."""
         conversation = self.get_object()
-        turn = UserTurnSerializer(data=request.data)
+        try:
+            # Our own size limit (images make big bodies), not Django's 2.5 MB form limit.
+            data = parse_body(read_body(request._request))
+        except GatewayError as exc:
+            return Response(error_body(exc.code or "validation_error", exc.message), status=exc.status)
+        turn = UserTurnSerializer(data=data)
         turn.is_valid(raise_exception=True)
         message = Message.objects.create(conversation=conversation, role=Message.Role.USER, content=turn.content())
         fields = ["updated_at"]

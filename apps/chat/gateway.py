@@ -49,13 +49,16 @@ async def relay_events(first: dict | None, chunks: relay.ChunkStream, model: str
                        *, done: bool = True):
     """SSE bytes for a stream: each chunk as the client's model, errors as an error event, `[DONE]` last."""
     try:
-        chunk = first
-        while chunk is not None:
-            chunk["model"] = model
-            if stats is not None:
-                stats.observe(chunk)
-            yield event(dumps(chunk))
-            chunk = await anext(chunks, None)
+        batch = [first] if first is not None else []
+        while batch:
+            events = []
+            for chunk in batch:
+                chunk["model"] = model
+                if stats is not None:
+                    stats.observe(chunk)
+                events.append(event(dumps(chunk)))
+            yield b"".join(events)
+            batch = await chunks.next_batch()
     except UpstreamError as exc:
         logger.warning("Upstream failed mid-stream for %s: %s", model, exc)
         if stats is not None:

@@ -121,15 +121,27 @@ class ChunkStream:
         self._finished = False
 
     async def __anext__(self) -> dict:
+        batch = await self.next_batch(limit=1)
+        if not batch:
+            raise StopAsyncIteration
+        return batch[0]
+
+    async def next_batch(self, limit: int | None = None) -> list[dict]:
+        """The chunks that are complete after at most one read from the upstream; [] at the end.
+
+        A relay that falls behind finds several events per read and sends them on in one write,
+        so under load it does fewer, larger writes instead of falling further behind.
+        """
         while True:
-            if self._pending:
+            batch = []
+            while self._pending and (limit is None or len(batch) < limit):
                 data = self._pending.pop(0)
                 if data == DONE:
                     await self._finish()
-                    raise StopAsyncIteration
-                return _parse(data)
-            if self._finished:
-                raise StopAsyncIteration
+                    break
+                batch.append(_parse(data))
+            if batch or self._finished:
+                return batch
             try:
                 piece = await anext(self._raw)
             except StopAsyncIteration:

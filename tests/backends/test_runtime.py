@@ -60,6 +60,14 @@ def test_invoke_endpoint_is_signed_and_returns_the_body(aws_env):
     assert json.loads(raw)["choices"][0]["message"]["content"] == "".join(server.tokens)
 
 
+def test_blocking_invoke_for_synchronous_callers(aws_env):
+    with FakeModelServer(kind="sagemaker") as server:
+        aws_env.SAGEMAKER_RUNTIME_ENDPOINT_URL = server.url
+        raw = runtime.invoke_endpoint_blocking("mh-ep", b'{"messages": []}', region="us-east-1")
+    assert json.loads(raw)["usage"]["completion_tokens"] == len(server.tokens)
+    assert server.requests[0].path == "/endpoints/mh-ep/invocations"
+
+
 def test_bad_signature_is_an_upstream_error(aws_env, monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong")
     with FakeModelServer(kind="sagemaker") as server:

@@ -61,6 +61,20 @@ def test_user_turns_with_text_and_images(user, user_api):
     assert Message.objects.count() == 1
 
 
+def test_big_images_within_the_limit_and_a_clear_413_beyond(user, user_api, settings):
+    import base64
+
+    settings.CHAT_MAX_REQUEST_BYTES = 6 * 1024 * 1024
+    pk = user_api.post("/api/v1/chat/conversations", {}, format="json").json()["id"]
+    image = "data:image/png;base64," + base64.b64encode(b"\x89PNG" + b"0" * (3 * 1024 * 1024)).decode()
+    ok = user_api.post(f"/api/v1/chat/conversations/{pk}/messages", {"text": "x", "images": [image]}, format="json")
+    assert ok.status_code == 201  # 4 MB of JSON: above Django's 2.5 MB form limit, within ours
+    too_big = user_api.post(f"/api/v1/chat/conversations/{pk}/messages", {"text": "x", "images": [image, image]},
+                            format="json")
+    assert too_big.status_code == 413 and too_big.json()["code"] == "request_too_large"
+    assert Message.objects.count() == 1
+
+
 # Replies, through the running app ------------------------------------------------------------
 
 def session_client(web, user) -> httpx.Client:
