@@ -63,3 +63,22 @@ def secret_env_name(job) -> str | None:
     from .renderers import secret_env_name as name
 
     return name(training_spec(job))
+
+
+class MissingSecret(Exception):
+    pass
+
+
+def secret_environment(job) -> dict[str, str]:
+    """{variable: value} of the stored secret the spec refers to (the tracker key), read at submit only."""
+    from apps.users.models import UserSecret
+
+    spec = training_spec(job)
+    variable = secret_env_name(job)
+    if not variable or not spec.tracker_key_ref:
+        return {}
+    secret = UserSecret.objects.filter(owner_id=job.owner_id, name=spec.tracker_key_ref).first()
+    if secret is None:
+        raise MissingSecret(f"The stored secret {spec.tracker_key_ref!r} that the job's {spec.tracker} tracking "
+                            "uses no longer exists; store it again on your profile page and clone the job.")
+    return {variable: secret.value}

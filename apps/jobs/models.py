@@ -211,6 +211,12 @@ class TrainingJob(StatefulModel):
 
         return bundle.parse_trainer_log(self, text)
 
+    def secret_environment(self) -> dict[str, str]:
+        """Secrets the container needs (the tracker key), by variable name. Never log or store the result."""
+        from . import bundle
+
+        return bundle.secret_environment(self)
+
     def trainer_log_uri(self) -> str:
         from . import bundle
 

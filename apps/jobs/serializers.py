@@ -64,6 +64,13 @@ def validate_create(data: dict, context: dict) -> tuple[str | None, dict | None,
     """(name, spec dict, errors) for a create request: the name and the spec validated together,
     so a request with both kinds of mistakes gets every error at once."""
     data = dict(data)
+    context = dict(context)
+    request = context.get("request")
+    user = context.get("user") or getattr(request, "user", None)
+    if user is not None and user.is_authenticated and "secret_refs" not in context:
+        from apps.users.models import secret_names
+
+        context["secret_refs"] = secret_names(user)  # tracker keys must name one of the user's stored secrets
     name_serializer = JobNameSerializer(data={"name": data.pop("name", "")})
     spec_serializer = TrainingSpecSerializer(data=data, context=context)
     errors = {}

@@ -67,7 +67,6 @@ def submit(job: TrainingJob) -> None:
     backend = backend_for(job)
     try:
         stage_datasets(job, backend)
-        _warn_about_missing_secrets(job)
         state = backend.submit(job)
     except TransientError:
         raise
@@ -114,18 +113,6 @@ def stage_datasets(job: TrainingJob, backend) -> None:
             continue
         folder = staging.stage(dataset, target)
         job.record_event(f"Staged dataset {dataset.name} to {folder}", data={"dataset": dataset.pk})
-
-
-def _warn_about_missing_secrets(job: TrainingJob) -> None:
-    from .bundle import secret_env_name
-
-    variable = secret_env_name(job)
-    if variable:
-        job.record_event(
-            f"Experiment tracking needs {variable}, but ModelHub has no per-user secret store yet: "
-            "the key is not passed to the container, so tracking may fail to log in.",
-            level="warning",
-        )
 
 
 # Stop and delete ----------------------------------------------------------------------------------

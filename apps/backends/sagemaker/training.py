@@ -40,7 +40,9 @@ def _image_for(job_type: str) -> str:
     return image
 
 
-def container_environment(job, spec) -> dict[str, str]:
+def container_environment(job, spec, secrets: dict[str, str] | None = None) -> dict[str, str]:
+    """The training container's environment. `secrets` (the user's tracker key) goes in last; SageMaker
+    keeps the environment with the job, so it is readable by whoever may DescribeTrainingJob."""
     env = {
         layout.ENV_JOB_ID: str(job.pk),
         layout.ENV_JOB_TYPE: job.job_type,
@@ -55,6 +57,7 @@ def container_environment(job, spec) -> dict[str, str]:
     }
     if spec.resume_from_checkpoint:
         env[layout.ENV_RESUME_FROM] = spec.resume_from_checkpoint
+    env.update(secrets or {})
     too_long = [key for key, value in env.items() if len(value) > ENV_VALUE_LIMIT or len(key) > ENV_VALUE_LIMIT]
     if too_long or len(env) > ENV_ENTRIES_LIMIT:
         raise RemoteValidationError(
@@ -63,7 +66,7 @@ def container_environment(job, spec) -> dict[str, str]:
     return env
 
 
-def training_job_request(job, spec, metric_definitions: list[dict]) -> dict[str, Any]:
+def training_job_request(job, spec, metric_definitions: list[dict], secrets: dict[str, str] | None = None) -> dict[str, Any]:
     """The CreateTrainingJob request for `job` and its TrainingSpec."""
     if not settings.SAGEMAKER_ROLE_ARN:
         raise RemoteValidationError("SAGEMAKER_ROLE_ARN is not configured: SageMaker needs an execution role.")
@@ -87,7 +90,7 @@ def training_job_request(job, spec, metric_definitions: list[dict]) -> dict[str,
         "CheckpointConfig": {"S3Uri": job.uri(layout.CHECKPOINT_DIR), "LocalPath": CHECKPOINT_LOCAL_PATH},
         "StoppingCondition": stopping,
         "EnableManagedSpotTraining": bool(spec.use_spot),
-        "Environment": container_environment(job, spec),
+        "Environment": container_environment(job, spec, secrets),
         "Tags": [
             {"Key": "modelhub:job-id", "Value": str(job.pk)},
             {"Key": "modelhub:owner", "Value": job.owner.get_username()},
@@ -185,7 +188,7 @@ class SageMakerTraining:
             existing.extra["adopted"] = True
             return existing
         self.ensure_output_uri(job)
-        request = training_job_request(job, job.training_spec(), job.metric_definitions())
+        request = training_job_request(job, job.training_spec(), job.metric_definitions(), job.secret_environment())
         self.stage(job, job.render_bundle())
         try:
             with aws_errors():
