@@ -46,6 +46,8 @@ def test_streaming_multi_turn_and_side_by_side(browser, web, local_fake, sagemak
         log_in(browser, web, "alice", "a-long-test-password")
         browser.get(f"{web}/playground/")
         Select(browser.find_element(By.ID, "pg-endpoint")).select_by_value("base-model")
+        assert not browser.find_element(By.ID, "pg-stop").is_displayed()
+        assert not browser.find_element(By.CSS_SELECTOR, '.pg-lane[data-lane="1"]').is_displayed()
 
         # Shift+Enter is a newline, not a send.
         box = browser.find_element(By.ID, "pg-input")
@@ -63,6 +65,7 @@ def test_streaming_multi_turn_and_side_by_side(browser, web, local_fake, sagemak
             return len({n for n in lengths if n > 0}) >= 3
         WebDriverWait(browser, 15, poll_frequency=0.05).until(growing)
         final = wait_idle(browser, 1)
+        assert not browser.find_element(By.ID, "pg-stop").is_displayed()
         body = final.find_element(By.CSS_SELECTOR, ".pg-msg-body")
         assert max(lengths) < len(body.text)
         assert body.find_element(By.TAG_NAME, "strong").text == "bold"
