@@ -52,6 +52,14 @@ def _form_field(name: str, field, job_type: str, user) -> forms.Field:
             help_text = "You have no ready dataset for this job type yet: upload one in the catalog."
         return forms.MultipleChoiceField(choices=choices, widget=forms.SelectMultiple(attrs={"size": min(6, max(2, len(choices)))}),
                                          **{**common, "required": True, "help_text": help_text})
+    if name == "tracker_key_ref":
+        from apps.users.models import UserSecret
+
+        secrets = UserSecret.objects.filter(owner=user).order_by("name")
+        choices = [("", "—"), *[(s.name, f"{s.name} ({s.get_kind_display()}, {s.hint})") for s in secrets]]
+        return forms.ChoiceField(choices=choices, **{**common, "help_text": (
+            "Your stored W&B or SwanLab key (add one on your profile page). The key itself only reaches the "
+            "training container.")})
     if name == "instance_type":
         return forms.ChoiceField(choices=specs.instance_type_choices(), **common)
     if name == "base_model":

@@ -184,3 +184,12 @@ def test_deploy_button_links_to_the_endpoint_form(web, user):
     assert f'href="/endpoints/new?job={job.pk}"' in page
     running = make_job(user, status=Status.RUNNING)
     assert "/endpoints/new?job=" not in web.get(f"/jobs/{running.pk}/").content.decode()
+
+
+def test_tracker_key_is_chosen_from_stored_secrets(web, user):
+    from apps.users.models import UserSecret
+
+    UserSecret.objects.create(owner=user, name="wandb-team", kind="wandb", value="k" * 40)
+    page = web.get("/jobs/new").content.decode()
+    assert '<option value="wandb-team">wandb-team (Weights &amp; Biases API key' in page
+    assert "k" * 40 not in page
