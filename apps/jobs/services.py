@@ -5,6 +5,7 @@ Views, the API and tasks call these; they call backends only through the registr
 
 import logging
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -76,6 +77,11 @@ def submit(job: TrainingJob) -> None:
             job.transition(Status.STOPPED, f"Stopped before submission finished ({exc})", ended_at=timezone.now())
         else:
             job.transition(Status.FAILED, str(exc), ended_at=timezone.now())
+        return
+    except SoftTimeLimitExceeded:
+        job.refresh_from_db()
+        job.transition(Status.FAILED, "Preparing the job (staging its datasets and configuration) took too long; "
+                                      "try again, or use smaller datasets.", ended_at=timezone.now())
         return
     except Exception as exc:  # a bug or bad data while rendering: fail visibly, never stay in submitting
         logger.exception("Submitting job %s failed", job.pk)

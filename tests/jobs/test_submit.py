@@ -131,3 +131,15 @@ def test_unstaged_datasets_are_staged_for_the_backend(job, fake_sagemaker, monke
     monkeypatch.setattr("apps.catalog.staging.stage", lambda ds, target: staged.append((ds.pk, target)) or "s3://x/")
     services.submit(job)
     assert staged == [(job.spec["datasets"][0], "s3")]
+
+
+def test_submit_that_outlives_its_time_limit_fails_with_a_reason(job, fake_sagemaker, monkeypatch):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    def slow(job, backend):
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr("apps.jobs.services.stage_datasets", slow)
+    services.submit(job)
+    job.refresh_from_db()
+    assert job.status == Status.FAILED and "took too long" in job.status_reason
