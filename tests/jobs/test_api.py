@@ -147,3 +147,24 @@ def test_openapi_documents_one_create_schema_per_job_type(admin_api):
     assert "reward_function" not in components["SFTJobCreateRequest"]["properties"]
     assert "pref_beta" in components["DPOJobCreateRequest"]["properties"]
     assert components["DPOJobCreateRequest"]["properties"]["learning_rate"]["default"] == 5e-6
+
+
+def test_logs_api_rejects_a_bad_token_and_waits_for_queued_jobs(user, user_api, fake_sagemaker):
+    queued = make_job(user)
+    assert user_api.get(f"/api/v1/jobs/{queued.pk}/logs").json() == {"lines": [], "next_token": None}
+    running = make_job(user, status=Status.RUNNING, remote_arn="arn:x")
+    response = user_api.get(f"/api/v1/jobs/{running.pk}/logs", {"next_token": "%%%not-a-token"})
+    assert response.status_code == 400 and "next_token" in response.json()["errors"]
+
+
+def test_metrics_api_returns_points_and_progress(user, user_api, fake_sagemaker):
+    import json
+
+    job = make_job(user, status=Status.RUNNING, remote_arn="arn:x")
+    bucket, key = job.trainer_log_uri()[5:].split("/", 1)
+    lines = [{"current_steps": 5, "total_steps": 20, "loss": 2.0, "lr": 1e-4, "remaining_time": "0:01:00"},
+             {"current_steps": 10, "total_steps": 20, "loss": 1.5, "lr": 9e-5, "remaining_time": "0:00:30"}]
+    fake_sagemaker.s3.put_object(Bucket=bucket, Key=key, Body="\n".join(json.dumps(x) for x in lines).encode())
+    body = user_api.get(f"/api/v1/jobs/{job.pk}/metrics").json()
+    assert [p["loss"] for p in body["records"]] == [2.0, 1.5]
+    assert body["progress"] == {"step": 10, "total_steps": 20, "percentage": 50.0, "eta_seconds": 30}
