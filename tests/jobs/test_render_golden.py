@@ -96,6 +96,10 @@ def build(user, job_type, overrides):
     if job_type in R1_TYPES:
         data["reward_function"] = "math"
     data.update(overrides)
+    if data.get("tracker_key_ref"):  # the user's stored key the spec refers to
+        from apps.users.models import UserSecret
+
+        UserSecret.objects.create(owner=user, name=data["tracker_key_ref"], kind=data["tracker"], value="k" * 40)
     serializer = TrainingSpecSerializer(data=data, context={"user": user})
     assert serializer.is_valid(), serializer.errors
     spec = dataclasses.replace(serializer.spec, datasets=(7,))  # database ids differ between runs

@@ -430,3 +430,21 @@ def test_every_curated_catalog_model_is_accepted(user):
     serializer, ok = validate(user, payload("sft", ds, base_model=model.key))
     assert ok, serializer.errors
     assert serializer.spec.template == model.template and serializer.spec.base_model_source == "catalog"
+
+
+@pytest.mark.django_db
+def test_tracker_key_ref_names_a_stored_secret_of_the_right_kind(user, other_user):
+    from apps.users.models import UserSecret
+
+    UserSecret.objects.create(owner=user, name="wandb-main", kind="wandb", value="w" * 40)
+    UserSecret.objects.create(owner=user, name="swan", kind="swanlab", value="s" * 24)
+    UserSecret.objects.create(owner=other_user, name="bobs-key", kind="wandb", value="b" * 40)
+    ds = make_dataset(user)
+    serializer, ok = validate(user, payload("sft", ds, tracker="wandb", tracker_key_ref="wandb-main"))
+    assert ok, serializer.errors
+    for ref in ("swan", "bobs-key", "missing"):  # wrong kind, someone else's, unknown
+        errors = errors_of(user, payload("sft", ds, tracker="wandb", tracker_key_ref=ref))
+        assert list(errors) == ["tracker_key_ref"] and "profile page" in errors["tracker_key_ref"][0]
+    serializer, ok = validate(user, payload("sft", ds, tracker="swanlab", tracker_key_ref="swan"))
+    assert ok, serializer.errors
+    assert "w" * 40 not in str(TrainingSpecSerializer(serializer.spec).data)

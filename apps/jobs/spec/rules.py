@@ -14,6 +14,9 @@ from .checks import (
 from .fields import EASYR1_OPTIMIZERS, LF, OLD_GPUS, R1, applies
 
 
+TRACKER_LABELS = {"wandb": "Weights & Biases", "swanlab": "SwanLab"}
+
+
 class SpecRules:
     def __init__(self, user, secret_refs=None):
         self.user = user
@@ -211,11 +214,20 @@ class SpecRules:
         if not SECRET_REF.fullmatch(ref) or looks_like_key(ref):
             err("tracker_key_ref", "Enter the name of a stored secret, not the key itself.")
             return
-        known = self.secret_refs
+        known = self.secret_refs if self.secret_refs is not None else self.stored_secret_names(tracker)
         if known is not None and ref not in known:
-            err("tracker_key_ref", f"You have no stored secret named {ref!r}.")
+            label = TRACKER_LABELS[tracker]
+            err("tracker_key_ref", f"You have no stored {label} key named {ref!r}; add it on your profile page.")
         if not (data.get("tracker_project") or "").strip():
             data["tracker_project"] = "modelhub"
+
+    def stored_secret_names(self, kind: str) -> set[str] | None:
+        """Names of the user's stored secrets of `kind` (apps.users.UserSecret); None without a user."""
+        if not getattr(self.user, "is_authenticated", False):
+            return None
+        from apps.users.models import UserSecret
+
+        return set(UserSecret.objects.filter(owner=self.user, kind=kind).values_list("name", flat=True))
 
     def check_datasets(self, job_type, ids, err) -> list:
         wanted = list(dict.fromkeys(str(i).strip() for i in ids))
