@@ -23,9 +23,10 @@ RUN git clone --filter=blob:none "${EASYR1_REPO}" /opt/easyr1 \
 RUN python3 -m pip install --no-cache-dir boto3==1.44.8
 
 COPY docker/entrypoint /opt/modelhub/entrypoint
+# HF_HOME: Hub downloads go to the ML storage volume (sized by VolumeSizeInGB), not the small root disk.
 ENV PYTHONPATH=/opt/modelhub/entrypoint${PYTHONPATH:+:${PYTHONPATH}} \
     PYTHONUNBUFFERED=1 \
-    HF_HOME=/tmp/hf-home \
+    HF_HOME=/opt/ml/input/data/hf-home \
     RAY_DEDUP_LOGS=0
 
 WORKDIR /opt/easyr1

@@ -18,9 +18,10 @@ RUN test -f /app/examples/deepspeed/ds_z0_config.json \
 RUN python3 -m pip install --no-cache-dir boto3==1.44.8
 
 COPY docker/entrypoint /opt/modelhub/entrypoint
+# HF_HOME: Hub downloads go to the ML storage volume (sized by VolumeSizeInGB), not the small root disk.
 ENV PYTHONPATH=/opt/modelhub/entrypoint${PYTHONPATH:+:${PYTHONPATH}} \
     PYTHONUNBUFFERED=1 \
-    HF_HOME=/tmp/hf-home \
+    HF_HOME=/opt/ml/input/data/hf-home \
     LLAMABOARD_ENABLED=0 \
     DISABLE_VERSION_CHECK=1
 
