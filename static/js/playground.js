@@ -338,10 +338,13 @@
     const controller = new AbortController();
     state.controllers.push(controller);
     const started = performance.now();
-    let text = "", firstAt = null, deltas = 0, frame = 0;
+    let text = "", reasoning = "", firstAt = null, deltas = 0, frame = 0;
+    // Reasoning models stream their thinking apart from the answer: shown folded, never sent back.
+    const render = (answer) => (reasoning
+      ? `<details class="pg-reasoning"><summary>Reasoning</summary>${renderMarkdown(reasoning)}</details>` : "") + renderMarkdown(answer);
     const paint = () => {
       frame = 0;
-      body.innerHTML = renderMarkdown(text);
+      body.innerHTML = render(text);
       const elapsed = firstAt ? (performance.now() - firstAt) / 1000 : 0;
       stats.textContent = `${deltas} tokens · TTFT ${Math.round(firstAt - started)} ms` + (elapsed > 0.2 && deltas > 1 ? ` · ${((deltas - 1) / elapsed).toFixed(1)} tok/s` : "");
       scrollDown(lane);
@@ -351,7 +354,7 @@
       node.classList.remove("is-streaming");
       if (message) {
         if (message.error) { node.classList.add("pg-msg-error"); body.textContent = message.error; }
-        else body.innerHTML = renderMarkdown(message.content || text);
+        else body.innerHTML = render(message.content || text);
         stats.textContent = formatStats(message);
       }
     };
@@ -387,6 +390,7 @@
             if (firstAt === null) firstAt = performance.now();
             deltas += 1;
             text += choice.delta.content || "";
+            reasoning += choice.delta.reasoning_content || "";
           }
           if (!frame) frame = requestAnimationFrame(paint);
         }
@@ -397,7 +401,7 @@
       node.classList.remove("is-streaming");
       if (error.name === "AbortError") {
         stats.textContent = `${deltas} tokens · stopped`;
-        body.innerHTML = renderMarkdown(text) || '<p class="muted">Stopped before the first token.</p>';
+        body.innerHTML = render(text) || '<p class="muted">Stopped before the first token.</p>';
       } else {
         node.classList.add("pg-msg-error");
         body.textContent = error.message;

@@ -201,3 +201,19 @@ def test_non_streaming_reply_and_errors(web, local_fake, hyperpod_fake):
                            headers={"X-CSRFToken": "a" * 32}, cookies={"csrftoken": "a" * 32})
     assert anonymous.status_code == 401
     assert conversation.messages.filter(role="assistant").count() == 1
+
+
+@pytest.mark.stack
+@pytest.mark.django_db(transaction=True)
+def test_image_turns_reach_the_model_as_content_parts(web, hyperpod_fake):
+    alice = make_user("alice")
+    make_endpoint(alice, "vision", "hyperpod", upstream=hyperpod_fake)
+    conversation = Conversation.objects.create(owner=alice, endpoint_name="vision")
+    http = session_client(web, alice)
+    assert http.post(f"/api/v1/chat/conversations/{conversation.pk}/messages",
+                     json={"text": "What is in the picture?", "images": [PNG]}).status_code == 201
+    stream_reply(http, conversation.pk)
+    sent = hyperpod_fake.requests[-1]
+    assert sent.headers["authorization"] == "Bearer sk-hyperpod-test-key-0123456789"
+    assert sent.body["messages"] == [{"role": "user", "content": [
+        {"type": "text", "text": "What is in the picture?"}, {"type": "image_url", "image_url": {"url": PNG}}]}]
