@@ -52,11 +52,35 @@ def test_summary_line_train_loss_is_not_loss():
     assert "loss" not in extract("sft", HF_FINAL)
 
 
-def test_easyr1_lines():
-    line = '{"step": 3, "actor/pg_loss": -0.0123, "actor/lr": 1e-06, "critic/score/mean": 0.42, "val/reward_score": 0.5}'
-    assert extract("grpo", line) == {"loss": -0.0123, "learning_rate": 1e-06, "reward": 0.42, "eval_reward": 0.5}
-    console = "actor/pg_loss: 0.010 - actor/kl_loss: 0.002 - critic/score/mean: 0.800"
-    assert extract("dapo", console) == {"loss": 0.01, "kl_loss": 0.002, "reward": 0.8}
+# EasyR1's ConsoleLogger: print(f"Step {step}\n" + yaml.dump(unflatten_dict(metrics), indent=2)).
+EASYR1_STEP = """Step 3
+actor:
+  grad_norm: 0.53
+  kl_loss: 0.002
+  lr: 1.0e-06
+  pg_loss: -0.0123
+critic:
+  score:
+    mean: 0.42
+response_length:
+  mean: 512.5
+val:
+  reward_score: 0.5
+"""
+
+
+def test_easyr1_console_lines_one_by_one():
+    found = {}
+    for line in EASYR1_STEP.splitlines():  # CloudWatch holds one event per line; regexes see one line
+        found.update(extract("grpo", line))
+    assert found == {"loss": -0.0123, "learning_rate": 1e-06, "kl_loss": 0.002, "eval_reward": 0.5}
+    assert extract("grpo", "  lr_warmup_ratio: 0.0") == {}
+    assert extract("grpo", "    mean: 0.42") == {}  # ambiguous leaf names are not taken for a metric
+
+
+def test_easyr1_flat_json_line():
+    line = '{"step": 3, "actor/pg_loss": -0.0123, "actor/lr": 1e-06, "val/reward_score": 0.5}'
+    assert extract("dapo", line) == {"loss": -0.0123, "learning_rate": 1e-06, "eval_reward": 0.5}
 
 
 LOG = """\

@@ -6,6 +6,7 @@ Log lines the regexes read (stdout, hence CloudWatch):
   newer HF Trainer:  {'loss': '1.812', 'grad_norm': '0.53', 'learning_rate': '2.4e-05', 'epoch': '0.08'}
   LLaMA-Factory:     {'loss': 1.8123, 'learning_rate': 2.4000e-05, 'epoch': 0.08, 'throughput': 1234.56}
   evaluation:        {'eval_loss': 1.1042, 'eval_runtime': 12.3, ..., 'epoch': 1.6}
+  EasyR1 (YAML):     "  pg_loss: -0.0123", "  lr: 1.0e-06", "  reward_score: 0.5"
 """
 
 from __future__ import annotations
@@ -29,13 +30,18 @@ LLAMAFACTORY_METRICS = (
     ("epoch", _python_dict_key("epoch")),
     ("grad_norm", _python_dict_key("grad_norm")),
 )
-# EasyR1 prints metric names with their section ("actor/pg_loss"); match them in JSON, dicts or "key: value".
+# EasyR1's console logger prints each step as YAML of the nested metrics ("actor:\n  pg_loss: 0.01"), one
+# CloudWatch line per leaf; the same names also match its flat JSON form ("actor/pg_loss": 0.01). The
+# training reward (critic/score/mean) has no unique leaf name; it comes from experiment_log.jsonl.
+def _easyr1_key(key: str) -> str:
+    return rf"(?:^|[\s{{,'\"/]){re.escape(key)}['\"]?\s*[:=]\s*['\"]?{_NUM}"
+
+
 EASYR1_METRICS = (
-    ("loss", r"['\"]?actor/pg_loss['\"]?\s*[:=]\s*['\"]?" + _NUM),
-    ("reward", r"['\"]?critic/score/mean['\"]?\s*[:=]\s*['\"]?" + _NUM),
-    ("learning_rate", r"['\"]?actor/lr['\"]?\s*[:=]\s*['\"]?" + _NUM),
-    ("eval_reward", r"['\"]?val/reward_score['\"]?\s*[:=]\s*['\"]?" + _NUM),
-    ("kl_loss", r"['\"]?actor/kl_loss['\"]?\s*[:=]\s*['\"]?" + _NUM),
+    ("loss", _easyr1_key("pg_loss")),
+    ("learning_rate", _easyr1_key("lr")),
+    ("kl_loss", _easyr1_key("kl_loss")),
+    ("eval_reward", _easyr1_key("reward_score")),
 )
 
 
