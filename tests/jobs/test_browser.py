@@ -97,3 +97,35 @@ def test_create_grpo_job_through_the_form(browser, live_server, alice):
     assert job.job_type == "grpo" and job.name == "math reasoner"
     assert job.spec["reward_function"] == "math" and job.spec["rollout_n"] == 5
     assert alice.sent == [job.pk]
+
+
+def test_detail_page_follows_the_job_live(browser, live_server, alice, monkeypatch):
+    from .factories import make_job
+
+    class QuietBackend:
+        def logs(self, job, token=None, limit=500):
+            from apps.backends.base import LogPage
+
+            return LogPage([], token)
+
+        def metrics(self, job):
+            return []
+
+    monkeypatch.setattr("apps.jobs.services.backend_named", lambda name: QuietBackend())
+    job = make_job(alice, name="live one")
+    log_in(browser, live_server.url, "alice", "a-long-test-password")
+    browser.get(f"{live_server.url}/jobs/{job.pk}/")
+    wait = WebDriverWait(browser, 20)
+    assert "Queued" in browser.find_element(By.ID, "job-status").text
+    wait.until(EC.text_to_be_present_in_element((By.ID, "job-log"), "Waiting for the job to start"))
+
+    job.transition(Status.SUBMITTING, "test")
+    job.transition(Status.STARTING, "test")
+    job.transition(Status.RUNNING, "Training", step=30, total_steps=120)
+    wait.until(EC.text_to_be_present_in_element((By.ID, "job-status"), "Running"))
+    assert "25.0%" in browser.find_element(By.ID, "job-live").text
+    job.transition(Status.SUCCEEDED, "Training completed.")
+    wait.until(EC.text_to_be_present_in_element((By.ID, "job-status"), "Succeeded"))
+    live = browser.find_element(By.ID, "job-live")
+    assert live.get_attribute("data-terminal") == "1" and live.get_attribute("hx-trigger") is None
+    assert "Training completed." in live.text
