@@ -5,7 +5,7 @@ import json
 import pytest
 import yaml
 
-from apps.jobs.renderers import render_job_bundle, secret_env_name, trainer_log_key
+from apps.jobs.renderers import render_job_bundle, secret_env_name, secret_refs, trainer_log_key
 from apps.jobs.renderers.context import DatasetRef, JobContext, job_context
 from apps.jobs.spec import TrainingSpec, defaults_for
 
@@ -117,3 +117,11 @@ def test_render_is_pure_and_deterministic():
 def test_trainer_log_key():
     assert trainer_log_key(spec_for("kto")) == "output/trainer_log.jsonl"
     assert trainer_log_key(spec_for("gspo")) == "easyr1/experiment_log.jsonl"
+
+
+def test_secret_refs_name_every_secret_the_run_needs():
+    spec = spec_for("sft", tracker="swanlab", tracker_key_ref="swan", tracker_project="p", hf_token_ref="hf-main")
+    assert secret_refs(spec) == {"SWANLAB_API_KEY": "swan", "HF_TOKEN": "hf-main"}
+    manifest = json.loads(render_job_bundle(spec, {})["job.json"])
+    assert manifest["secret_env"] == ["SWANLAB_API_KEY"] and manifest["optional_env"] == ["HF_TOKEN"]
+    assert secret_refs(spec_for("sft")) == {}

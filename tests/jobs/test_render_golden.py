@@ -36,7 +36,8 @@ CASES = {
     "sft-lora-multinode-zero3-offload-wandb": ("sft", {
         "instance_type": "ml.g5.12xlarge", "instance_count": 2, "deepspeed_stage": 3, "offload": True,
         "tracker": "wandb", "tracker_key_ref": "wandb-main", "val_size": 0.05, "eval_steps": 50,
-        "booster": "liger", "max_steps": 1000, "base_model": "s3://models-bucket/llama3/", "template": "llama3"}),
+        "booster": "liger", "max_steps": 1000, "base_model": "s3://models-bucket/llama3/", "template": "llama3",
+        "hf_token_ref": "hf-main"}),
     "sft-qlora4-unsloth-swanlab-builtin": ("sft", {
         "finetuning_method": "qlora", "quantization_bit": 4, "booster": "unsloth", "tracker": "swanlab",
         "tracker_key_ref": "swan", "tracker_project": "chat-tuning", "precision": "fp16", "lora_target": "q_proj,v_proj",
@@ -100,6 +101,10 @@ def build(user, job_type, overrides):
         from apps.users.models import UserSecret
 
         UserSecret.objects.create(owner=user, name=data["tracker_key_ref"], kind=data["tracker"], value="k" * 40)
+    if data.get("hf_token_ref"):
+        from apps.users.models import UserSecret
+
+        UserSecret.objects.create(owner=user, name=data["hf_token_ref"], kind="hf_token", value="hf_" + "x" * 30)
     serializer = TrainingSpecSerializer(data=data, context={"user": user})
     assert serializer.is_valid(), serializer.errors
     spec = dataclasses.replace(serializer.spec, datasets=(7,))  # database ids differ between runs

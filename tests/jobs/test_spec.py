@@ -448,3 +448,18 @@ def test_tracker_key_ref_names_a_stored_secret_of_the_right_kind(user, other_use
     serializer, ok = validate(user, payload("sft", ds, tracker="swanlab", tracker_key_ref="swan"))
     assert ok, serializer.errors
     assert "w" * 40 not in str(TrainingSpecSerializer(serializer.spec).data)
+
+
+@pytest.mark.django_db
+def test_hf_token_ref_names_a_stored_hugging_face_token(user):
+    from apps.users.models import UserSecret
+
+    UserSecret.objects.create(owner=user, name="hf-main", kind="hf_token", value="hf_" + "a" * 34)
+    UserSecret.objects.create(owner=user, name="wandb-main", kind="wandb", value="w" * 40)
+    ds = make_dataset(user)
+    serializer, ok = validate(user, payload("sft", ds, hf_token_ref="hf-main"))
+    assert ok, serializer.errors
+    assert serializer.spec.hf_token_ref == "hf-main"
+    assert "profile page" in errors_of(user, payload("sft", ds, hf_token_ref="wandb-main"))["hf_token_ref"][0]
+    errors = errors_of(user, payload("sft", ds, hf_token_ref="hf_" + "a" * 34))
+    assert "not the token itself" in errors["hf_token_ref"][0] and "hf_" + "a" * 34 not in str(errors)

@@ -3,8 +3,9 @@
 The platform stages these files under the job's config/ prefix and points the container at it
 (MODELHUB_CONFIG_URI). `job.json` is the manifest docker/entrypoint follows: which tool and
 config to run, what to download where, where checkpoints and the trainer log go, what to upload
-at the end. Secrets are never in the bundle: `secret_env` names the environment variables the
-platform fills from the user's stored secret.
+at the end. Secrets are never in the bundle: `secret_env` (tracker key) and `optional_env` (HF
+token) name the environment variables the platform fills from the user's stored secrets
+(`secret_refs(spec)`).
 """
 
 from __future__ import annotations
@@ -25,11 +26,23 @@ MANIFEST_VERSION = 1
 MODEL_DIR, MERGED_DIR, HUGGINGFACE_DIR = "model/", "merged/", "huggingface/"
 
 SECRET_ENV = {"wandb": "WANDB_API_KEY", "swanlab": "SWANLAB_API_KEY"}
+HF_TOKEN_ENV = "HF_TOKEN"
 
 
 def secret_env_name(spec) -> str | None:
     """The container variable that must carry the tracker key (from spec.tracker_key_ref), if any."""
     return SECRET_ENV.get(spec.tracker)
+
+
+def secret_refs(spec) -> dict[str, str]:
+    """{container variable: name of the user's stored secret} for every secret the run needs."""
+    refs = {}
+    variable = secret_env_name(spec)
+    if variable and spec.tracker_key_ref:
+        refs[variable] = spec.tracker_key_ref
+    if getattr(spec, "hf_token_ref", None):
+        refs[HF_TOKEN_ENV] = spec.hf_token_ref
+    return refs
 
 
 def trainer_log_key(spec) -> str:
@@ -85,6 +98,7 @@ def manifest(spec, ctx: JobContext) -> dict:
         "uploads": uploads,
         "env": env,
         "secret_env": [secret] if secret else [],
+        "optional_env": [HF_TOKEN_ENV] if getattr(spec, "hf_token_ref", None) else [],
         "paths": {
             "config_dir": ctx.config_dir, "data_dir": ctx.data_dir, "model_dir": ctx.model_dir,
             "resume_dir": ctx.resume_dir, "checkpoint_dir": ctx.checkpoint_dir, "output_dir": ctx.output_dir,

@@ -63,7 +63,7 @@ LORA_FIELDS = ("lora_rank", "lora_alpha", "lora_dropout", "lora_target")
 
 # Form sections, in order (the form renders one card per section and hides fields that do not apply).
 SECTIONS: dict[str, tuple[str, ...]] = {
-    "Model and data": ("job_type", "base_model", "datasets", "template", "cutoff_len", "max_samples", "val_size"),
+    "Model and data": ("job_type", "base_model", "hf_token_ref", "datasets", "template", "cutoff_len", "max_samples", "val_size"),
     "Method": ("finetuning_method", "quantization_bit", "lora_rank", "lora_alpha", "lora_dropout", "lora_target"),
     "Hyper-parameters": (
         "learning_rate", "num_train_epochs", "max_steps", "per_device_train_batch_size",
@@ -111,7 +111,7 @@ _COMMON_DEFAULTS: dict[str, Any] = {
     "logging_steps": 10, "save_steps": 500, "eval_steps": None, "save_total_limit": 3,
     "instance_type": "ml.g5.2xlarge", "instance_count": 1, "use_spot": False, "max_wait_hours": None,
     "max_run_hours": 24.0, "volume_size_gb": 200, "resume_from_checkpoint": None,
-    "tracker": "none", "tracker_project": "modelhub", "tracker_key_ref": None,
+    "tracker": "none", "tracker_project": "modelhub", "tracker_key_ref": None, "hf_token_ref": None,
 }
 _PER_TYPE_DEFAULTS: dict[str, dict[str, Any]] = {
     "sft": {},
@@ -167,7 +167,7 @@ def defaults_for(job_type: str) -> dict[str, Any]:
 NULL_IS_A_VALUE = frozenset({
     "template", "quantization_bit", "lora_alpha", "max_samples", "max_steps", "eval_steps", "save_total_limit",
     "deepspeed_stage", "mini_rollout_batch_size", "max_wait_hours", "reward_model", "reward_function",
-    "reward_code", "format_prompt_template", "resume_from_checkpoint", "tracker_project", "tracker_key_ref",
+    "reward_code", "format_prompt_template", "resume_from_checkpoint", "tracker_project", "tracker_key_ref", "hf_token_ref",
 })
 
 SECTIONS_FIELDS = frozenset(f for section in SECTIONS.values() for f in section)

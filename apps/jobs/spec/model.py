@@ -85,6 +85,7 @@ class TrainingSpec:
     tracker: str = "none"
     tracker_project: str | None = None
     tracker_key_ref: str | None = None  # the name of the user's stored secret, never the key itself
+    hf_token_ref: str | None = None  # the name of the user's stored Hugging Face token (gated models)
     version: int = 1
 
     @classmethod

@@ -14,7 +14,7 @@ from .checks import (
 from .fields import EASYR1_OPTIMIZERS, LF, OLD_GPUS, R1, applies
 
 
-TRACKER_LABELS = {"wandb": "Weights & Biases", "swanlab": "SwanLab"}
+SECRET_LABELS = {"wandb": "Weights & Biases key", "swanlab": "SwanLab key", "hf_token": "Hugging Face token"}
 
 
 class SpecRules:
@@ -214,12 +214,23 @@ class SpecRules:
         if not SECRET_REF.fullmatch(ref) or looks_like_key(ref):
             err("tracker_key_ref", "Enter the name of a stored secret, not the key itself.")
             return
-        known = self.secret_refs if self.secret_refs is not None else self.stored_secret_names(tracker)
-        if known is not None and ref not in known:
-            label = TRACKER_LABELS[tracker]
-            err("tracker_key_ref", f"You have no stored {label} key named {ref!r}; add it on your profile page.")
+        self.check_secret_ref("tracker_key_ref", ref, tracker, err)
         if not (data.get("tracker_project") or "").strip():
             data["tracker_project"] = "modelhub"
+
+    def check_hf_token(self, data, err):
+        ref = (data.get("hf_token_ref") or "").strip()
+        data["hf_token_ref"] = ref or None
+        if ref:
+            if not SECRET_REF.fullmatch(ref) or looks_like_key(ref) or ref.startswith("hf_"):
+                err("hf_token_ref", "Enter the name of a stored secret, not the token itself.")
+                return
+            self.check_secret_ref("hf_token_ref", ref, "hf_token", err)
+
+    def check_secret_ref(self, field, ref, kind, err):
+        known = self.secret_refs if self.secret_refs is not None else self.stored_secret_names(kind)
+        if known is not None and ref not in known:
+            err(field, f"You have no stored {SECRET_LABELS[kind]} named {ref!r}; add it on your profile page.")
 
     def stored_secret_names(self, kind: str) -> set[str] | None:
         """Names of the user's stored secrets of `kind` (apps.users.UserSecret); None without a user."""

@@ -151,6 +151,10 @@ class TrainingSpecSerializer(serializers.Serializer):
         required=False, allow_blank=True, allow_null=True, max_length=64,
         help_text="The NAME of your stored W&B / SwanLab key (a secret reference), never the key itself.",
     )
+    hf_token_ref = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=64,
+        help_text="The NAME of your stored Hugging Face token, for gated base models (e.g. Llama); never the token.",
+    )
 
     # DRF hooks -------------------------------------------------------------------------------------
 
@@ -189,6 +193,7 @@ class TrainingSpecSerializer(serializers.Serializer):
         if job_type in R1:
             rules.check_rl(job_type, data, instance, err)
         rules.check_tracking(data, err)
+        rules.check_hf_token(data, err)
         data["datasets"] = rules.check_datasets(job_type, attrs["datasets"], err)
         if errors:
             raise serializers.ValidationError(errors)

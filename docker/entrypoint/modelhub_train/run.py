@@ -291,6 +291,9 @@ def main(env=None) -> int:
         if missing:  # train anyway: losing the tracker beats losing the run
             log(f"WARNING: {', '.join(missing)} is not set; experiment tracking is turned off for this run.")
             manifest["overrides"] = commands.tracking_off(manifest["tool"])
+        for name in manifest.get("optional_env", []):
+            if not env.get(name):
+                log(f"WARNING: {name} is not set; gated Hugging Face models will not download.")
         os.environ.update(manifest.get("env", {}))
         self_sync = checkpoint_uri if not Path(SAGEMAKER_CHECKPOINT_CONFIG).exists() else None
         if self_sync:
