@@ -463,3 +463,23 @@ def test_hf_token_ref_names_a_stored_hugging_face_token(user):
     assert "profile page" in errors_of(user, payload("sft", ds, hf_token_ref="wandb-main"))["hf_token_ref"][0]
     errors = errors_of(user, payload("sft", ds, hf_token_ref="hf_" + "a" * 34))
     assert "not the token itself" in errors["hf_token_ref"][0] and "hf_" + "a" * 34 not in str(errors)
+
+
+@pytest.mark.django_db
+def test_validation_queries_do_not_grow_with_datasets(user):
+    """One query for the datasets however many are chosen (plus the catalog model and secret lookups)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_base_model()
+    sets = [make_dataset(user, name=f"d{i}") for i in range(10)]
+
+    def count(n):
+        data = payload("sft", sets[0], base_model="mh-test-model", datasets=[d.pk for d in sets[:n]])
+        with CaptureQueriesContext(connection) as queries:
+            serializer, ok = validate(user, data)
+        assert ok, serializer.errors
+        return len(queries)
+
+    count(1)  # warm caches (the user's groups)
+    assert count(1) == count(10) <= 3
