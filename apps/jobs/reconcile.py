@@ -142,10 +142,15 @@ def redispatch_lost_submissions(now, report: CycleReport) -> None:
     Submit is idempotent (it adopts a remote job that already has the name), so a message that
     was merely slow costs one describe.
     """
-    cutoff = now - timedelta(seconds=settings.TRAINING_REDISPATCH_AFTER_SECONDS)
-    stale = TrainingJob.objects.filter(status__in=(Status.QUEUED, Status.SUBMITTING), status_changed_at__lt=cutoff).exclude(
-        dispatched_at__gte=cutoff
+    queued_cutoff = now - timedelta(seconds=settings.TRAINING_REDISPATCH_AFTER_SECONDS)
+    # A job in `submitting` has a worker on it until the submit task's hard time limit; only then is it lost.
+    submitting_cutoff = now - timedelta(
+        seconds=max(settings.TRAINING_REDISPATCH_AFTER_SECONDS, services.SUBMIT_TIME_LIMIT)
     )
+    stale = TrainingJob.objects.filter(
+        models.Q(status=Status.QUEUED, status_changed_at__lt=queued_cutoff)
+        | models.Q(status=Status.SUBMITTING, status_changed_at__lt=submitting_cutoff)
+    ).exclude(dispatched_at__gte=queued_cutoff)
     for job_id in stale.values_list("pk", flat=True):
         TrainingJob.objects.filter(pk=job_id).update(dispatched_at=now)
         services.dispatch_submit(job_id, now=now)

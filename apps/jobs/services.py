@@ -16,6 +16,10 @@ from apps.backends.errors import BackendError, RemoteNotFound, TransientError
 
 from .models import Status, TrainingJob
 
+# Submit stages datasets and the bundle before calling the service; past the hard limit its worker is gone.
+SUBMIT_SOFT_TIME_LIMIT = 1800
+SUBMIT_TIME_LIMIT = SUBMIT_SOFT_TIME_LIMIT + 60
+
 logger = logging.getLogger(__name__)
 
 

@@ -23,7 +23,10 @@ def backoff(retries: int) -> int:
 
 
 # Submit stages datasets and the config bundle (transfers), so it runs on the io queue.
-@shared_task(name="jobs.submit", queue="io", bind=True, max_retries=MAX_RETRIES, soft_time_limit=1800, time_limit=1860)
+@shared_task(
+    name="jobs.submit", queue="io", bind=True, max_retries=MAX_RETRIES,
+    soft_time_limit=services.SUBMIT_SOFT_TIME_LIMIT, time_limit=services.SUBMIT_TIME_LIMIT,
+)
 def submit_job(self, job_id: int) -> None:
     job = TrainingJob.objects.filter(pk=job_id).first()
     if job is None:

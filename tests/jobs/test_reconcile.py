@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from apps.jobs import reconcile
+from apps.jobs import reconcile, services
 from apps.jobs.models import Status, TrainingJob
 
 from .factories import make_job
@@ -211,10 +211,13 @@ def test_stale_queued_and_submitting_jobs_are_redispatched_once(user, fake_sagem
     sent = []
     monkeypatch.setattr("apps.jobs.tasks.submit_job.delay", sent.append)
     old = timezone.now() - timedelta(minutes=10)
+    past_submit_limit = timezone.now() - timedelta(seconds=services.SUBMIT_TIME_LIMIT + 60)
     queued = make_job(user)
     submitting = make_job(user, status=Status.SUBMITTING)
+    still_submitting = make_job(user, status=Status.SUBMITTING)  # its worker may still be staging data
     fresh = make_job(user)
-    TrainingJob.objects.filter(pk__in=[queued.pk, submitting.pk]).update(status_changed_at=old, dispatched_at=old)
+    TrainingJob.objects.filter(pk__in=[queued.pk, still_submitting.pk]).update(status_changed_at=old, dispatched_at=old)
+    TrainingJob.objects.filter(pk=submitting.pk).update(status_changed_at=past_submit_limit, dispatched_at=past_submit_limit)
     TrainingJob.objects.filter(pk=fresh.pk).update(dispatched_at=timezone.now())
     with django_capture_on_commit_callbacks(execute=True):
         report = cycle()
