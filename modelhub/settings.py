@@ -290,4 +290,4 @@ DASHBOARD_SECTIONS.append("apps.catalog.dashboard.section")
 # Endpoints dashboard section (apps/endpoints/dashboard.py).
 DASHBOARD_SECTIONS.append("apps.endpoints.dashboard.endpoints_section")
 # Training jobs dashboard section (apps/jobs/dashboard.py).
-DASHBOARD_SECTIONS.append("apps.jobs.dashboard.jobs_section")
+DASHBOARD_SECTIONS.insert(0, "apps.jobs.dashboard.jobs_section")  # jobs lead the dashboard

@@ -101,3 +101,12 @@ def test_ensure_admin_creates_admin_once_with_a_printed_password():
     assert "unchanged" in out_again
     admin.refresh_from_db()
     assert admin.check_password(password)
+
+
+def test_delete_user_who_owns_jobs_is_refused_and_changes_nothing(user):
+    from apps.jobs.models import TrainingJob
+
+    TrainingJob.objects.create(owner=user, name="keep", job_type="sft", status="running", spec={})
+    with pytest.raises(CommandError, match="User 'alice' still owns training jobs"):
+        run("delete_user", "alice")
+    assert User.objects.filter(username="alice").exists()
