@@ -355,20 +355,33 @@ def test_user_from_request_context(user, rf):
 
 @pytest.mark.django_db
 def test_tracking_takes_a_secret_reference_never_a_key(user):
+    from apps.users.models import UserSecret
+
+    UserSecret.objects.create(owner=user, name="swan-main", kind="swanlab", value="s" * 24)
     ds = make_dataset(user)
     assert list(errors_of(user, payload("sft", ds, tracker="wandb"))) == ["tracker_key_ref"]
     raw_key = "0123456789abcdef0123456789abcdef01234567"
     errors = errors_of(user, payload("sft", ds, tracker="wandb", tracker_key_ref=raw_key))
     assert "not the key itself" in errors["tracker_key_ref"][0]
     assert raw_key not in str(errors)
+    # A name from the context does not stand in for the user's own stored secrets.
     assert "tracker_key_ref" in errors_of(user, payload("sft", ds, tracker="wandb", tracker_key_ref="other"),
-                                          secret_refs={"wandb-main"})
-    serializer, ok = validate(user, payload("sft", ds, tracker="swanlab", tracker_key_ref="wandb-main"),
-                              secret_refs={"wandb-main"})
+                                          secret_refs={"other"})
+    serializer, ok = validate(user, payload("sft", ds, tracker="swanlab", tracker_key_ref="swan-main"))
     assert ok, serializer.errors
-    assert serializer.spec.tracker_key_ref == "wandb-main" and serializer.spec.tracker_project == "modelhub"
+    assert serializer.spec.tracker_key_ref == "swan-main" and serializer.spec.tracker_project == "modelhub"
     out = TrainingSpecSerializer(serializer.spec).data
-    assert out["tracker_key_ref"] == "wandb-main" and out["job_type"] == "sft"
+    assert out["tracker_key_ref"] == "swan-main" and out["job_type"] == "sft"
+
+
+def test_without_a_user_context_secret_refs_are_the_known_names():
+    from apps.jobs.spec.rules import SpecRules
+
+    errors = []
+    rules = SpecRules(user=None, secret_refs={"w"})
+    rules.check_secret_ref("tracker_key_ref", "w", "wandb", lambda f, m: errors.append(f))
+    rules.check_secret_ref("tracker_key_ref", "x", "wandb", lambda f, m: errors.append(f))
+    assert errors == ["tracker_key_ref"]
 
 
 @pytest.mark.django_db

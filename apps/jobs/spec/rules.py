@@ -228,7 +228,10 @@ class SpecRules:
             self.check_secret_ref("hf_token_ref", ref, "hf_token", err)
 
     def check_secret_ref(self, field, ref, kind, err):
-        known = self.secret_refs if self.secret_refs is not None else self.stored_secret_names(kind)
+        # The user's stored secrets of this kind; `secret_refs` (context) only stands in when there is no user.
+        known = self.stored_secret_names(kind)
+        if known is None:
+            known = self.secret_refs
         if known is not None and ref not in known:
             err(field, f"You have no stored {SECRET_LABELS[kind]} named {ref!r}; add it on your profile page.")
 
