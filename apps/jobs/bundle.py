@@ -59,26 +59,22 @@ def trainer_log_uri(job) -> str:
     return job.uri(layout.CHECKPOINT_DIR) + trainer_log_key(training_spec(job))
 
 
-def secret_env_name(job) -> str | None:
-    from .renderers import secret_env_name as name
-
-    return name(training_spec(job))
-
-
 class MissingSecret(Exception):
     pass
 
 
 def secret_environment(job) -> dict[str, str]:
-    """{variable: value} of the stored secret the spec refers to (the tracker key), read at submit only."""
+    """{variable: value} of every stored secret the spec refers to (tracker key, HF token), read at submit only."""
     from apps.users.models import UserSecret
 
-    spec = training_spec(job)
-    variable = secret_env_name(job)
-    if not variable or not spec.tracker_key_ref:
+    from .renderers import secret_refs
+
+    refs = secret_refs(training_spec(job))
+    if not refs:
         return {}
-    secret = UserSecret.objects.filter(owner_id=job.owner_id, name=spec.tracker_key_ref).first()
-    if secret is None:
-        raise MissingSecret(f"The stored secret {spec.tracker_key_ref!r} that the job's {spec.tracker} tracking "
-                            "uses no longer exists; store it again on your profile page and clone the job.")
-    return {variable: secret.value}
+    values = dict(UserSecret.objects.filter(owner_id=job.owner_id, name__in=refs.values()).values_list("name", "value"))
+    missing = sorted(name for name in refs.values() if name not in values)
+    if missing:
+        raise MissingSecret(f"The stored secret(s) {', '.join(map(repr, missing))} the job uses no longer exist; "
+                            "store them again on your profile page and clone the job.")
+    return {variable: values[name] for variable, name in refs.items()}
