@@ -30,10 +30,14 @@ worker_prefetch_multiplier = 1
 task_soft_time_limit = 120
 task_time_limit = 150
 
-# Quick control-plane calls and slow I/O never wait behind each other.
+# Quick control-plane calls and slow I/O never wait behind each other: transfers, uploads, dataset
+# validation and job submission (which stages data) go to `io`; everything else to `control`.
 task_default_queue = "control"
-task_queues_names = ("control", "io")
 task_create_missing_queues = True
+task_routes = {
+    "catalog.validate_dataset": {"queue": "io"},
+    "jobs.submit": {"queue": "io"},
+}
 
 worker_hijack_root_logger = False
 worker_send_task_events = False

@@ -6,7 +6,7 @@ from . import services
 
 
 @shared_task(
-    name="catalog.validate_dataset", queue="io", bind=True, soft_time_limit=3600, time_limit=3700,
+    name="catalog.validate_dataset", bind=True, soft_time_limit=3600, time_limit=3700,
     autoretry_for=(TransientError,), retry_backoff=True, retry_backoff_max=600, max_retries=6,
 )
 def validate_dataset(self, dataset_id: int) -> None:
@@ -14,7 +14,7 @@ def validate_dataset(self, dataset_id: int) -> None:
     services.validate(dataset_id)
 
 
-@shared_task(name="catalog.redispatch_validations", queue="control", soft_time_limit=60, time_limit=90)
+@shared_task(name="catalog.redispatch_validations", soft_time_limit=60, time_limit=90)
 def redispatch_validations() -> int:
     """Send validation again for datasets left validating longer than a validation can run."""
     from datetime import timedelta

@@ -6,14 +6,14 @@ from django.utils import timezone
 from .models import WorkerHeartbeat, WorkerPing
 
 
-@shared_task(name="core.worker_ping", queue="control", bind=True, soft_time_limit=10, time_limit=20)
+@shared_task(name="core.worker_ping", bind=True, soft_time_limit=10, time_limit=20)
 def worker_ping(self, ping_id: str) -> None:
     WorkerPing.objects.filter(pk=ping_id, completed_at=None).update(
         completed_at=timezone.now(), worker=self.request.hostname or ""
     )
 
 
-@shared_task(name="core.prune_worker_records", queue="control", soft_time_limit=60, time_limit=90)
+@shared_task(name="core.prune_worker_records", soft_time_limit=60, time_limit=90)
 def prune_worker_records() -> None:
     now = timezone.now()
     WorkerPing.objects.filter(created_at__lt=now - timedelta(days=1)).delete()

@@ -52,7 +52,7 @@ def _run(task, endpoint: Endpoint, action, *, fail_from: tuple[str, ...]):
         return None
 
 
-@shared_task(name="endpoints.deploy", queue="control", bind=True, soft_time_limit=120, time_limit=150)
+@shared_task(name="endpoints.deploy", bind=True, soft_time_limit=120, time_limit=150)
 def deploy_endpoint(self, endpoint_id: int) -> None:
     """queued → creating: create (or adopt) model, endpoint config and endpoint."""
     endpoint = _load(endpoint_id)
@@ -72,7 +72,7 @@ def deploy_endpoint(self, endpoint_id: int) -> None:
             reconcile.apply_remote_state(endpoint, state, backend)
 
 
-@shared_task(name="endpoints.update", queue="control", bind=True, soft_time_limit=120, time_limit=150)
+@shared_task(name="endpoints.update", bind=True, soft_time_limit=120, time_limit=150)
 def update_endpoint(self, endpoint_id: int) -> None:
     """Apply the row's instance count and autoscaling to the running endpoint."""
     endpoint = _load(endpoint_id)
@@ -91,7 +91,7 @@ def update_endpoint(self, endpoint_id: int) -> None:
         Endpoint.objects.filter(pk=endpoint.pk).update(remote_status=state.status)
 
 
-@shared_task(name="endpoints.delete", queue="control", bind=True, soft_time_limit=120, time_limit=150)
+@shared_task(name="endpoints.delete", bind=True, soft_time_limit=120, time_limit=150)
 def delete_endpoint(self, endpoint_id: int) -> None:
     """Remove every remote piece; `deleted` once the target no longer has the endpoint."""
     endpoint = _load(endpoint_id)
@@ -111,6 +111,6 @@ def delete_endpoint(self, endpoint_id: int) -> None:
         reconcile.apply_remote_state(endpoint, state, backend)
 
 
-@shared_task(name="endpoints.reconcile", queue="control", soft_time_limit=100, time_limit=120)
+@shared_task(name="endpoints.reconcile", soft_time_limit=100, time_limit=120)
 def reconcile_endpoints() -> dict:
     return reconcile.reconcile_all()

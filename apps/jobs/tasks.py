@@ -24,7 +24,7 @@ def backoff(retries: int) -> int:
 
 # Submit stages datasets and the config bundle (transfers), so it runs on the io queue.
 @shared_task(
-    name="jobs.submit", queue="io", bind=True, max_retries=MAX_RETRIES,
+    name="jobs.submit", bind=True, max_retries=MAX_RETRIES,
     soft_time_limit=services.SUBMIT_SOFT_TIME_LIMIT, time_limit=services.SUBMIT_TIME_LIMIT,
 )
 def submit_job(self, job_id: int) -> None:
@@ -41,7 +41,7 @@ def submit_job(self, job_id: int) -> None:
             job.transition(Status.FAILED, f"Gave up after {MAX_RETRIES} retries: {exc}", ended_at=timezone.now())
 
 
-@shared_task(name="jobs.stop", queue="control", bind=True, max_retries=MAX_RETRIES, soft_time_limit=60, time_limit=90)
+@shared_task(name="jobs.stop", bind=True, max_retries=MAX_RETRIES, soft_time_limit=60, time_limit=90)
 def stop_job(self, job_id: int) -> None:
     job = TrainingJob.objects.filter(pk=job_id).first()
     if job is None:
@@ -59,7 +59,7 @@ def stop_job(self, job_id: int) -> None:
 _CYCLE_LIMIT = max(10, settings.TRAINING_RECONCILE_SECONDS - 2)
 
 
-@shared_task(name="jobs.reconcile", queue="control", soft_time_limit=_CYCLE_LIMIT - 3, time_limit=_CYCLE_LIMIT)
+@shared_task(name="jobs.reconcile", soft_time_limit=_CYCLE_LIMIT - 3, time_limit=_CYCLE_LIMIT)
 def reconcile_jobs() -> dict:
     report = reconcile.reconcile_once()
     if report.errors:

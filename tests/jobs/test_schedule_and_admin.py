@@ -14,11 +14,17 @@ def test_reconcile_is_scheduled_with_an_expiry_below_its_interval(settings):
     assert 0 < entry["options"]["expires"] < interval
 
 
+def queue_of(task_name: str) -> str:
+    from modelhub.celery import app
+
+    return app.amqp.router.route({}, task_name)["queue"].name
+
+
 def test_tasks_have_names_queues_and_time_limits():
     from apps.jobs import tasks
 
     for task, queue in ((tasks.submit_job, "io"), (tasks.stop_job, "control"), (tasks.reconcile_jobs, "control")):
-        assert task.name.startswith("jobs.") and task.queue == queue
+        assert task.name.startswith("jobs.") and queue_of(task.name) == queue
         assert task.soft_time_limit and task.time_limit > task.soft_time_limit
     assert tasks.reconcile_jobs.time_limit < 30
 
