@@ -169,6 +169,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets that share a field name across apps get names of their own.
+    "ENUM_NAME_OVERRIDES": {
+        "JobTypeEnum": "apps.core.job_types.JobType",
+        "SecretKindEnum": "apps.users.models.UserSecret.Kind",
+        "EventKindEnum": "apps.core.models.Event.Kind",
+        "DatasetSourceEnum": "apps.catalog.models.Dataset.Source",
+        "EndpointSourceEnum": "apps.endpoints.models.Source",
+    },
 }
 
 # API tokens: last-use time is written at most this often per token, so reads stay cheap.

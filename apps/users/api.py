@@ -63,6 +63,7 @@ class UserSecretViewSet(
     """Secrets belong to their owner alone: not even admins read other users' secrets here."""
 
     serializer_class = UserSecretSerializer
+    queryset = UserSecret.objects.none()  # for the schema; requests use get_queryset()
 
     def get_queryset(self):
         return UserSecret.objects.filter(owner=self.request.user)

@@ -17,3 +17,8 @@ def test_no_model_change_lacks_a_migration():
 
 def test_system_checks_pass():
     call_command("check")
+
+
+def test_openapi_schema_is_valid_and_generates_without_warnings(tmp_path):
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yml"))
+    assert (tmp_path / "schema.yml").stat().st_size > 10_000
