@@ -98,12 +98,16 @@ async def one_stream(port: int, path: str, body: bytes, token: str | None, delay
     return ttft or total, total, len(CONTENT.findall(buffer)), ok
 
 
-async def run_batch(concurrency: int, port: int, path: str, body: bytes, token: str | None, spread: float = 0.0) -> dict:
-    """`concurrency` streams, their starts spread evenly over `spread` seconds (0: all at once)."""
-    started = time.perf_counter()
-    results = await asyncio.gather(*(one_stream(port, path, body, token, spread * i / concurrency)
-                                     for i in range(concurrency)))
-    wall = time.perf_counter() - started
+async def run_batch(concurrency: int, port: int, path: str, body: bytes, token: str | None, spread: float = 0.0,
+                    repeats: int = 1) -> dict:
+    """`concurrency` streams, their starts spread evenly over `spread` seconds (0: all at once); `repeats`
+    such batches one after another, pooled (so that one stream still gives a median)."""
+    results, wall = [], 0.0
+    for _ in range(repeats):
+        started = time.perf_counter()
+        results += await asyncio.gather(*(one_stream(port, path, body, token, spread * i / concurrency)
+                                          for i in range(concurrency)))
+        wall += time.perf_counter() - started
     failed = sum(1 for r in results if not r[3])
     ttfts = sorted(r[0] * 1000 for r in results)
     return {
@@ -224,10 +228,15 @@ def main() -> None:
         rows = []
         duration = args.tokens * args.pace_ms / 1000
         for concurrency in [int(c) for c in args.concurrency.split(",")]:
-            for arrival, spread in (("spread", duration), ("burst", 0.0)):
-                direct = asyncio.run(run_batch(concurrency, upstream_port, "/v1/chat/completions", body, None, spread))
+            # One stream: no difference between the patterns; 10 in a row for a meaningful median.
+            patterns = (("spread", duration), ("burst", 0.0)) if concurrency > 1 else (("one at a time", 0.0),)
+            repeats = 10 if concurrency == 1 else 1
+            for arrival, spread in patterns:
+                direct = asyncio.run(run_batch(concurrency, upstream_port, "/v1/chat/completions", body, None, spread,
+                                               repeats))
                 with ProcessSampler(web.pid) as sampler:
-                    gateway = asyncio.run(run_batch(concurrency, gateway_port, "/v1/chat/completions", body, token, spread))
+                    gateway = asyncio.run(run_batch(concurrency, gateway_port, "/v1/chat/completions", body, token,
+                                                    spread, repeats))
                 cpu_per_token = sampler.cpu / max(1, gateway["tokens"]) * 1e6
                 rows.append((concurrency, arrival, direct, gateway, sampler.peak_rss, sampler.peak_threads, cpu_per_token))
                 print(f"{concurrency:>4} streams, {arrival}: TTFT p50 +{gateway['ttft_p50'] - direct['ttft_p50']:.1f} ms, "
