@@ -149,11 +149,24 @@
     node.className = `pg-msg pg-msg-${role}`;
     node.innerHTML = `<div class="pg-msg-meta"><span class="pg-msg-role"></span></div><div class="pg-msg-body"></div><div class="pg-msg-stats muted small"></div>`;
     node.querySelector(".pg-msg-role").textContent = role === "user" ? "You" : endpointName || "Assistant";
+    if (role === "assistant") {
+      const copy = document.createElement("button");
+      copy.type = "button";
+      copy.className = "btn btn-ghost btn-sm pg-copy";
+      copy.textContent = "Copy";
+      copy.setAttribute("aria-label", "Copy this reply as markdown");
+      copy.addEventListener("click", () => navigator.clipboard.writeText(node.dataset.raw || "").then(() => {
+        copy.textContent = "Copied";
+        setTimeout(() => { copy.textContent = "Copy"; }, 1500);
+      }));
+      node.querySelector(".pg-msg-meta").appendChild(copy);
+    }
     return node;
   }
 
   function setContent(node, content) {
     const body = node.querySelector(".pg-msg-body");
+    node.dataset.raw = typeof content === "string" ? content : content.filter((p) => p.type === "text").map((p) => p.text).join("\n");
     if (typeof content === "string") { body.innerHTML = renderMarkdown(content); return; }
     const text = content.filter((p) => p.type === "text").map((p) => p.text).join("\n");
     body.innerHTML = renderMarkdown(text);
@@ -352,6 +365,7 @@
     const finish = (message) => {
       if (frame) { cancelAnimationFrame(frame); frame = 0; }
       node.classList.remove("is-streaming");
+      node.dataset.raw = text;
       if (message) {
         if (message.error) { node.classList.add("pg-msg-error"); body.textContent = message.error; }
         else body.innerHTML = render(message.content || text);
@@ -399,6 +413,7 @@
     } catch (error) {
       if (frame) { cancelAnimationFrame(frame); frame = 0; }
       node.classList.remove("is-streaming");
+      node.dataset.raw = text;
       if (error.name === "AbortError") {
         stats.textContent = `${deltas} tokens · stopped`;
         body.innerHTML = render(text) || '<p class="muted">Stopped before the first token.</p>';

@@ -49,6 +49,10 @@ def irregular_cuts(data: bytes, rng: random.Random, low: int = 1, high: int = 23
     return pieces
 
 
+class _StreamFailure:
+    pass
+
+
 @dataclass
 class Recorded:
     path: str
@@ -67,6 +71,7 @@ class FakeModelServer:
     served_model: str = "served-model"
     fail_status: int | None = None  # answer every request with this HTTP status
     stall: float = 0.0  # wait this long before answering at all
+    fail_after: int | None = None  # break a stream with an error after this many tokens
     seed: int = 7
     aws_credentials: tuple[str, str] = ("testing", "testing")
     region: str = "us-east-1"
@@ -228,7 +233,10 @@ class FakeModelServer:
     def events(self, body):
         """The SSE events of a streamed reply, one per token, as (bytes, delay before it)."""
         yield self.chunk(body, {"role": "assistant", "content": ""}), 0
-        for token in self.tokens:
+        for index, token in enumerate(self.tokens):
+            if index == self.fail_after:
+                yield _StreamFailure(), 0
+                return
             yield self.chunk(body, {"content": token}), self.delay
         usage = {"prompt_tokens": 11, "completion_tokens": len(self.tokens), "total_tokens": 11 + len(self.tokens)}
         yield self.chunk(body, {}, finish="stop", usage=usage), 0
@@ -247,6 +255,17 @@ class FakeModelServer:
             for data, delay in self.events(body):
                 if delay:
                     await asyncio.sleep(delay)
+                if isinstance(data, _StreamFailure):
+                    if self.kind == "sagemaker":  # what SageMaker sends when the container breaks mid-stream
+                        frame = encode_event_message(
+                            {":message-type": "exception", ":exception-type": "ModelStreamError",
+                             ":content-type": "application/json"},
+                            json.dumps({"Message": "container exited", "ErrorCode": "StreamBroken"}).encode())
+                        await self._write_chunk(writer, (payload_part(carry) if carry else b"") + frame)
+                        carry = b""
+                    else:  # vLLM's mid-stream error event
+                        await self._write_chunk(writer, b'data: {"object": "error", "message": "engine died"}\n\n')
+                    continue
                 if self.kind == "sagemaker":
                     # Payload parts cut anywhere (mid-event, mid-character); each TCP write cuts frames too.
                     carry += data

@@ -125,6 +125,29 @@ def test_client_disconnect_cancels_the_upstream(web, alice, local_fake):
         local_fake.delay, local_fake.tokens = 0.0, list(TOKENS)
 
 
+@pytest.mark.parametrize("target", ["sagemaker", "local"])
+def test_an_upstream_failing_mid_stream_ends_with_an_error_event(web, alice, upstreams, target):
+    upstream = upstreams[target]
+    make_endpoint(alice, f"dies-{target}", target, upstream=upstream)
+    upstream.fail_after = 3
+    try:
+        stream = client_for(web, alice).chat.completions.create(model=f"dies-{target}", messages=MESSAGES, stream=True)
+        received = []
+        with pytest.raises(openai.APIError) as info:
+            for chunk in stream:
+                received.append(chunk.choices[0].delta.content or "")
+        assert "".join(received) == "".join(upstream.tokens[:3])
+        assert ("StreamBroken" if target == "sagemaker" else "engine died") in str(info.value.message)
+        with httpx.stream("POST", f"{web}/v1/chat/completions", headers={"Authorization": f"Bearer {token_for(alice)}"},
+                          json={"model": f"dies-{target}", "messages": MESSAGES, "stream": True}, timeout=30) as response:
+            events = response.read().decode().split("\n\n")
+        error = json.loads(events[-3][len("data: "):])["error"]
+        assert set(error) == ERROR_KEYS and error["code"] == "upstream_error"
+        assert events[-2:] == ["data: [DONE]", ""]
+    finally:
+        upstream.fail_after = None
+
+
 # Errors: each in OpenAI's shape ---------------------------------------------------------------
 
 def raw_error(web, token: str | None, body, *, content: bytes | None = None) -> tuple[int, dict, httpx.Headers]:

@@ -120,3 +120,28 @@ def test_stop_button_keeps_the_partial_reply(browser, web, local_fake):
         assert reply.finish_reason == "cancelled" and reply.text.startswith(" t0 t1 t2 t3")
     finally:
         local_fake.delay, local_fake.tokens = 0.0, list(TOKENS)
+
+
+def test_rename_and_delete_a_conversation(browser, web, local_fake):
+    alice = make_user("alice")
+    make_endpoint(alice, "ep", "local", upstream=local_fake)
+    log_in(browser, web, "alice", "a-long-test-password")
+    browser.get(f"{web}/playground/")
+    send(browser, "hello there")
+    wait_idle(browser, 1)
+    WebDriverWait(browser, 5).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, ".pg-conversation.is-active .pg-open").text == "hello there")
+
+    browser.find_element(By.CSS_SELECTOR, ".pg-conversation.is-active .pg-rename").click()
+    field = browser.find_element(By.CSS_SELECTOR, ".pg-rename-input")
+    field.send_keys(Keys.CONTROL, "a")
+    field.send_keys("Renamed chat", Keys.ENTER)
+    WebDriverWait(browser, 5).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, ".pg-conversation .pg-open").text == "Renamed chat")
+    assert Conversation.objects.get(owner=alice).title == "Renamed chat"
+
+    browser.find_element(By.CSS_SELECTOR, ".pg-conversation.is-active .pg-delete").click()
+    browser.switch_to.alert.accept()
+    WebDriverWait(browser, 5).until(lambda d: not d.find_elements(By.CSS_SELECTOR, ".pg-conversation"))
+    assert not Conversation.objects.exists()
+    assert not browser.find_elements(By.CSS_SELECTOR, ".pg-msg")  # back to a new, empty conversation
