@@ -87,10 +87,10 @@ class Stats:
                 self.last_token_at = now
                 self.deltas += 1
                 text += delta.get("content") or ""
-        if text and self.keep_text:
-            self.text_parts.append(text)
             if choice.get("finish_reason"):
                 self.finish_reason = choice["finish_reason"]
+        if text and self.keep_text:
+            self.text_parts.append(text)
         return text
 
     @property
@@ -139,7 +139,13 @@ class ChunkStream:
                 if data == DONE:
                     await self._finish()
                     break
-                batch.append(_parse(data))
+                try:
+                    batch.append(_parse(data))
+                except UpstreamError:
+                    if not batch:
+                        raise
+                    self._pending.insert(0, data)  # deliver what came before it first; fail on the next call
+                    break
             if batch or self._finished:
                 return batch
             try:
