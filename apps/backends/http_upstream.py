@@ -24,8 +24,11 @@ _sessions: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict]" = weakre
 
 
 def _tls_context() -> ssl.SSLContext:
-    bundle = settings.CHAT_UPSTREAM_CA_BUNDLE
-    return ssl.create_default_context(cafile=bundle or None)
+    """The system's trust store, plus CHAT_UPSTREAM_CA_BUNDLE (a private CA) when set."""
+    context = ssl.create_default_context()
+    if settings.CHAT_UPSTREAM_CA_BUNDLE:
+        context.load_verify_locations(cafile=settings.CHAT_UPSTREAM_CA_BUNDLE)
+    return context
 
 
 def session(*, tls: bool) -> aiohttp.ClientSession:
