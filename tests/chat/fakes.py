@@ -72,6 +72,7 @@ class FakeModelServer:
     fail_status: int | None = None  # answer every request with this HTTP status
     stall: float = 0.0  # wait this long before answering at all
     fail_after: int | None = None  # break a stream with an error after this many tokens
+    jsonlines: bool = False  # stream one JSON object per line, as LMI does, instead of SSE
     seed: int = 7
     aws_credentials: tuple[str, str] = ("testing", "testing")
     region: str = "us-east-1"
@@ -228,6 +229,8 @@ class FakeModelServer:
                 "model": self._model(body), "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
         if usage:
             data["usage"] = usage
+        if self.jsonlines:
+            return json.dumps(data, ensure_ascii=False).encode() + b"\n"
         return b"data: " + json.dumps(data, ensure_ascii=False).encode() + b"\n\n"
 
     def events(self, body):
@@ -240,7 +243,7 @@ class FakeModelServer:
             yield self.chunk(body, {"content": token}), self.delay
         usage = {"prompt_tokens": 11, "completion_tokens": len(self.tokens), "total_tokens": 11 + len(self.tokens)}
         yield self.chunk(body, {}, finish="stop", usage=usage), 0
-        if self.send_done:
+        if self.send_done and not self.jsonlines:
             yield b"data: [DONE]\n\n", 0
 
     async def _stream(self, writer, body):

@@ -90,6 +90,17 @@ def test_stream_is_clean_sse_ending_in_done(web, alice, upstreams, target):
         assert upstreams["local"].send_done is False
 
 
+def test_lmi_endpoint_streaming_json_lines(web, alice, sagemaker_fake):
+    """LMI streams one JSON object per line (its `jsonlines` output formatter), not SSE."""
+    make_endpoint(alice, "lmi", "sagemaker", upstream=sagemaker_fake, engine="lmi")
+    sagemaker_fake.jsonlines = True
+    try:
+        chunks = list(client_for(web, alice).chat.completions.create(model="lmi", messages=MESSAGES, stream=True))
+    finally:
+        sagemaker_fake.jsonlines = False
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "".join(sagemaker_fake.tokens)
+
+
 def test_models_lists_what_the_user_may_use(web, alice, local_fake):
     bob = make_user("bob")
     make_endpoint(alice, "mine", "local", upstream=local_fake)
