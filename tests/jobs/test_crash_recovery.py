@@ -71,8 +71,9 @@ def test_killed_before_create_then_reconcile_creates_exactly_one(queued_job, mot
     reconcile.reconcile_once()
     assert sent == []  # too early: the message may just be slow
 
-    TrainingJob.objects.filter(pk=job.pk).update(status_changed_at=timezone.now() - timedelta(minutes=10),
-                                                 dispatched_at=timezone.now() - timedelta(minutes=10))
+    # Its worker would have been killed by the submit task's hard time limit by now: the message is lost.
+    lost = timezone.now() - timedelta(seconds=services.SUBMIT_TIME_LIMIT + 60)
+    TrainingJob.objects.filter(pk=job.pk).update(status_changed_at=lost, dispatched_at=lost)
     reconcile.reconcile_once()
     assert sent == [job.pk]
     assert remote_jobs(moto_server) == [job.remote_name]
