@@ -107,6 +107,10 @@ elif _db["ENGINE"] == "django.db.backends.mysql":
     _db.setdefault("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Cache: per process on the embedded default; a shared Redis (redis://host:6379/1) when several web
+# processes must agree (the chat rate limit counts there).
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://modelhub")}
+
 AUTH_USER_MODEL = "users.User"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

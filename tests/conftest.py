@@ -58,3 +58,12 @@ def other_api(other_user):
 def admin_api(admin_user):
     return _client_for(admin_user)
 
+
+
+@pytest.fixture(autouse=True)
+def _empty_caches():
+    """Each test starts with empty caches (rate-limit counters, admission caches), whatever CACHE_URL is."""
+    from django.core.cache import caches
+
+    for cache in caches.all():
+        cache.clear()

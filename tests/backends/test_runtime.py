@@ -94,3 +94,16 @@ def test_model_stream_error_event_raises():
     buffer.add_data(frame)
     with pytest.raises(UpstreamError, match="StreamBroken"):
         runtime._payload(next(buffer))
+
+
+def test_serving_backend_invoke_uses_the_signed_runtime_with_the_remote_name(aws_env):
+    from types import SimpleNamespace
+
+    from apps.backends.sagemaker.serving import SageMakerServing
+
+    endpoint = SimpleNamespace(remote_name="mh-qwen-7", region="us-east-1")
+    with FakeModelServer(kind="sagemaker") as server:
+        aws_env.SAGEMAKER_RUNTIME_ENDPOINT_URL = server.url
+        reply = SageMakerServing().invoke(endpoint, {"messages": [{"role": "user", "content": "hi"}]})
+    assert reply["choices"][0]["message"]["content"] == "".join(server.tokens)
+    assert server.requests[0].path == "/endpoints/mh-qwen-7/invocations"

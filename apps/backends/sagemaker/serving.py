@@ -351,11 +351,9 @@ class SageMakerServing:
 
     def invoke(self, endpoint, payload: dict) -> dict:
         """One JSON request (from synchronous code: tasks, shells); the gateway uses the async runtime."""
-        from asgiref.sync import async_to_sync
-
         from . import runtime
 
-        raw = async_to_sync(runtime.invoke_endpoint)(
+        raw = runtime.invoke_endpoint_blocking(
             endpoint.remote_name, json.dumps(payload).encode(), region=endpoint.region or None
         )
         return json.loads(raw)
