@@ -34,11 +34,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def stack_env(broker_url: str | None = None, **extra: str) -> dict[str, str]:
+def stack_env(broker_url: str | None = None, *, embedded_broker: bool = False, **extra: str) -> dict[str, str]:
+    """The environment for processes that share the test database.
+
+    They use the same broker as the test process (so tasks it sends reach their workers), unless
+    `broker_url` names another or `embedded_broker` asks for the SQLite broker in DATA_DIR.
+    """
     env = {**os.environ, "DATABASE_URL": database_url(), "WORKER_HEARTBEAT_SECONDS": "1", **extra}
     if broker_url:
         env["CELERY_BROKER_URL"] = broker_url
-    else:
+    elif embedded_broker:
         env.pop("CELERY_BROKER_URL", None)
     return env
 

@@ -33,7 +33,9 @@ def test_503_without_a_live_worker(client, settings):
 
 def test_503_when_the_broker_is_down(client, monkeypatch):
     beat()
-    monkeypatch.setattr(celery_app.conf, "broker_url", "redis://127.0.0.1:1/0")
+    unreachable = "redis://127.0.0.1:1/0"
+    monkeypatch.setenv("CELERY_BROKER_URL", unreachable)  # Celery prefers the variable to its configuration
+    monkeypatch.setattr(celery_app.conf, "broker_url", unreachable)
     response = client.get("/healthz")
     assert response.status_code == 503
     broker = response.json()["checks"]["broker"]

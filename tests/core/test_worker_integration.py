@@ -20,7 +20,7 @@ def broker_env(request, tmp_path):
     if request.param == "redis":
         return stack.stack_env(broker_url=require_redis(), DATA_DIR=str(tmp_path))
     # No CELERY_BROKER_URL: the embedded default, a SQLite broker file in DATA_DIR.
-    return stack.stack_env(broker_url=None, DATA_DIR=str(tmp_path))
+    return stack.stack_env(embedded_broker=True, DATA_DIR=str(tmp_path))
 
 
 def test_web_request_task_runs_on_a_real_worker(broker_env):

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_new_job_is_queued_with_a_remote_name_derived_from_its_id(user):
-    job = make_job(user, name="Qwen 2.5 / sft: run #1 " + "x" * 80)
+    job = make_job(user, name="Qwen 2.5 / sft: run #1 " + "x" * 70)  # within the 100-character column
     job.refresh_from_db()
     assert job.status == Status.QUEUED
     assert len(job.remote_name) <= 63
