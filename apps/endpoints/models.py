@@ -66,7 +66,8 @@ class Endpoint(StatefulModel):
     failure_states = frozenset({Status.FAILED})
 
     status = models.CharField(max_length=32, db_index=True, choices=Status.choices, default=Status.QUEUED)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="endpoints")
+    # PROTECT: deleting the owner must never orphan an endpoint that is still billing.
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="endpoints")
     # The public name: the OpenAI gateway's `model` is this name.
     name = models.CharField(max_length=63, unique=True)
 

@@ -110,3 +110,13 @@ def test_delete_user_who_owns_jobs_is_refused_and_changes_nothing(user):
     with pytest.raises(CommandError, match="User 'alice' still owns training jobs"):
         run("delete_user", "alice")
     assert User.objects.filter(username="alice").exists()
+
+
+def test_delete_user_who_owns_endpoints_is_refused(user):
+    from apps.endpoints.models import Endpoint
+
+    Endpoint.objects.create(owner=user, name="live-one", source="hf", model_uri="Qwen/Qwen3-0.6B",
+                            target="sagemaker", engine="vllm", instance_type="ml.g5.xlarge", status="in_service")
+    with pytest.raises(CommandError, match="User 'alice' still owns endpoints"):
+        run("delete_user", "alice")
+    assert User.objects.filter(username="alice").exists()
