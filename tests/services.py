@@ -40,6 +40,14 @@ def require_redis() -> str:
     return REDIS_URL
 
 
+MARIADB = ("127.0.0.1", 3306)
+
+
+def require_mariadb() -> tuple[str, int]:
+    require(_port_open(*MARIADB), "MariaDB/MySQL is not answering on 127.0.0.1:3306")
+    return MARIADB
+
+
 def require_chromium() -> tuple[str, str]:
     require(
         shutil.which(CHROMIUM) is not None and shutil.which(CHROMEDRIVER) is not None,
