@@ -246,6 +246,13 @@ TRAINING_REDISPATCH_AFTER_SECONDS = env.int("TRAINING_REDISPATCH_AFTER_SECONDS",
 # CloudWatch log group SageMaker writes training logs to.
 TRAINING_LOG_GROUP = env.str("TRAINING_LOG_GROUP", default="/aws/sagemaker/TrainingJobs")
 
+# --- Training job secrets (apps/backends/sagemaker/secrets.py) ---
+# A job's tracker key / HF token live in one Secrets Manager secret named <prefix><remote job name>
+# (never in the SageMaker Environment); the execution role needs secretsmanager:GetSecretValue on it.
+TRAINING_SECRETS_PREFIX = env.str("TRAINING_SECRETS_PREFIX", default="modelhub/jobs/")
+# KMS key for those secrets (key id, ARN or alias); empty: the AWS managed key aws/secretsmanager.
+TRAINING_SECRETS_KMS_KEY_ID = env.str("TRAINING_SECRETS_KMS_KEY_ID", default="")
+
 # Dashboard sections contributed by apps (see apps/core/dashboard.py), in page order.
 DASHBOARD_SECTIONS: list[str] = []
 

@@ -63,6 +63,13 @@ class MissingSecret(Exception):
     pass
 
 
+def uses_secrets(job) -> bool:
+    """Whether the spec refers to any stored secret (so the backend may hold a copy for the run)."""
+    from .renderers import secret_refs
+
+    return bool(secret_refs(training_spec(job)))
+
+
 def secret_environment(job) -> dict[str, str]:
     """{variable: value} of every stored secret the spec refers to (tracker key, HF token), read at submit only."""
     from apps.users.models import UserSecret

@@ -120,6 +120,8 @@ def apply_state(job: TrainingJob, state: RemoteState, now=None) -> None:
         if not job.transition(step, _reason(state, step), **(fields if last else {})):
             logger.info("Job %s moved concurrently; skipping to next cycle", job.pk)
             return
+    if steps and steps[-1] in JOB_MACHINE.terminal:
+        services.release_secrets(job)
     if not steps:
         TrainingJob.objects.filter(pk=job.pk).update(**fields)
         for name, value in fields.items():
@@ -164,7 +166,7 @@ def _settle_unknown_stop(backend, job: TrainingJob, now, report: CycleReport) ->
     try:
         state = backend.describe(job)
     except RemoteNotFound:
-        job.transition(Status.STOPPED, "Stopped before a remote job was created.", ended_at=now)
+        services.end(job, Status.STOPPED, "Stopped before a remote job was created.", ended_at=now)
         report.moved += 1
         return
     report.described += 1

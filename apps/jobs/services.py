@@ -78,19 +78,19 @@ def submit(job: TrainingJob) -> None:
     except BackendError as exc:
         job.refresh_from_db()
         if job.status == Status.STOPPING:
-            job.transition(Status.STOPPED, f"Stopped before submission finished ({exc})", ended_at=timezone.now())
+            end(job, Status.STOPPED, f"Stopped before submission finished ({exc})")
         else:
-            job.transition(Status.FAILED, str(exc), ended_at=timezone.now())
+            end(job, Status.FAILED, str(exc))
         return
     except SoftTimeLimitExceeded:
         job.refresh_from_db()
-        job.transition(Status.FAILED, "Preparing the job (staging its datasets and configuration) took too long; "
-                                      "try again, or use smaller datasets.", ended_at=timezone.now())
+        end(job, Status.FAILED, "Preparing the job (staging its datasets and configuration) took too long; "
+                                "try again, or use smaller datasets.")
         return
     except Exception as exc:  # a bug or bad data while rendering: fail visibly, never stay in submitting
         logger.exception("Submitting job %s failed", job.pk)
         job.refresh_from_db()
-        job.transition(Status.FAILED, f"Could not prepare the job: {exc}", ended_at=timezone.now())
+        end(job, Status.FAILED, f"Could not prepare the job: {exc}")
         return
 
     arn = state.extra.get("arn", "")
@@ -108,6 +108,34 @@ def submit(job: TrainingJob) -> None:
         TrainingJob.objects.filter(pk=job.pk).update(remote_arn=arn)
         backend.stop(job)
         job.record_event("Stop sent to the job created during submission")
+
+
+def end(job: TrainingJob, status: str, reason: str, **fields) -> bool:
+    """Move `job` to a terminal `status` (ended now unless given) and release what its run held."""
+    fields.setdefault("ended_at", timezone.now())
+    if not job.transition(status, reason, **fields):
+        return False
+    release_secrets(job)
+    return True
+
+
+def release_secrets(job: TrainingJob) -> None:
+    """After commit, have the backend delete its copy of the job's secrets (the job is over or deleted).
+    Idempotent: a secret already gone is fine, so every terminal path and delete may call it."""
+    from .bundle import uses_secrets
+
+    if not uses_secrets(job):
+        return
+    from .tasks import release_secrets as release_task
+
+    transaction.on_commit(lambda: release_task.delay(job.pk))
+
+
+def delete_remote_secrets(job: TrainingJob) -> None:
+    """Task body of `release_secrets`: one call to the backend, if it keeps secrets at all."""
+    delete = getattr(backend_for(job), "delete_secrets", None)
+    if delete is not None and delete(job):
+        job.record_event("Deleted the job's secrets from the backend")
 
 
 def stage_datasets(job: TrainingJob, backend) -> None:
@@ -173,6 +201,7 @@ def delete_job(job: TrainingJob, by=None) -> None:
     if TrainingJob.objects.filter(pk=job.pk, deleted_at__isnull=True).update(deleted_at=now):
         job.deleted_at = now
         job.record_event(f"Deleted by {by.get_username()}" if by else "Deleted")
+        release_secrets(job)
 
 
 def clone_spec(job: TrainingJob) -> dict:

@@ -5,7 +5,6 @@ import logging
 from celery import shared_task
 from celery.exceptions import MaxRetriesExceededError
 from django.conf import settings
-from django.utils import timezone
 
 from apps.backends.errors import BackendError, TransientError
 
@@ -38,7 +37,7 @@ def submit_job(self, job_id: int) -> None:
             raise self.retry(exc=exc, countdown=backoff(self.request.retries))
         except MaxRetriesExceededError:
             job.refresh_from_db()
-            job.transition(Status.FAILED, f"Gave up after {MAX_RETRIES} retries: {exc}", ended_at=timezone.now())
+            services.end(job, Status.FAILED, f"Gave up after {MAX_RETRIES} retries: {exc}")
 
 
 @shared_task(name="jobs.stop", bind=True, max_retries=MAX_RETRIES, soft_time_limit=60, time_limit=90)
@@ -53,6 +52,20 @@ def stop_job(self, job_id: int) -> None:
     except BackendError as exc:
         # The reconcile loop keeps trying stopping jobs; record why this attempt failed.
         job.record_event(f"Stop failed: {exc}", level="error")
+
+
+@shared_task(name="jobs.release_secrets", bind=True, max_retries=MAX_RETRIES, soft_time_limit=60, time_limit=90)
+def release_secrets(self, job_id: int) -> None:
+    job = TrainingJob.objects.filter(pk=job_id).first()
+    if job is None:
+        return
+    try:
+        services.delete_remote_secrets(job)
+    except TransientError as exc:
+        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+    except BackendError as exc:
+        logger.warning("Could not delete the secrets of job %s: %s", job_id, exc)
+        job.record_event(f"Could not delete the job's secrets from the backend: {exc}", level="error")
 
 
 # A cycle never outlives its interval, so two cycles never overlap.

@@ -19,6 +19,7 @@ from ..aws import aws_errors, client
 from ..base import LogPage, RemoteState
 from ..errors import RemoteConflict, RemoteNotFound, RemoteValidationError
 from . import logs as cloudwatch
+from .secrets import ENV_SECRETS_ARN, JobSecrets
 
 logger = logging.getLogger(__name__)
 
@@ -40,9 +41,9 @@ def _image_for(job_type: str) -> str:
     return image
 
 
-def container_environment(job, spec, secrets: dict[str, str] | None = None) -> dict[str, str]:
-    """The training container's environment. `secrets` (the user's tracker key) goes in last; SageMaker
-    keeps the environment with the job, so it is readable by whoever may DescribeTrainingJob."""
+def container_environment(job, spec, secrets_arn: str | None = None) -> dict[str, str]:
+    """The training container's environment. SageMaker keeps it with the job, readable by whoever may
+    DescribeTrainingJob, so it never holds a secret value: only the ARN of the job's secret."""
     env = {
         layout.ENV_JOB_ID: str(job.pk),
         layout.ENV_JOB_TYPE: job.job_type,
@@ -57,7 +58,8 @@ def container_environment(job, spec, secrets: dict[str, str] | None = None) -> d
     }
     if spec.resume_from_checkpoint:
         env[layout.ENV_RESUME_FROM] = spec.resume_from_checkpoint
-    env.update(secrets or {})
+    if secrets_arn:
+        env[ENV_SECRETS_ARN] = secrets_arn
     too_long = [key for key, value in env.items() if len(value) > ENV_VALUE_LIMIT or len(key) > ENV_VALUE_LIMIT]
     if too_long or len(env) > ENV_ENTRIES_LIMIT:
         raise RemoteValidationError(
@@ -66,7 +68,7 @@ def container_environment(job, spec, secrets: dict[str, str] | None = None) -> d
     return env
 
 
-def training_job_request(job, spec, metric_definitions: list[dict], secrets: dict[str, str] | None = None) -> dict[str, Any]:
+def training_job_request(job, spec, metric_definitions: list[dict], secrets_arn: str | None = None) -> dict[str, Any]:
     """The CreateTrainingJob request for `job` and its TrainingSpec."""
     if not settings.SAGEMAKER_ROLE_ARN:
         raise RemoteValidationError("SAGEMAKER_ROLE_ARN is not configured: SageMaker needs an execution role.")
@@ -90,7 +92,7 @@ def training_job_request(job, spec, metric_definitions: list[dict], secrets: dic
         "CheckpointConfig": {"S3Uri": job.uri(layout.CHECKPOINT_DIR), "LocalPath": CHECKPOINT_LOCAL_PATH},
         "StoppingCondition": stopping,
         "EnableManagedSpotTraining": bool(spec.use_spot),
-        "Environment": container_environment(job, spec, secrets),
+        "Environment": container_environment(job, spec, secrets_arn),
         "Tags": [
             {"Key": "modelhub:job-id", "Value": str(job.pk)},
             {"Key": "modelhub:owner", "Value": job.owner.get_username()},
@@ -143,8 +145,9 @@ class SageMakerTraining:
     name = "sagemaker"
     storage_target = "s3"  # where catalog datasets are staged for this backend
 
-    def __init__(self, sagemaker=None, s3=None, logs=None):
+    def __init__(self, sagemaker=None, s3=None, logs=None, secretsmanager=None):
         self._sagemaker, self._s3, self._logs = sagemaker, s3, logs
+        self.secrets = JobSecrets(secretsmanager)
 
     @property
     def sagemaker(self):
@@ -188,7 +191,10 @@ class SageMakerTraining:
             existing.extra["adopted"] = True
             return existing
         self.ensure_output_uri(job)
-        request = training_job_request(job, job.training_spec(), job.metric_definitions(), job.secret_environment())
+        spec, values = job.training_spec(), job.secret_environment()
+        request = training_job_request(job, spec, job.metric_definitions())  # settings checked before anything is made
+        if values:
+            request["Environment"] = container_environment(job, spec, self.secrets.put(job, values))
         self.stage(job, job.render_bundle())
         try:
             with aws_errors():
@@ -202,6 +208,10 @@ class SageMakerTraining:
             name=job.remote_name, status="InProgress", secondary_status="Starting",
             extra={"arn": response.get("TrainingJobArn", "")},
         )
+
+    def delete_secrets(self, job) -> bool:
+        """Delete the job's Secrets Manager secret (once it is over or deleted); False if none was there."""
+        return self.secrets.delete(job.remote_name)
 
     # Observe ----------------------------------------------------------------------------------------
 

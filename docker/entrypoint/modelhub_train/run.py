@@ -5,7 +5,9 @@ Environment (set by the platform on CreateTrainingJob):
   MODELHUB_CONFIG_URI      s3:// prefix of the rendered bundle (job.json, train/merge configs, ...)
   MODELHUB_CHECKPOINT_URI  the job's CheckpointConfig.S3Uri (used for multi-node completion signals, and
                            for syncing when SageMaker's managed checkpoint sync is not configured)
-  WANDB_API_KEY / SWANLAB_API_KEY / HF_TOKEN  as the manifest's secret_env says (never logged)
+  MODELHUB_SECRETS_ARN     the job's Secrets Manager secret: WANDB_API_KEY / SWANLAB_API_KEY / HF_TOKEN as the
+                           manifest's secret_env / optional_env say; read at start, passed only to the tool
+                           subprocesses, never logged (job_secrets.py)
 SageMaker sets SM_HOSTS, SM_CURRENT_HOST, SM_TRAINING_ENV, SM_NETWORK_INTERFACE_NAME.
 """
 
@@ -24,7 +26,7 @@ import traceback
 import uuid
 from pathlib import Path
 
-from . import checkpoints, commands, datasets, handshake, hosts, plan, s3sync
+from . import checkpoints, commands, datasets, handshake, hosts, job_secrets, plan, s3sync
 
 CONFIG_DIR = "/opt/ml/input/config/modelhub"  # where the bundle lands (MODELHUB_CONFIG_DIR overrides)
 SAGEMAKER_CHECKPOINT_CONFIG = "/opt/ml/input/config/checkpointconfig.json"
@@ -151,15 +153,16 @@ class Watcher(threading.Thread):
         self.tick(training_succeeded)
 
 
-def train_llamafactory(manifest: dict, node: hosts.Node, resume_from: str | None) -> None:
+def train_llamafactory(manifest: dict, node: hosts.Node, resume_from: str | None, secret_env: dict | None = None) -> None:
     paths = manifest["paths"]
-    env = {**hosts.network_env(node), **hosts.torchrun_env(node)}
+    env = {**hosts.network_env(node), **hosts.torchrun_env(node), **(secret_env or {})}
     argv = commands.llamafactory_train(f"{paths['config_dir']}/{manifest['train_config']}", resume_from,
                                        manifest.get("overrides", ()))
     run_or_fail(argv, "LLaMA-Factory training", env=env, cwd=paths["llamafactory_root"])
 
 
-def start_ray_cluster(manifest: dict, node: hosts.Node, checkpoint_uri: str | None) -> str:
+def start_ray_cluster(manifest: dict, node: hosts.Node, checkpoint_uri: str | None,
+                      secret_env: dict | None = None) -> str:
     """The master of a multi-node EasyR1 job: a fresh run id, the Ray head, every worker joined.
     Returns the S3 prefix the nodes coordinate through."""
     if not checkpoint_uri:
@@ -167,13 +170,14 @@ def start_ray_cluster(manifest: dict, node: hosts.Node, checkpoint_uri: str | No
     run_id = uuid.uuid4().hex
     s3sync.put_text(s3sync.join_uri(checkpoint_uri, handshake.RUN), run_id)
     run_or_fail(commands.ray_head(hosts.RAY_PORT, manifest["gpus_per_node"]), "ray start --head",
-                env=hosts.network_env(node))
+                env={**hosts.network_env(node), **(secret_env or {})})
     _wait_for_ray_nodes(node.nnodes)
     return s3sync.join_uri(checkpoint_uri, handshake.coordination_prefix(run_id))
 
 
-def train_easyr1(manifest: dict, node: hosts.Node, resume_from: str | None, checkpoint_uri: str | None) -> None:
-    env = hosts.network_env(node)
+def train_easyr1(manifest: dict, node: hosts.Node, resume_from: str | None, checkpoint_uri: str | None,
+                 secret_env: dict | None = None) -> None:
+    env = {**hosts.network_env(node), **(secret_env or {})}  # Ray actors inherit the env of `ray start`
     if node.nnodes > 1 and not node.is_master:
         if not checkpoint_uri:
             raise JobFailed("Multi-node EasyR1 needs MODELHUB_CHECKPOINT_URI to coordinate its nodes.")
@@ -241,12 +245,12 @@ def _wait_for_ray_nodes(count: int, timeout: int = RAY_JOIN_ATTEMPTS * RAY_JOIN_
     raise JobFailed(f"Only some of the {count} nodes joined the Ray cluster.")
 
 
-def finish(manifest: dict, node: hosts.Node, coordination: str | None = None) -> None:
+def finish(manifest: dict, node: hosts.Node, coordination: str | None = None, secret_env: dict | None = None) -> None:
     steps = plan.finish_plan(manifest, is_master=node.is_master, training_succeeded=True)
     paths = manifest["paths"]
     hf_dir = None
     if steps.merge == "llamafactory":
-        env = {"FORCE_TORCHRUN": "0"}
+        env = {"FORCE_TORCHRUN": "0", **(secret_env or {})}
         run_or_fail(commands.llamafactory_export(f"{paths['config_dir']}/{manifest['merge_config']}"),
                     "LoRA merge", env=env, cwd=paths["llamafactory_root"])
     elif steps.merge == "easyr1":
@@ -259,7 +263,8 @@ def finish(manifest: dict, node: hosts.Node, coordination: str | None = None) ->
         if coordination:
             collect_shards(manifest, node, coordination, last.name)
         actor = f"{manifest['checkpoint_root']}/{last.name}/actor"
-        run_or_fail(commands.easyr1_merge(paths["easyr1_root"], actor), "EasyR1 model merge", cwd=paths["easyr1_root"])
+        run_or_fail(commands.easyr1_merge(paths["easyr1_root"], actor), "EasyR1 model merge", env=secret_env,
+                    cwd=paths["easyr1_root"])
         hf_dir = f"{actor}/huggingface"
     for upload in steps.uploads:
         src = upload.get("src") or hf_dir
@@ -267,6 +272,29 @@ def finish(manifest: dict, node: hosts.Node, coordination: str | None = None) ->
         log(f"uploaded {count} files of the {upload['what']} model")
         if count == 0:
             raise JobFailed(f"The {upload['what']} model folder {src} is empty.")
+
+
+def job_secrets_for(manifest: dict, env) -> dict[str, str]:
+    """The variables the manifest asks for, from the job's secret: the environment of the tool subprocesses.
+
+    A missing tracker key turns tracking off (losing the tracker beats losing the run); a missing
+    Hugging Face token fails the job, since the user named one for a model that needs it."""
+    wanted = [*manifest.get("secret_env", []), *manifest.get("optional_env", [])]
+    if not wanted:
+        return {}
+    values, problem = job_secrets.load(env)
+    if problem:
+        log(f"WARNING: {problem}")
+    missing_hf = [name for name in manifest.get("optional_env", []) if not values.get(name)]
+    if missing_hf:
+        raise JobFailed(f"The Hugging Face token ({', '.join(missing_hf)}) this job needs is not available: "
+                        + (problem or f"{job_secrets.ENV_SECRETS_ARN} is not set or the secret does not hold it")
+                        + ". The execution role needs secretsmanager:GetSecretValue on the job's secret.")
+    missing = [name for name in manifest.get("secret_env", []) if not values.get(name)]
+    if missing:
+        log(f"WARNING: {', '.join(missing)} is not set; experiment tracking is turned off for this run.")
+        manifest["overrides"] = commands.tracking_off(manifest["tool"])
+    return {name: values[name] for name in wanted if values.get(name)}
 
 
 def write_failure(message: str) -> None:
@@ -287,13 +315,7 @@ def main(env=None) -> int:
     watcher = coordination = None
     try:
         manifest = fetch_bundle(env["MODELHUB_CONFIG_URI"], env.get("MODELHUB_CONFIG_DIR", CONFIG_DIR))
-        missing = [name for name in manifest.get("secret_env", []) if not env.get(name)]
-        if missing:  # train anyway: losing the tracker beats losing the run
-            log(f"WARNING: {', '.join(missing)} is not set; experiment tracking is turned off for this run.")
-            manifest["overrides"] = commands.tracking_off(manifest["tool"])
-        for name in manifest.get("optional_env", []):
-            if not env.get(name):
-                log(f"WARNING: {name} is not set; gated Hugging Face models will not download.")
+        secret_env = job_secrets_for(manifest, env)
         os.environ.update(manifest.get("env", {}))
         self_sync = checkpoint_uri if not Path(SAGEMAKER_CHECKPOINT_CONFIG).exists() else None
         if self_sync:
@@ -308,13 +330,13 @@ def main(env=None) -> int:
         watcher.start()
         if manifest["tool"] == "easyr1":
             if node.nnodes > 1 and node.is_master:
-                coordination = start_ray_cluster(manifest, node, checkpoint_uri)
-            train_easyr1(manifest, node, resume_from, checkpoint_uri)
+                coordination = start_ray_cluster(manifest, node, checkpoint_uri, secret_env)
+            train_easyr1(manifest, node, resume_from, checkpoint_uri, secret_env)
         else:
-            train_llamafactory(manifest, node, resume_from)
+            train_llamafactory(manifest, node, resume_from, secret_env)
         watcher.finish(training_succeeded=True)
         watcher = None
-        finish(manifest, node, coordination)
+        finish(manifest, node, coordination, secret_env)
         return 0
     except Exception as exc:  # noqa: BLE001 - every failure ends as a reason SageMaker reports
         if not isinstance(exc, JobFailed):
