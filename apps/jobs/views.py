@@ -98,8 +98,9 @@ def job_new(request):
             source = _job_or_404(request, int(source_id))
             job_type = source.job_type
             initial = spec_as_input(source.spec) | {"name": f"{source.name} (copy)"[:100]}
-        if request.GET.get("name"):
-            initial["name"] = request.GET["name"]
+        for prefill in ("name", "base_model"):  # links such as "Fine-tune" on a catalog model's page
+            if request.GET.get(prefill):
+                initial[prefill] = request.GET[prefill]
         form = JobForm(initial=initial, job_type=job_type, user=request.user)
     values = form.data if form.is_bound else {**form.initial}
     estimate = _estimate(values.get("instance_type"), values.get("instance_count") or 1, values.get("max_run_hours"))
@@ -139,8 +140,29 @@ def _detail_context(job):
 def job_detail(request, pk):
     job = _job_or_404(request, pk)
     context = _detail_context(job)
-    context["spec_items"] = [(k, v) for k, v in job.spec.items() if v not in (None, "", [])]
+    context["spec_items"] = _spec_items(job.spec)
     return render(request, "jobs/detail.html", context)
+
+
+def _spec_items(spec: dict) -> list[tuple[str, str, object]]:
+    """(key, label, value) rows for the Configuration card: readable labels, lists joined, datasets by name."""
+    from apps.catalog.models import Dataset
+
+    ids = [int(v) for v in spec.get("datasets") or [] if str(v).isdigit()]
+    names = dict(Dataset.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+    rows = []
+    for key, value in spec.items():
+        if value in (None, "", []):
+            continue
+        if key == "datasets":
+            value = [names.get(int(v), v) if str(v).isdigit() else v for v in value]
+        if isinstance(value, (list, tuple)):
+            value = ", ".join(str(v) for v in value)
+        elif isinstance(value, bool):
+            value = "yes" if value else "no"
+        label = key.replace("_", " ").capitalize().replace("Lora", "LoRA").replace("Hf ", "HF ").replace(" uri", " URI")
+        rows.append((key, label, value))
+    return rows
 
 
 @login_required
