@@ -3,11 +3,14 @@
 Upstreams hand us bytes cut anywhere (SageMaker payload parts, TCP reads): an event, a line or
 even a UTF-8 character may be split across chunks. `SSEParser.feed` keeps the unfinished tail
 and returns only complete events, so what comes out never depends on how the input was cut.
+`feed_raw` returns the same events as bytes, for relays that pass them on without decoding.
 """
 
-from collections.abc import Iterator
-
 DONE = "[DONE]"
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", errors="replace")
 
 
 class SSEParser:
@@ -18,56 +21,41 @@ class SSEParser:
     """
 
     def __init__(self) -> None:
-        self._buffer = b""
-        self._data: list[bytes] = []
-        self._pending_cr = False
+        self._tail = b""  # an unfinished line
+        self._data: list[bytes] = []  # the data lines of the event being read
+        self._pending_cr = False  # the last chunk ended with CR: a LF starting the next one belongs to it
 
     def feed(self, chunk: bytes) -> list[str]:
-        if self._pending_cr and chunk.startswith(b"\n"):
-            chunk = chunk[1:]  # the LF of a CRLF whose CR ended the previous chunk
-        self._pending_cr = False
-        self._buffer += chunk
-        events: list[str] = []
-        for line in self._complete_lines():
-            if not line:
-                if self._data:
-                    events.append(b"\n".join(self._data).decode("utf-8", errors="replace"))
-                    self._data = []
-                continue
-            if line.startswith(b":"):
-                continue
-            field, _, value = line.partition(b":")
-            if field == b"data":
-                self._data.append(value[1:] if value.startswith(b" ") else value)
-        return events
+        return [_text(data) for data in self.feed_raw(chunk)]
 
     def flush(self) -> list[str]:
         """At end of input: an event the upstream did not terminate with a blank line still counts."""
-        tail = self.feed(b"\n\n") if (self._buffer or self._data) else []
-        self._buffer, self._data = b"", []
-        return tail
+        return [_text(data) for data in self.flush_raw()]
 
-    def _complete_lines(self) -> Iterator[bytes]:
-        buffer = self._buffer
-        start = 0
-        length = len(buffer)
-        while start < length:
-            lf = buffer.find(b"\n", start)
-            cr = buffer.find(b"\r", start, lf if lf != -1 else length)
-            if cr != -1:
-                if cr + 1 == length:  # CR at the very end: CRLF or lone CR, decide on the next chunk
-                    yield buffer[start:cr]
-                    start = length
-                    self._pending_cr = True
-                    break
-                end, next_start = cr, cr + 2 if buffer[cr + 1 : cr + 2] == b"\n" else cr + 1
-            elif lf != -1:
-                end, next_start = lf, lf + 1
-            else:
-                break
-            yield buffer[start:end]
-            start = next_start
-        self._buffer = buffer[start:]
+    def feed_raw(self, chunk: bytes) -> list[bytes]:
+        if self._pending_cr and chunk.startswith(b"\n"):
+            chunk = chunk[1:]
+        buffer = self._tail + chunk if self._tail else chunk
+        self._pending_cr = buffer.endswith(b"\r")
+        if b"\r" in buffer:
+            buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        *lines, self._tail = buffer.split(b"\n")
+        events: list[bytes] = []
+        for line in lines:
+            if not line:
+                if self._data:
+                    events.append(b"\n".join(self._data))
+                    self._data = []
+            elif line.startswith(b"data:"):
+                self._data.append(line[6:] if line.startswith(b"data: ") else line[5:])
+            elif line == b"data":
+                self._data.append(b"")
+        return events
+
+    def flush_raw(self) -> list[bytes]:
+        tail = self.feed_raw(b"\n\n") if (self._tail or self._data) else []
+        self._tail, self._data = b"", []
+        return tail
 
 
 def event(data: str) -> bytes:
@@ -85,17 +73,23 @@ class JSONLinesParser:
         self._buffer = b""
 
     def feed(self, chunk: bytes) -> list[str]:
+        return [_text(data) for data in self.feed_raw(chunk)]
+
+    def flush(self) -> list[str]:
+        return [_text(data) for data in self.flush_raw()]
+
+    def feed_raw(self, chunk: bytes) -> list[bytes]:
         self._buffer += chunk
         *lines, self._buffer = self._buffer.split(b"\n")
         return [self._data(line) for line in lines if line.strip()]
 
-    def flush(self) -> list[str]:
+    def flush_raw(self) -> list[bytes]:
         tail, self._buffer = self._buffer, b""
         return [self._data(tail)] if tail.strip() else []
 
     @staticmethod
-    def _data(line: bytes) -> str:
+    def _data(line: bytes) -> bytes:
         line = line.strip()
         if line.startswith(b"data:"):  # some servers frame lines as SSE anyway
             line = line[5:].strip()
-        return line.decode("utf-8", errors="replace")
+        return line

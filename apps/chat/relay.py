@@ -7,12 +7,18 @@ objects as they arrive, whatever the upstream's framing, and stops at `[DONE]` o
 the body (servers such as `transformers serve` never send `[DONE]`). Nothing is buffered beyond
 one incomplete event. Closing it (`aclose`, or cancellation when our client disconnects) closes
 the upstream connection.
+
+Relaying costs per event, so the gateway does not decode ordinary chunks: `next_batch` hands
+each event's bytes to a converter, and `with_model` renames the model in place where that is
+certain to equal decoding and re-encoding (everything else is decoded by `parse_chunk`).
 """
 
 import json
+import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from apps.backends import http_upstream
 from apps.backends.sagemaker import runtime
@@ -113,11 +119,26 @@ class Stats:
         return (self.tokens - 1) / span if span > 0 else None
 
 
+_DONE = DONE.encode()
+
+
+def parse_chunk(data: bytes) -> dict:
+    try:
+        chunk = json.loads(data.decode("utf-8", errors="replace"))
+    except ValueError:
+        raise UpstreamError("The model server sent an event that is not JSON.") from None
+    if not isinstance(chunk, dict):
+        raise UpstreamError("The model server sent an unexpected event.")
+    if "error" in chunk or chunk.get("object") == "error":
+        raise UpstreamError(f"The model failed while answering: {_error_message(chunk) or 'unknown error'}")
+    return chunk
+
+
 class ChunkStream:
     def __init__(self, raw: AsyncIterator[bytes], parser):
         self._raw = raw
         self._parser = parser
-        self._pending: list[str] = []
+        self._pending: list[bytes] = []  # complete events not handed out yet
         self._finished = False
 
     async def __anext__(self) -> dict:
@@ -126,58 +147,89 @@ class ChunkStream:
             raise StopAsyncIteration
         return batch[0]
 
-    async def next_batch(self, limit: int | None = None) -> list[dict]:
-        """The chunks that are complete after at most one read from the upstream; [] at the end.
+    async def next_batch(self, convert: Callable[[bytes], Any] = parse_chunk, limit: int | None = None) -> list:
+        """The events complete after at most one read from the upstream, each through `convert`
+        (by default `parse_chunk`); [] at the end.
 
         A relay that falls behind finds several events per read and sends them on in one write,
-        so under load it does fewer, larger writes instead of falling further behind.
+        so under load it does fewer, larger writes instead of falling further behind. An event
+        that `convert` refuses with an UpstreamError is raised after the events before it.
         """
-        while True:
-            batch = []
-            while self._pending and (limit is None or len(batch) < limit):
-                data = self._pending.pop(0)
-                if data == DONE:
-                    await self._finish()
-                    break
-                try:
-                    batch.append(_parse(data))
-                except UpstreamError:
-                    if not batch:
-                        raise
-                    self._pending.insert(0, data)  # deliver what came before it first; fail on the next call
-                    break
-            if batch or self._finished:
-                return batch
+        events = await self._next_events()
+        batch = []
+        for index, data in enumerate(events):
+            if len(batch) == limit:
+                self._pending = events[index:]
+                break
             try:
-                piece = await anext(self._raw)
-            except StopAsyncIteration:
-                self._finished = True
-                self._pending = self._parser.flush()
-                continue
-            self._pending = self._parser.feed(piece)
+                batch.append(convert(data))
+            except UpstreamError:
+                if not batch:
+                    raise
+                self._pending = events[index:]  # deliver what came before it first; fail on the next call
+                break
+        return batch
 
     def __aiter__(self):
         return self
 
-    async def _finish(self) -> None:
-        self._finished = True
-        self._pending = []
-        await self.aclose()
+    async def _next_events(self) -> list[bytes]:
+        while not self._pending and not self._finished:
+            try:
+                piece = await anext(self._raw)
+            except StopAsyncIteration:
+                self._finished = True
+                self._pending = self._parser.flush_raw()
+            else:
+                self._pending = self._parser.feed_raw(piece)
+            if _DONE in self._pending:
+                self._pending = self._pending[: self._pending.index(_DONE)]
+                self._finished = True
+                await self.aclose()
+        events, self._pending = self._pending, []
+        return events
 
     async def aclose(self) -> None:
         await self._raw.aclose()
 
 
-def _parse(data: str) -> dict:
+_MODEL_VALUE = re.compile(rb'\s*:\s*("[^"\\]*")')  # after the key: a plain string (no escapes)
+
+
+def with_model(data: bytes, model_json: bytes) -> bytes | None:
+    """The chunk `data` with its top-level "model" replaced by `model_json`, edited as bytes.
+
+    None unless the edit is certainly what decoding, setting "model" and encoding would mean: the
+    key follows `{` or `,` (so it is not inside a string) with no `{` before it but the first (so
+    it is at the top level: keys only exist in objects), it is the only "model" in the event,
+    nothing is called "error" (error events must be decoded), and the event is one line of UTF-8.
+    Ordinary chunks of vLLM, SGLang, TGI and LMI pass; the caller decodes anything else.
+    """
+    key = data.find(b'"model"')
+    value = _MODEL_VALUE.match(data, key + 7) if key > 0 else None
+    if (
+        value is None
+        or data[:key].rstrip()[-1:] not in (b"{", b",")
+        or data.find(b"{", 1, key) != -1
+        or data.find(b'"model"', value.end()) != -1
+        or b'"error"' in data
+        or b"\n" in data
+        or not data.startswith(b"{")
+        or not data.endswith(b"}")
+        or not _is_utf8(data)
+    ):
+        return None
+    return data[: value.start(1)] + model_json + data[value.end(1) :]
+
+
+def _is_utf8(data: bytes) -> bool:
+    if data.isascii():
+        return True
     try:
-        chunk = json.loads(data)
-    except ValueError:
-        raise UpstreamError("The model server sent an event that is not JSON.") from None
-    if not isinstance(chunk, dict):
-        raise UpstreamError("The model server sent an unexpected event.")
-    if "error" in chunk or chunk.get("object") == "error":
-        raise UpstreamError(f"The model failed while answering: {_error_message(chunk) or 'unknown error'}")
-    return chunk
+        data.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 async def open_stream(endpoint, request: dict) -> tuple[dict | None, ChunkStream]:

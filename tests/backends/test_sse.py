@@ -60,3 +60,22 @@ def test_json_lines_parser_any_chunking():
         out += parser.feed(data[i:i + n])
         i += n
     assert out + parser.flush() == lines
+
+
+@given(st.lists(st.integers(min_value=0, max_value=400), max_size=60), st.sampled_from(["\n", "\r\n", "\r"]))
+def test_raw_events_are_the_same_events_as_bytes(cuts, newline):
+    data = "".join(f"data: {e}{newline}{newline}" for e in EVENTS).encode() + b"data: \xff tail"
+    parser, out, start = SSEParser(), [], 0
+    for cut in sorted({c for c in cuts if c < len(data)}) + [len(data)]:
+        out += parser.feed_raw(data[start:cut])
+        start = cut
+    out += parser.flush_raw()
+    assert out == [e.encode() for e in EVENTS] + [b"\xff tail"]  # undecoded: invalid UTF-8 stays as it came
+    assert SSEParser().feed(data) == EVENTS  # decoded, the unterminated tail still waiting
+
+
+def test_json_lines_raw_events():
+    parser = JSONLinesParser()
+    assert parser.feed_raw(b'{"a": 1}\n  \ndata: {"b": "\xc3') == [b'{"a": 1}']
+    assert parser.feed_raw(b'\xa9"}\n') == ['{"b": "é"}'.encode()]
+    assert parser.flush_raw() == []

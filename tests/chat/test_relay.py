@@ -1,13 +1,17 @@
-"""The streaming core on its own: chunks from any framing, errors after the text that preceded them."""
+"""The streaming core on its own: chunks from any framing, errors after the text that preceded them, and
+the gateway's relaying of ordinary chunks as bytes (only `model` rewritten) against decoding them."""
 
 import asyncio
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from apps.backends.sse import SSEParser
 from apps.backends.upstream_errors import UpstreamError
-from apps.chat.relay import ChunkStream, Stats
+from apps.chat.gateway import relay_events
+from apps.chat.relay import ChunkStream, Stats, with_model
 
 
 def chunk(text: str) -> bytes:
@@ -59,3 +63,127 @@ def test_stats_prefer_usage_and_measure_speed():
     stats.observe({"choices": [{"delta": {}, "finish_reason": "length"}], "usage": {"prompt_tokens": 4, "completion_tokens": 7}})
     assert (stats.text, stats.tokens, stats.prompt_tokens, stats.finish_reason) == ("Hello", 7, 4, "length")
     assert stats.ttft_ms >= 0 and stats.tokens_per_second > 0
+
+
+# ------------------------------------------------------------------ relaying without decoding
+MODEL_JSON = json.dumps("my-endpoint").encode()
+
+
+def vllm_chunk(content: str, **extra) -> dict:
+    return {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "/opt/ml/model",
+            "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": None}], **extra}
+
+
+@pytest.mark.parametrize("separators", [(",", ":"), (", ", ": ")])
+@pytest.mark.parametrize("content", ["hi", ' "model": "evil", ', "{[}]", "日本語 🎉", "a\\b"])
+def test_model_is_renamed_in_place_in_ordinary_chunks(content, separators):
+    data = json.dumps(vllm_chunk(content), separators=separators, ensure_ascii=False).encode()
+    edited = with_model(data, MODEL_JSON)
+    assert edited is not None, "an ordinary chunk should not need decoding"
+    assert json.loads(edited) == {**vllm_chunk(content), "model": "my-endpoint"}
+
+
+@pytest.mark.parametrize("data", [
+    json.dumps(vllm_chunk("model")).encode(),  # the content is the string "model": decode to be sure
+    json.dumps(vllm_chunk('say "model')).encode(),  # ... or ends with it
+    json.dumps({"choices": [{"delta": {"content": "x"}, "model": "inner"}], "model": "m"}).encode(),  # nested first
+    json.dumps({"id": "a{b", "model": "m", "choices": []}).encode(),  # a bracket before it
+    json.dumps({'a"model': "m", "choices": []}).encode(),  # a key that only ends in "model"
+    json.dumps({"model": "m\u00e9", "choices": []}).encode(),  # an escape in the value
+    json.dumps({"model": None, "choices": []}).encode(),
+    json.dumps({"id": "x", "choices": []}).encode(),  # no model at all
+    json.dumps({"model": "m", "model2": 1, "error": None}).encode(),
+    json.dumps({"object": "error", "model": "m", "message": "boom"}).encode(),
+    b'{"model": "m",\n"choices": []}',  # multi-line data
+    b'{"model": "m", "choices": [{"delta": {"content": "\xff"}}]}',  # not UTF-8
+    b'x, "model": "m"}', b'{"model": "m", "choices": [', b"not json", b"[1, 2]", b"",
+])
+def test_anything_unusual_is_left_to_the_decoder(data):
+    assert with_model(data, MODEL_JSON) is None
+
+
+chunk_dicts = st.fixed_dictionaries(
+    {"id": st.text(max_size=8), "model": st.text(max_size=12)},
+    optional={"object": st.sampled_from(["chat.completion.chunk", "error"]), "created": st.integers(0, 2**40),
+              "choices": st.lists(st.fixed_dictionaries({"delta": st.fixed_dictionaries(
+                  {}, optional={"content": st.text(max_size=20), "role": st.just("assistant")})}), max_size=2),
+              "usage": st.none() | st.fixed_dictionaries({"completion_tokens": st.integers(0, 9)}),
+              "error": st.none() | st.text(max_size=5)},
+)
+
+
+@given(chunk_dicts, st.booleans(), st.booleans(), st.randoms())
+def test_a_renamed_chunk_always_equals_the_decoded_one(chunk, compact, ascii_only, rng):
+    items = list(chunk.items())
+    rng.shuffle(items)
+    data = json.dumps(dict(items), separators=(",", ":") if compact else None, ensure_ascii=ascii_only).encode()
+    edited = with_model(data, MODEL_JSON)
+    if edited is not None:
+        assert json.loads(edited) == {**chunk, "model": "my-endpoint"}
+        assert b"\n" not in edited
+
+
+def relayed_bytes(body: bytes, cuts: list[int], stats: Stats | None = None) -> bytes:
+    """What the gateway sends for an upstream body cut at `cuts`."""
+    cuts = sorted({c for c in cuts if 0 < c < len(body)})
+    parts = [body[a:b] for a, b in zip([0, *cuts], [*cuts, len(body)])]
+
+    async def go():
+        stream = ChunkStream(pieces(*parts), SSEParser())
+        first = await anext(stream)
+        return b"".join([piece async for piece in relay_events(first, stream, "my-endpoint", stats)])
+    return asyncio.run(go())
+
+
+def relayed(body: bytes, cuts: list[int], stats: Stats | None = None) -> list:
+    """The same, as decoded events."""
+    events = relayed_bytes(body, cuts, stats).split(b"\n\n")
+    assert events[-1] == b"" and all(e.startswith(b"data: ") and b"\n" not in e for e in events[:-1])
+    return [e[6:].decode() if e == b"data: [DONE]" else json.loads(e[6:]) for e in events[:-1]]
+
+
+UPSTREAM = b"".join([
+    b"data: " + json.dumps(vllm_chunk("")).encode() + b"\r\n\r\n",
+    b": keep-alive\n\n",
+    b"data: " + json.dumps(vllm_chunk(' "model": "x" ')).encode() + b"\n\n",
+    b"data: " + json.dumps(vllm_chunk("model")).encode() + b"\n\n",
+    b"data: " + json.dumps(vllm_chunk("Hé 日本")).encode() + b"\n\n",
+    b"data: " + json.dumps({"choices": [{"delta": {"content": "!"}}], "model": "llama.cpp-order"}).encode() + b"\n\n",
+    b"data: " + json.dumps(vllm_chunk("", usage={"completion_tokens": 5})).encode() + b"\n\n",
+    b"data: [DONE]\n\n",
+])
+EXPECTED = [
+    {**vllm_chunk(""), "model": "my-endpoint"},
+    {**vllm_chunk(' "model": "x" '), "model": "my-endpoint"},
+    {**vllm_chunk("model"), "model": "my-endpoint"},
+    {**vllm_chunk("Hé 日本"), "model": "my-endpoint"},
+    {"choices": [{"delta": {"content": "!"}}], "model": "my-endpoint"},
+    {**vllm_chunk("", usage={"completion_tokens": 5}), "model": "my-endpoint"},
+    "[DONE]",
+]
+
+
+@given(st.lists(st.integers(min_value=1, max_value=len(UPSTREAM) - 1), max_size=30))
+def test_relay_gives_the_same_events_whatever_the_chunking(cuts):
+    assert relayed(UPSTREAM, cuts) == EXPECTED
+
+
+def test_ordinary_chunks_keep_the_upstreams_bytes():
+    upstream_form = json.dumps(vllm_chunk("Hé 日本")).encode()  # ASCII escapes, spaces after separators
+    assert upstream_form.replace(b'"/opt/ml/model"', b'"my-endpoint"') in relayed_bytes(UPSTREAM, [7, 300])
+
+
+def test_relay_with_stats_decodes_every_chunk_and_sends_the_same():
+    stats = Stats(keep_text=True)
+    assert relayed(UPSTREAM, [], stats) == EXPECTED
+    assert stats.text == ' "model": "x" modelHé 日本!' and stats.tokens == 5
+
+
+def test_an_error_event_after_renamed_chunks_follows_them():
+    body = UPSTREAM[: UPSTREAM.index(b"data: [DONE]")]
+    body = body.replace(b"data: " + json.dumps(vllm_chunk("model")).encode(),
+                        b'data: {"object": "error", "message": "engine died", "model": "m"}')
+    events = relayed(body, [])
+    assert events[:2] == EXPECTED[:2]
+    assert "engine died" in events[2]["error"]["message"] and events[3] == "[DONE]"
+    assert len(events) == 4
