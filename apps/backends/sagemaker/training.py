@@ -4,6 +4,7 @@ The request is built by a pure function (`training_job_request`) from the job an
 so tests assert on exactly what would be sent. Submitting describes first and adopts a job that
 already has our name: a retried or re-dispatched submit never creates a second job (AWS answers
 a duplicate create with ResourceInUse, which we also adopt; moto silently overwrites instead).
+The user's secrets go into the job's Secrets Manager secret (secrets.py), never into the request.
 """
 
 import logging
