@@ -18,8 +18,12 @@ def check_database() -> dict:
     return {"ok": True, "engine": connection.vendor}
 
 
+def broker_url() -> str:
+    return celery_app.conf.broker_url
+
+
 def check_broker() -> dict:
-    url = celery_app.conf.broker_url
+    url = broker_url()
     if url.startswith(("redis://", "rediss://")):
         import redis
 

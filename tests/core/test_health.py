@@ -3,8 +3,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from apps.core import health
 from apps.core.models import WorkerHeartbeat
-from modelhub.celery import app as celery_app
 
 pytestmark = pytest.mark.django_db
 
@@ -33,9 +33,7 @@ def test_503_without_a_live_worker(client, settings):
 
 def test_503_when_the_broker_is_down(client, monkeypatch):
     beat()
-    unreachable = "redis://127.0.0.1:1/0"
-    monkeypatch.setenv("CELERY_BROKER_URL", unreachable)  # Celery prefers the variable to its configuration
-    monkeypatch.setattr(celery_app.conf, "broker_url", unreachable)
+    monkeypatch.setattr(health, "broker_url", lambda: "redis://127.0.0.1:1/0")
     response = client.get("/healthz")
     assert response.status_code == 503
     broker = response.json()["checks"]["broker"]
