@@ -13,7 +13,8 @@ from .serializers import validate_create
 
 TEXTAREAS = {"reward_code", "format_prompt_template"}
 PRETTY = {"lr": "LR", "kl": "KL", "ppo": "PPO", "lora": "LoRA", "gb": "GB", "val": "Validation", "ftx": "SFT mix",
-          "n": "n", "kto": "KTO", "pref": "Preference"}
+          "n": "n", "kto": "KTO", "pref": "Preference", "hf": "Hugging Face", "len": "length", "ref": "secret",
+          "num": "number of", "gpu": "GPU", "finetuning": "fine-tuning", "deepspeed": "DeepSpeed"}
 HIDDEN_UNLESS = {
     # field: (controlling field, values that show it) — the page's script shows/hides; the serializer ignores
     "quantization_bit": ("finetuning_method", ["qlora"]),

@@ -15,6 +15,7 @@ from apps.users.ownership import get_visible_or_404, is_admin, visible_to
 from . import services
 from .api import ORDERINGS, filter_jobs
 from .forms import JobForm
+from .forms import _label as label_for
 from .models import JOB_MACHINE, Status, TrainingJob
 from .serializers import spec_as_input
 
@@ -160,7 +161,7 @@ def _spec_items(spec: dict) -> list[tuple[str, str, object]]:
             value = ", ".join(str(v) for v in value)
         elif isinstance(value, bool):
             value = "yes" if value else "no"
-        label = key.replace("_", " ").capitalize().replace("Lora", "LoRA").replace("Hf ", "HF ").replace(" uri", " URI")
+        label = label_for(key).replace(" uri", " URI")  # the form's label for the same field
         rows.append((key, label, value))
     return rows
 

@@ -11,7 +11,7 @@ from .ownership import get_visible_or_404
 def _profile(request, *, form=None, secret_form=None, new_token=None, status=200):
     context = {
         "form": form or ApiTokenForm(),
-        "secret_form": secret_form or UserSecretForm(owner=request.user),
+        "secret_form": secret_form or UserSecretForm(owner=request.user, auto_id="id_secret_%s"),
         "tokens": request.user.api_tokens.all(),
         "secrets": request.user.secrets.all(),
         "new_token": new_token,
@@ -34,7 +34,7 @@ def profile(request):
 @login_required
 @require_POST
 def add_secret(request):
-    form = UserSecretForm(request.POST, owner=request.user)
+    form = UserSecretForm(request.POST, owner=request.user, auto_id="id_secret_%s")
     if not form.is_valid():
         return _profile(request, secret_form=form, status=400)
     secret = form.save()
