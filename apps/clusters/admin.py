@@ -1,13 +1,12 @@
 from django.contrib import admin
 
+from apps.core.admin import EventLogInline
+
 from .models import Cluster, ClusterEvent
 
 
-class ClusterEventInline(admin.TabularInline):
+class ClusterEventInline(EventLogInline):
     model = ClusterEvent
-    extra = 0
-    can_delete = False
-    readonly_fields = ("created_at", "level", "kind", "message", "data")
 
 
 @admin.register(Cluster)

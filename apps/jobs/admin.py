@@ -1,16 +1,12 @@
 from django.contrib import admin
 
+from apps.core.admin import EventLogInline
+
 from .models import JobEvent, TrainingJob
 
 
-class JobEventInline(admin.TabularInline):
+class JobEventInline(EventLogInline):
     model = JobEvent
-    extra = 0
-    can_delete = False
-    readonly_fields = ("created_at", "level", "kind", "message", "data")
-
-    def has_add_permission(self, request, obj=None):
-        return False  # the log is append-only, written by the code
 
 
 @admin.register(TrainingJob)
