@@ -20,30 +20,28 @@ _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _TEMPLATE = re.compile(r"^[a-z0-9_]+$")
 
 
-def _base_model_field():
-    return forms.ModelChoiceField(
+class _DatasetOptionsForm(forms.Form):
+    """What every new dataset takes besides its source: the statistics' tokenizer, cutoff and split."""
+
+    description = forms.CharField(max_length=300, required=False)
+    base_model = forms.ModelChoiceField(
         queryset=BaseModel.objects.none(), required=False, to_field_name="key", empty_label="None (estimate tokens)",
         help_text="Its tokenizer counts tokens when available offline; otherwise counts are estimated.",
     )
-
-
-def _cutoff_field():
-    return forms.IntegerField(
+    cutoff_len = forms.IntegerField(
         initial=2048, min_value=16, max_value=1_048_576, required=False, label="Cutoff length (tokens)",
         help_text="Rows longer than this are counted in the statistics (LLaMA-Factory's cutoff_len).",
     )
-
-
-def _val_fraction_field():
-    return forms.FloatField(
+    val_fraction = forms.FloatField(
         initial=0.0, min_value=0.0, max_value=0.5, required=False, label="Validation split",
         help_text="Share of rows held out for evaluation, 0 to 0.5 (0 = none).",
     )
 
-
-class _DatasetOptionsMixin:
-    def _limit_base_models(self, user):
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
         self.fields["base_model"].queryset = BaseModel.objects.visible_to_user(user)
+        # The source fields of each subclass come first.
+        self.order_fields([name for name in self.fields if name not in _DatasetOptionsForm.base_fields])
 
     def clean_val_fraction(self):
         return self.cleaned_data.get("val_fraction") or 0.0
@@ -52,17 +50,12 @@ class _DatasetOptionsMixin:
         return self.cleaned_data.get("cutoff_len") or 2048
 
 
-class DatasetUploadForm(_DatasetOptionsMixin, forms.Form):
+class DatasetUploadForm(_DatasetOptionsForm):
     name = forms.CharField(max_length=150)
     file = forms.FileField(allow_empty_file=True, help_text="")
-    description = forms.CharField(max_length=300, required=False)
-    base_model = _base_model_field()
-    cutoff_len = _cutoff_field()
-    val_fraction = _val_fraction_field()
 
-    def __init__(self, *args, user=None, **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._limit_base_models(user)
         self.fields["file"].help_text = (
             f"JSON Lines, JSON array, CSV or Parquet, UTF-8, up to {settings.DATASET_MAX_UPLOAD_MB} MB. "
             "The format is detected."
@@ -70,7 +63,7 @@ class DatasetUploadForm(_DatasetOptionsMixin, forms.Form):
         self.fields["file"].widget.attrs["accept"] = ".jsonl,.ndjson,.json,.csv,.parquet"
 
 
-class DatasetRegisterForm(_DatasetOptionsMixin, forms.Form):
+class DatasetRegisterForm(_DatasetOptionsForm):
     SOURCES = [(Dataset.Source.S3, "S3 prefix"), (Dataset.Source.HF, "Hugging Face dataset"),
                (Dataset.Source.BUILTIN, "LLaMA-Factory built-in")]
 
@@ -84,14 +77,9 @@ class DatasetRegisterForm(_DatasetOptionsMixin, forms.Form):
         choices=[("", "Detect (S3 only)"), *DatasetFormat.choices], required=False,
         help_text="Required for Hugging Face datasets, which ModelHub does not read.",
     )
-    description = forms.CharField(max_length=300, required=False)
-    base_model = _base_model_field()
-    cutoff_len = _cutoff_field()
-    val_fraction = _val_fraction_field()
 
-    def __init__(self, *args, user=None, **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._limit_base_models(user)
         self.builtin_names = curation.builtin_names()
 
     def clean(self):
