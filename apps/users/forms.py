@@ -32,6 +32,8 @@ class UserSecretForm(forms.ModelForm):
     def __init__(self, *args, owner=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.owner = owner
+        kind = self.fields["kind"]
+        kind.choices = [("", "Choose what it is for")] + [c for c in kind.choices if c[0]]
 
     def clean_name(self):
         name = self.cleaned_data["name"]
