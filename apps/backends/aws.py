@@ -9,7 +9,15 @@ from functools import cache
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, EndpointConnectionError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+)
 from django.conf import settings
 
 from .errors import BackendError, RemoteConflict, RemoteNotFound, RemoteValidationError, TransientError
@@ -39,6 +47,12 @@ def is_not_found_message(message: str) -> bool:
 
 def translate(exc: Exception) -> BackendError:
     """The backend error for a boto3/botocore exception."""
+    if isinstance(exc, (NoCredentialsError, PartialCredentialsError, NoRegionError)):
+        # Configuration, not a passing fault: retrying cannot help.
+        return RemoteValidationError(
+            f"ModelHub has no usable AWS configuration ({exc}). Set AWS credentials (environment, profile or "
+            "instance role) and AWS_REGION for the web server and workers."
+        )
     if isinstance(exc, (EndpointConnectionError, ConnectionError)):
         return TransientError(f"Could not reach AWS: {exc}")
     if isinstance(exc, ClientError):
