@@ -118,25 +118,27 @@ async def chat_completions(request):
         return exc.response()
 
 
+async def _models_or_error(request):
+    """The models the request's token may use, or the error response to send instead."""
+    if request.method != "GET":
+        return None, _method_not_allowed("GET")
+    try:
+        return await sync_to_async(access.models_for)(request.headers.get("Authorization", "")), None
+    except GatewayError as exc:
+        return None, exc.response()
+
+
 @csrf_exempt
 async def models(request):
-    if request.method != "GET":
-        return _method_not_allowed("GET")
-    try:
-        data = await sync_to_async(access.models_for)(request.headers.get("Authorization", ""))
-    except GatewayError as exc:
-        return exc.response()
-    return JsonResponse({"object": "list", "data": data})
+    data, error = await _models_or_error(request)
+    return error or JsonResponse({"object": "list", "data": data})
 
 
 @csrf_exempt
 async def model_detail(request, name: str):
-    if request.method != "GET":
-        return _method_not_allowed("GET")
-    try:
-        data = await sync_to_async(access.models_for)(request.headers.get("Authorization", ""))
-    except GatewayError as exc:
-        return exc.response()
+    data, error = await _models_or_error(request)
+    if error:
+        return error
     for item in data:
         if item["id"] == name:
             return JsonResponse(item)
