@@ -5,9 +5,10 @@ In the same run, the same load goes once directly to the upstream and once throu
 gateway (a real uvicorn process: token auth, rate limit, endpoint lookup in SQLite, the relay).
 Reported per concurrency: time to first token (p50, p99) direct and through the gateway and the
 difference, token throughput ratio (gateway / direct), and the gateway process's memory (peak RSS)
-and thread count.
+and thread count; each the median of several direct-then-gateway rounds. On a machine with two
+CPUs or more the gateway gets a CPU of its own (see `pin_cpus`).
 
-    .venv/bin/python bench/bench_gateway.py [--tokens 64] [--pace-ms 40] [--concurrency 1,50,500]
+    .venv/bin/python bench/bench_gateway.py [--tokens 64] [--pace-ms 40] [--concurrency 1,50,500] [--rounds 3]
 """
 
 import argparse
@@ -185,11 +186,40 @@ def wait_for_port(port: int, timeout: float = 30) -> None:
     raise RuntimeError(f"nothing listens on {port}")
 
 
+def pin_cpus(pin: bool) -> tuple[set[int], set[int]] | None:
+    """With `pin` and two CPUs or more: the gateway gets the last CPU to itself and this process (the
+    load generator) and the fake upstream the others, so that the comparison measures the gateway's
+    own cost rather than its fight with the load generator for a CPU. Direct runs use the same CPUs
+    for the client and upstream. None when not pinned."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if not pin or len(cpus) < 2:
+        return None
+    gateway, load = {cpus[-1]}, set(cpus[:-1])
+    os.sched_setaffinity(0, load)  # inherited by the fake upstream started after this
+    return gateway, load
+
+
+def median_row(rounds: list[dict]) -> dict:
+    """The per-round comparisons of one case, summarised by their medians (peak RSS: the highest)."""
+    def med(key):
+        return statistics.median(r[key] for r in rounds)
+    return {
+        "direct_p50": med("direct_p50"), "gateway_p50": med("gateway_p50"), "added_p50": med("added_p50"),
+        "added_p99": med("added_p99"), "ratio": med("ratio"), "direct_tps": med("direct_tps"),
+        "gateway_tps": med("gateway_tps"), "cpu": med("cpu"), "rss": max(r["rss"] for r in rounds),
+        "threads": max(r["threads"] for r in rounds), "failed": sum(r["failed"] for r in rounds),
+        "ratios": sorted(r["ratio"] for r in rounds), "added": sorted(r["added_p50"] for r in rounds),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--pace-ms", type=float, default=40.0)
     parser.add_argument("--concurrency", default="1,50,500")
+    parser.add_argument("--rounds", type=int, default=3, help="direct-then-gateway comparisons per case; medians reported")
+    parser.add_argument("--no-pin", dest="pin", action="store_false",
+                        help="let the gateway share every CPU with the load generator and fake upstream")
     parser.add_argument("--server", default="auto", choices=["auto", "plain"],
                         help="plain: uvicorn on asyncio + h11 even when uvloop/httptools are installed")
     parser.add_argument("--serve-fake", help=argparse.SUPPRESS)
@@ -198,6 +228,7 @@ def main() -> None:
         serve_fake(args.tokens, args.pace_ms / 1000, args.serve_fake)
         return
 
+    pinned = pin_cpus(args.pin)
     data_dir = tempfile.mkdtemp(prefix="mh-bench-gateway-")
     port_file = Path(data_dir) / "fake.port"
     fake = subprocess.Popen([sys.executable, __file__, "--serve-fake", str(port_file), "--tokens", str(args.tokens),
@@ -209,41 +240,51 @@ def main() -> None:
            "CHAT_RATE_LIMIT_REQUESTS": "0", "DEBUG": "false"}
     env.pop("DATABASE_URL", None)
     web = None
+    results: dict[tuple[int, str], list[dict]] = {}
     try:
         while not port_file.exists():
             time.sleep(0.05)
         upstream_port = int(port_file.read_text())
         token = prepare_database(env, upstream_port)
         web = subprocess.Popen([sys.executable, "-m", "uvicorn", "modelhub.asgi:application", "--host", "127.0.0.1",
-                                "--port", str(gateway_port), "--lifespan", "off", "--no-access-log",
+                                "--port", str(gateway_port), "--lifespan", "on", "--no-access-log",
                                 "--backlog", "4096", "--log-level", "warning",
                                 *(["--loop", "asyncio", "--http", "h11"] if args.server == "plain" else [])],
                                cwd=ROOT, env=env)
+        if pinned:
+            os.sched_setaffinity(web.pid, pinned[0])
         wait_for_port(gateway_port)
         body = json.dumps({"model": "bench", "messages": [{"role": "user", "content": "go"}], "stream": True}).encode()
         # Warm up both paths (imports, first DB connection, upstream client).
         asyncio.run(run_batch(2, gateway_port, "/v1/chat/completions", body, token))
         baseline_rss, baseline_threads = ProcessSampler(web.pid).read()
 
-        rows = []
         duration = args.tokens * args.pace_ms / 1000
-        for concurrency in [int(c) for c in args.concurrency.split(",")]:
-            # One stream: no difference between the patterns; 10 in a row for a meaningful median.
-            patterns = (("spread", duration), ("burst", 0.0)) if concurrency > 1 else (("one at a time", 0.0),)
-            repeats = 10 if concurrency == 1 else 1
-            for arrival, spread in patterns:
-                direct = asyncio.run(run_batch(concurrency, upstream_port, "/v1/chat/completions", body, None, spread,
-                                               repeats))
-                with ProcessSampler(web.pid) as sampler:
-                    gateway = asyncio.run(run_batch(concurrency, gateway_port, "/v1/chat/completions", body, token,
-                                                    spread, repeats))
-                cpu_per_token = sampler.cpu / max(1, gateway["tokens"]) * 1e6
-                rows.append((concurrency, arrival, direct, gateway, sampler.peak_rss, sampler.peak_threads, cpu_per_token))
-                print(f"{concurrency:>4} streams, {arrival}: TTFT p50 +{gateway['ttft_p50'] - direct['ttft_p50']:.1f} ms, "
-                      f"p99 +{gateway['ttft_p99'] - direct['ttft_p99']:.1f} ms; "
-                      f"throughput {gateway['throughput'] / direct['throughput']:.1%} of direct; "
-                      f"RSS {sampler.peak_rss:.0f} MiB, threads {sampler.peak_threads}, CPU {cpu_per_token:.0f} µs/token; "
-                      f"failed {direct['failed']}/{gateway['failed']}", flush=True)
+        for round_number in range(1, args.rounds + 1):
+            for concurrency in [int(c) for c in args.concurrency.split(",")]:
+                # One stream: no difference between the patterns; 10 in a row for a meaningful median.
+                patterns = (("spread", duration), ("burst", 0.0)) if concurrency > 1 else (("one at a time", 0.0),)
+                repeats = 10 if concurrency == 1 else 1
+                for arrival, spread in patterns:
+                    direct = asyncio.run(run_batch(concurrency, upstream_port, "/v1/chat/completions", body, None,
+                                                   spread, repeats))
+                    with ProcessSampler(web.pid) as sampler:
+                        gateway = asyncio.run(run_batch(concurrency, gateway_port, "/v1/chat/completions", body, token,
+                                                        spread, repeats))
+                    row = {
+                        "direct_p50": direct["ttft_p50"], "gateway_p50": gateway["ttft_p50"],
+                        "added_p50": gateway["ttft_p50"] - direct["ttft_p50"],
+                        "added_p99": gateway["ttft_p99"] - direct["ttft_p99"],
+                        "ratio": gateway["throughput"] / direct["throughput"],
+                        "direct_tps": direct["throughput"], "gateway_tps": gateway["throughput"],
+                        "cpu": sampler.cpu / max(1, gateway["tokens"]) * 1e6, "rss": sampler.peak_rss,
+                        "threads": sampler.peak_threads, "failed": direct["failed"] + gateway["failed"],
+                    }
+                    results.setdefault((concurrency, arrival), []).append(row)
+                    print(f"round {round_number}: {concurrency:>4} streams, {arrival}: TTFT p50 +{row['added_p50']:.1f} ms, "
+                          f"p99 +{row['added_p99']:.1f} ms; throughput {row['ratio']:.1%} of direct; "
+                          f"RSS {row['rss']:.0f} MiB, threads {row['threads']}, CPU {row['cpu']:.0f} µs/token; "
+                          f"failed {row['failed']}", flush=True)
     finally:
         for process in (web, fake):
             if process is not None:
@@ -252,15 +293,21 @@ def main() -> None:
 
     print()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"{args.tokens} tokens per stream, one every {args.pace_ms:g} ms; gateway idle RSS {baseline_rss:.0f} MiB, "
-          f"{baseline_threads} threads; {os.cpu_count()} CPUs, load average {load} (1, 5, 15 min) at the end")
-    print("| streams | arrivals | TTFT p50 direct → gateway (added) | TTFT p99 direct → gateway (added) | throughput gateway / direct | gateway peak RSS | gateway threads | gateway CPU per token (request set-up included) | failed streams |")
+    placement = (f"gateway pinned to CPU {sorted(pinned[0])}, load generator and fake upstream to {sorted(pinned[1])}"
+                 if pinned else "nothing pinned")
+    print(f"{args.tokens} tokens per stream, one every {args.pace_ms:g} ms; medians of {args.rounds} rounds; "
+          f"gateway idle RSS {baseline_rss:.0f} MiB, {baseline_threads} threads; {os.cpu_count()} CPUs, {placement}; "
+          f"load average {load} (1, 5, 15 min) at the end")
+    print("| streams | arrivals | TTFT p50 direct → gateway (added) | added TTFT p99 | throughput gateway / direct "
+          "(rounds) | gateway peak RSS | gateway threads | gateway CPU per token (request set-up included) | failed streams |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for concurrency, arrival, direct, gateway, rss, threads, cpu in rows:
-        print(f"| {concurrency} | {arrival} | {direct['ttft_p50']:.1f} → {gateway['ttft_p50']:.1f} ms (**+{gateway['ttft_p50'] - direct['ttft_p50']:.1f} ms**) "
-              f"| {direct['ttft_p99']:.1f} → {gateway['ttft_p99']:.1f} ms (+{gateway['ttft_p99'] - direct['ttft_p99']:.1f} ms) "
-              f"| **{gateway['throughput'] / direct['throughput']:.1%}** ({gateway['throughput']:.0f} vs {direct['throughput']:.0f} tok/s) "
-              f"| {rss:.0f} MiB | {threads} | {cpu:.0f} µs | {gateway['failed']} |")
+    for (concurrency, arrival), rounds in results.items():
+        row = median_row(rounds)
+        ratios = ", ".join(f"{r:.1%}" for r in row["ratios"])
+        print(f"| {concurrency} | {arrival} | {row['direct_p50']:.1f} → {row['gateway_p50']:.1f} ms "
+              f"(**+{row['added_p50']:.1f} ms**) | +{row['added_p99']:.1f} ms "
+              f"| **{row['ratio']:.1%}** ({row['gateway_tps']:.0f} vs {row['direct_tps']:.0f} tok/s; {ratios}) "
+              f"| {row['rss']:.0f} MiB | {row['threads']} | {row['cpu']:.0f} µs | {row['failed']} |")
 
 
 if __name__ == "__main__":

@@ -83,7 +83,7 @@ def main() -> None:
         port = free_port()
         server = subprocess.Popen(
             [python, "-m", "uvicorn", "modelhub.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-             "--lifespan", "off", "--no-access-log"], cwd=ROOT, env=env,
+             "--lifespan", "on", "--no-access-log"], cwd=ROOT, env=env,
         )
         url = f"http://127.0.0.1:{port}"
         headers = {"Authorization": f"Bearer {token}"}

@@ -42,7 +42,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include((api_v1, "api"))),
-    path("v1/", include("apps.chat.gateway_urls")),
 ]
 
 admin.site.site_header = "ModelHub administration"

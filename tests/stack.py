@@ -91,7 +91,7 @@ def worker(env: dict[str, str], **kwargs):
 def web_server(env: dict[str, str]):
     port = free_port()
     argv = [sys.executable, "-m", "uvicorn", "modelhub.asgi:application", "--host", "127.0.0.1",
-            "--port", str(port), "--lifespan", "off", "--no-access-log"]
+            "--port", str(port), "--lifespan", "on", "--no-access-log"]
     with process(argv, env, "web") as proc:
         url = f"http://127.0.0.1:{port}"
 

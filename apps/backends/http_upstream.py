@@ -1,8 +1,9 @@
 """OpenAI-compatible model servers over HTTP: HyperPod (HTTPS with the endpoint's API key, TLS
 verified) and local engines (plain HTTP on loopback).
 
-Everything is asynchronous (aiohttp, one pooled session per event loop and trust store), so one web process holds hundreds of streams without a thread each. `stream()` yields
-raw body bytes as they arrive; framing is the caller's business (`apps.backends.sse`).
+Everything is asynchronous (aiohttp, one pooled session per event loop and trust store), so one
+web process holds hundreds of streams without a thread each. `stream()` returns the raw body bytes
+as they arrive; framing is the caller's business (`apps.backends.sse`).
 Closing the iterator (e.g. because our own client went away) closes the upstream connection,
 which is how a model server learns to stop generating.
 """
@@ -12,7 +13,7 @@ import ipaddress
 import ssl
 import weakref
 from collections.abc import AsyncIterator
-from contextlib import aclosing, asynccontextmanager
+from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -123,13 +124,17 @@ async def translated_errors(what: str = "The model server"):
         raise UpstreamError(f"Could not reach {what.lower()}: {type(exc).__name__}.") from exc
 
 
-async def relay_body(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
-    """The body as it arrives. A stream abandoned half-way closes its connection (so the server
-    stops generating); one read to the end goes back to the pool."""
+async def relay_body(response: aiohttp.ClientResponse, what: str = "The model server") -> AsyncIterator[bytes]:
+    """The body as it arrives, read errors translated. A stream abandoned half-way closes its
+    connection (so the server stops generating); one read to the end goes back to the pool.
+
+    One generator straight over aiohttp's reader: every layer of async iteration costs each
+    relayed token a little."""
     finished = False
     try:
-        async for chunk in response.content.iter_any():
-            yield chunk
+        async with translated_errors(what):
+            while chunk := await response.content.readany():
+                yield chunk
         finished = True
     finally:
         if finished:
@@ -150,7 +155,7 @@ async def complete(url: str, body: bytes, *, target: str, api_key: str = "") -> 
 
 
 async def stream(url: str, body: bytes, *, target: str, api_key: str = "") -> AsyncIterator[bytes]:
-    """POST a streaming chat request; yields the body bytes as they arrive."""
+    """POST a streaming chat request; once the server has answered, its body bytes as they arrive."""
     check_url(url, target=target)
     async with translated_errors():
         response = await session(tls=url.startswith("https:")).post(
@@ -161,6 +166,4 @@ async def stream(url: str, body: bytes, *, target: str, api_key: str = "") -> As
         except BaseException:
             response.close()
             raise
-        async with aclosing(relay_body(response)) as chunks:
-            async for chunk in chunks:
-                yield chunk
+    return relay_body(response)

@@ -1,10 +1,11 @@
 """Who may chat with which endpoint, and how often.
 
-The checks are synchronous (ORM): call them through `sync_to_async`; `admit` does what a gateway
-request needs in one hop to a thread. Its result is remembered in the process for
-CHAT_AUTH_CACHE_SECONDS, so a client streaming many requests costs no database work per request:
-a revoked token, a user removed from every group or an endpoint leaving service is noticed after
-at most that long. The rate limit is counted on every request.
+The checks are synchronous (ORM). The gateway, which runs outside Django's request handling,
+calls them through `in_db_thread`; `admit` does what a gateway request needs in one such hop.
+`aadmit` remembers its result in the process for CHAT_AUTH_CACHE_SECONDS, so a client streaming
+many requests costs no database work per request: a revoked token, a user removed from every
+group or an endpoint leaving service is noticed after at most that long. The rate limit is
+counted on every request.
 """
 
 import asyncio
@@ -15,6 +16,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
+from django.db import connections
 from rest_framework.exceptions import AuthenticationFailed
 
 from apps.endpoints.models import Endpoint
@@ -82,6 +84,22 @@ def usable_endpoint(user, name) -> Endpoint:
     return endpoint
 
 
+def in_db_thread(function):
+    """`function` as a coroutine function, run on asgiref's one thread for synchronous code.
+
+    That thread keeps its database connection between calls (a lookup then costs its queries,
+    not a new connection); one that failed or no longer answers is replaced before the next call.
+    """
+
+    def with_usable_connections(*args):
+        for connection in connections.all(initialized_only=True):
+            if connection.connection is not None and (connection.errors_occurred or not connection.is_usable()):
+                connection.close()
+        return function(*args)
+
+    return sync_to_async(with_usable_connections)
+
+
 async def acheck_rate(user) -> None:
     if isinstance(caches[settings.CHAT_RATE_LIMIT_CACHE], LocMemCache):
         check_rate(user)  # in memory: no I/O, no need for a thread
@@ -122,7 +140,7 @@ async def aadmit(authorization: str, model) -> tuple:
     else:
         lookup = _in_flight.get(key)
         if lookup is None:
-            lookup = _in_flight[key] = asyncio.ensure_future(sync_to_async(admit)(authorization, model))
+            lookup = _in_flight[key] = asyncio.ensure_future(in_db_thread(admit)(authorization, model))
             lookup.add_done_callback(lambda done: _remember(key, done))
         # shield: a request that goes away does not cancel the lookup others are waiting for.
         user, endpoint = await asyncio.shield(lookup)
@@ -135,6 +153,10 @@ def models_for(authorization: str) -> list[dict]:
     check_may_chat(user)
     endpoints = visible_to(Endpoint.objects.filter(status="in_service"), user).select_related("owner")
     return [model_object(e) for e in endpoints.order_by("name")]
+
+
+async def amodels_for(authorization: str) -> list[dict]:
+    return await in_db_thread(models_for)(authorization)
 
 
 def model_object(endpoint) -> dict:

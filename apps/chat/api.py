@@ -11,7 +11,8 @@ import json
 import time
 
 from asgiref.sync import sync_to_async
-from django.http import Http404, JsonResponse
+from django.conf import settings
+from django.http import Http404, JsonResponse, StreamingHttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -20,16 +21,36 @@ from rest_framework.response import Response
 from apps.backends.sse import DONE_EVENT, event
 from apps.backends.upstream_errors import UpstreamError
 from apps.core.api import error_body, error_response
+from apps.core.asgi import SSE_HEADERS
 from apps.users.ownership import OwnedQuerysetMixin, get_visible_or_404
 
 from . import access, relay
-from .completions import check_request, parse_body
+from .completions import check_request, parse_body, too_large
 from .errors import GatewayError, from_upstream, invalid
-from .gateway import dumps, event_stream_response, read_body, relay_events
+from .streaming import dumps, relay_events
 from .models import Conversation, Message
 from .serializers import ConversationDetailSerializer, ConversationSerializer, MessageSerializer, UserTurnSerializer
 
 DEFAULT_TITLE = Conversation._meta.get_field("title").default
+
+
+def read_body(request) -> bytes:
+    """The body, refused (413) over CHAT_MAX_REQUEST_BYTES: images make big bodies, and the limit is
+    ours, not Django's 2.5 MB form limit (hence request.read(), not request.body)."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > settings.CHAT_MAX_REQUEST_BYTES:
+        raise too_large()
+    return request.read(settings.CHAT_MAX_REQUEST_BYTES + 1)
+
+
+def event_stream_response(events) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(events, content_type="text/event-stream; charset=utf-8")
+    for name, value in SSE_HEADERS.items():
+        response[name] = value
+    return response
 
 
 class ConversationViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
@@ -54,7 +75,6 @@ class ConversationViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.Retr
         """Add a user turn (text and/or images); then ask for replies with POST …/reply."""
         conversation = self.get_object()
         try:
-            # Our own size limit (images make big bodies), not Django's 2.5 MB form limit.
             data = parse_body(read_body(request._request))
         except GatewayError as exc:
             return Response(error_body(exc.code or "validation_error", exc.message), status=exc.status)

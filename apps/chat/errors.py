@@ -2,8 +2,6 @@
 `{"error": {"message", "type", "param", "code"}}` with the matching HTTP status.
 """
 
-from django.http import JsonResponse
-
 from apps.backends.upstream_errors import UpstreamError, UpstreamRejected, UpstreamTimeout
 
 
@@ -16,12 +14,6 @@ class GatewayError(Exception):
 
     def body(self) -> dict:
         return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
-
-    def response(self) -> JsonResponse:
-        response = JsonResponse(self.body(), status=self.status)
-        for name, value in self.headers.items():
-            response[name] = value
-        return response
 
 
 def invalid(message: str, param: str | None = None) -> GatewayError:

@@ -28,10 +28,10 @@ from apps.backends.upstream_errors import UpstreamError
 from .completions import upstream_body
 
 
-def _raw_stream(endpoint, body: bytes) -> AsyncIterator[bytes]:
+async def _raw_stream(endpoint, body: bytes) -> AsyncIterator[bytes]:
     if endpoint.target == "sagemaker":
         return runtime.invoke_endpoint_with_response_stream(endpoint.remote_name, body, region=endpoint.region or None)
-    return http_upstream.stream(endpoint.invocation_url, body, target=endpoint.target, api_key=endpoint.api_key)
+    return await http_upstream.stream(endpoint.invocation_url, body, target=endpoint.target, api_key=endpoint.api_key)
 
 
 async def complete(endpoint, request: dict) -> dict:
@@ -236,7 +236,7 @@ async def open_stream(endpoint, request: dict) -> tuple[dict | None, ChunkStream
     """Start a streaming reply; returns its first chunk (None if the reply is empty) and the rest."""
     body = upstream_body({**request, "stream": True}, endpoint.served_model_name)
     parser = JSONLinesParser() if endpoint.engine == "lmi" else SSEParser()
-    chunks = ChunkStream(_raw_stream(endpoint, body), parser)
+    chunks = ChunkStream(await _raw_stream(endpoint, body), parser)
     try:
         first = await anext(chunks)
     except StopAsyncIteration:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from apps.backends.sse import SSEParser
 from apps.backends.upstream_errors import UpstreamError
-from apps.chat.gateway import relay_events
+from apps.chat.streaming import relay_events
 from apps.chat.relay import ChunkStream, Stats, with_model
 
 

@@ -121,7 +121,7 @@ async def invoke_endpoint_with_response_stream(
             finally:
                 response.close()
         frames = EventStreamBuffer()
-        async with aclosing(relay_body(response)) as chunks:
+        async with aclosing(relay_body(response, "SageMaker")) as chunks:
             async for chunk in chunks:
                 frames.add_data(chunk)
                 for message in frames:

@@ -25,7 +25,7 @@ class Command(BaseCommand):
         celery = [python, "-m", "celery", "-A", "modelhub"]
         return {
             "web": [python, "-m", "uvicorn", "modelhub.asgi:application", "--host", host, "--port", str(port),
-                    "--lifespan", "off", "--no-access-log"],
+                    "--lifespan", "on", "--no-access-log"],
             "worker": [*celery, "worker", "-Q", "control,io", "--concurrency", str(concurrency),
                        "--loglevel", "INFO", "-n", "worker@%h"],
             "beat": [*celery, "beat", "--loglevel", "INFO"],
