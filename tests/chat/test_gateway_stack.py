@@ -233,6 +233,20 @@ def test_400_for_a_body_that_is_not_json(web, alice):
     assert status == 400 and "not valid JSON" in error["message"]
 
 
+def test_unknown_urls_and_wrong_methods_answer_in_openais_shape(web, alice):
+    """/v1 is served beside Django: its own 404 and 405, never Django's HTML pages."""
+    auth = {"Authorization": f"Bearer {token_for(alice)}"}
+    for method, path, status, code in [("POST", "/v1/completions", 404, "unknown_url"),
+                                       ("GET", "/v1/chat/completions", 405, "method_not_allowed"),
+                                       ("POST", "/v1/models", 405, "method_not_allowed")]:
+        response = httpx.request(method, f"{web}{path}", headers=auth, timeout=30)
+        error = response.json()["error"]
+        assert (response.status_code, error["code"], set(error)) == (status, code, ERROR_KEYS), (method, path)
+        assert response.headers["content-type"] == "application/json"
+    assert httpx.get(f"{web}/v1/chat/completions", headers=auth, timeout=30).headers["allow"] == "POST"
+    assert "POST /v1/completions" in httpx.post(f"{web}/v1/completions", timeout=30).json()["error"]["message"]
+
+
 def test_413_for_an_oversized_request(web, alice, local_fake):
     make_endpoint(alice, "ep", "local", upstream=local_fake)
     huge = [{"role": "user", "content": "x" * (300 * 1024)}]
