@@ -286,6 +286,9 @@ CHAT_UPSTREAM_CONNECT_TIMEOUT = env.float("CHAT_UPSTREAM_CONNECT_TIMEOUT", defau
 # Longest silence allowed between two pieces of an upstream reply (and for a whole non-streaming reply's first byte).
 CHAT_UPSTREAM_READ_TIMEOUT = env.float("CHAT_UPSTREAM_READ_TIMEOUT", default=120.0)
 CHAT_UPSTREAM_MAX_CONNECTIONS = env.int("CHAT_UPSTREAM_MAX_CONNECTIONS", default=1000)
+# How long an idle upstream connection is kept for reuse: below the 5 s after which uvicorn (vLLM, SGLang)
+# closes idle connections, so that a request is never sent on one the server is closing.
+CHAT_UPSTREAM_KEEPALIVE_SECONDS = env.float("CHAT_UPSTREAM_KEEPALIVE_SECONDS", default=4.0)
 # Extra CA certificates (PEM file) trusted for HyperPod endpoints; empty uses the system store.
 CHAT_UPSTREAM_CA_BUNDLE = env.str("CHAT_UPSTREAM_CA_BUNDLE", default="")
 # SageMaker runtime base URL override (else AWS_ENDPOINT_URL, else the regional AWS endpoint).

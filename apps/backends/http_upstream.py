@@ -45,6 +45,7 @@ def session(*, tls: bool) -> aiohttp.ClientSession:
     if client is None or client.closed:
         connector = aiohttp.TCPConnector(
             limit=settings.CHAT_UPSTREAM_MAX_CONNECTIONS, limit_per_host=0, ssl=_tls_context() if tls else False,
+            keepalive_timeout=settings.CHAT_UPSTREAM_KEEPALIVE_SECONDS,
         )
         timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=settings.CHAT_UPSTREAM_CONNECT_TIMEOUT, sock_read=settings.CHAT_UPSTREAM_READ_TIMEOUT,

@@ -13,10 +13,12 @@ each event's bytes to a converter, and `with_model` renames the model in place w
 certain to equal decoding and re-encoding (everything else is decoded by `parse_chunk`).
 """
 
+import asyncio
 import json
 import re
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,6 +122,7 @@ class Stats:
 
 
 _DONE = DONE.encode()
+DRAIN_SECONDS = 0.25
 
 
 def parse_chunk(data: bytes) -> dict:
@@ -140,6 +143,7 @@ class ChunkStream:
         self._parser = parser
         self._pending: list[bytes] = []  # complete events not handed out yet
         self._finished = False
+        self._saw_done = False
 
     async def __anext__(self) -> dict:
         batch = await self.next_batch(limit=1)
@@ -184,10 +188,22 @@ class ChunkStream:
                 self._pending = self._parser.feed_raw(piece)
             if _DONE in self._pending:
                 self._pending = self._pending[: self._pending.index(_DONE)]
-                self._finished = True
-                await self.aclose()
+                self._finished = self._saw_done = True
+        if not self._pending and self._saw_done:
+            await self._read_to_end()
         events, self._pending = self._pending, []
         return events
+
+    async def _read_to_end(self) -> None:
+        """After `[DONE]` the upstream's body normally ends at once: read that end (for at most
+        DRAIN_SECONDS) so that its connection goes back to the pool instead of being dropped, which
+        would cost the next request a new TCP (and, for HyperPod, TLS) connection. Done once the
+        events before `[DONE]` are handed out, so that they do not wait for it."""
+        self._saw_done = False
+        with suppress(TimeoutError, UpstreamError):
+            async with asyncio.timeout(DRAIN_SECONDS):
+                async for _ in self._raw:
+                    pass
 
     async def aclose(self) -> None:
         await self._raw.aclose()

@@ -25,11 +25,13 @@ class User(AbstractUser):
     @property
     def is_admin(self) -> bool:
         """Admins see and act on everything; everyone else only on what they own."""
-        if self.is_superuser:
-            return True
-        cached = getattr(self, "_is_admin", None)
+        return self.is_superuser or ADMIN_GROUP in self.group_names()
+
+    def group_names(self) -> frozenset[str]:
+        """The names of the user's groups, read once per instance (one query serves every check)."""
+        cached = getattr(self, "_group_names", None)
         if cached is None:
-            cached = self._is_admin = self.groups.filter(name=ADMIN_GROUP).exists()
+            cached = self._group_names = frozenset(self.groups.values_list("name", flat=True))
         return cached
 
 

@@ -81,6 +81,8 @@ class FakeModelServer:
         self.requests: list[Recorded] = []
         self.cancelled = 0
         self.completed = 0
+        self.connections = 0  # TCP connections accepted (keep-alive reuses them)
+        self.end_delay = 0.0  # seconds between the last event and the end of the body (uvicorn writes it apart)
         self.errors: list[str] = []
         self._rng = random.Random(self.seed)
         self._ready = threading.Event()
@@ -120,6 +122,7 @@ class FakeModelServer:
 
     # HTTP ------------------------------------------------------------------------------------
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        self.connections += 1
         try:
             while True:
                 request_line = await reader.readline()
@@ -176,8 +179,7 @@ class FakeModelServer:
             await self._respond(writer, 200, json.dumps(self.completion(body)).encode())
             self.completed += 1
             return True
-        await self._stream(writer, body)
-        return False
+        return await self._stream(writer, body)  # keep-alive after a complete stream, as uvicorn (vLLM, SGLang) does
 
     def _check_auth(self, method, path, headers, raw):
         if self.kind == "openai":
@@ -246,7 +248,7 @@ class FakeModelServer:
         if self.send_done and not self.jsonlines:
             yield b"data: [DONE]\n\n", 0
 
-    async def _stream(self, writer, body):
+    async def _stream(self, writer, body) -> bool:
         if self.kind == "sagemaker":
             head = "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.amazon.eventstream\r\n" \
                    "X-Amzn-SageMaker-Content-Type: text/event-stream\r\nx-Amzn-Invoked-Production-Variant: AllTraffic\r\n"
@@ -281,11 +283,16 @@ class FakeModelServer:
                     await self._write_chunk(writer, data)
             if carry:
                 await self._write_chunk(writer, payload_part(carry))
+            await writer.drain()
+            if self.end_delay:
+                await asyncio.sleep(self.end_delay)
             writer.write(b"0\r\n\r\n")
             await writer.drain()
             self.completed += 1
+            return True
         except (ConnectionError, ssl.SSLError):
             self.cancelled += 1
+            return False
 
     async def _write_chunk(self, writer, data: bytes):
         if writer.is_closing():

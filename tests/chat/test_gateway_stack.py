@@ -90,6 +90,25 @@ def test_stream_is_clean_sse_ending_in_done(web, alice, upstreams, target):
         assert upstreams["local"].send_done is False
 
 
+@pytest.mark.parametrize("target", ["hyperpod", "sagemaker"])
+def test_streams_that_end_with_done_reuse_the_upstream_connection(web, alice, upstreams, target):
+    """The upstream's body ends a moment after [DONE] (a separate write): waiting for that end returns the
+    connection to the pool, so the next request needs no new TCP (or TLS) connection."""
+    upstream = upstreams[target]
+    make_endpoint(alice, f"reuse-{target}", target, upstream=upstream)
+    client = client_for(web, alice)
+    upstream.end_delay = 0.05
+    try:
+        list(client.chat.completions.create(model=f"reuse-{target}", messages=MESSAGES, stream=True))
+        before = upstream.connections
+        for _ in range(3):
+            chunks = list(client.chat.completions.create(model=f"reuse-{target}", messages=MESSAGES, stream=True))
+            assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "".join(upstream.tokens)
+    finally:
+        upstream.end_delay = 0.0
+    assert upstream.connections == before
+
+
 def test_lmi_endpoint_streaming_json_lines(web, alice, sagemaker_fake):
     """LMI streams one JSON object per line (its `jsonlines` output formatter), not SSE."""
     make_endpoint(alice, "lmi", "sagemaker", upstream=sagemaker_fake, engine="lmi")
