@@ -14,7 +14,7 @@ from contextlib import suppress
 from django.conf import settings
 
 from apps.backends.upstream_errors import UpstreamError
-from apps.core.asgi import BodyTooLarge, header, read_body, send_event_stream, send_json
+from apps.core.asgi import BodyTooLarge, ClientGone, header, read_body, send_event_stream, send_json
 
 from . import access, relay
 from .completions import check_request, parse_body, too_large
@@ -43,6 +43,8 @@ async def application(scope, receive, send) -> None:
             raise GatewayError(404, f"Invalid URL ({method} {path})", code="unknown_url")
     except GatewayError as exc:
         await send_json(send, exc.status, exc.body(), exc.headers)
+    except ClientGone:
+        pass
     except Exception:
         logger.exception("The gateway failed on %s %s", method, path)
         failure = GatewayError(500, "The gateway failed; the error is logged.", type="api_error", code="internal_error")

@@ -28,6 +28,10 @@ class BodyTooLarge(Exception):
     pass
 
 
+class ClientGone(Exception):
+    """The client disconnected before its request was read: there is nobody to answer."""
+
+
 class PrefixRouter:
     """HTTP requests under one of `routes`' path prefixes go to that app, everything else to `default`.
 
@@ -77,7 +81,8 @@ def header(scope: Scope, name: bytes) -> str:
 
 
 async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
-    """The whole request body; BodyTooLarge as soon as it is known to exceed `limit` bytes."""
+    """The whole request body; BodyTooLarge as soon as it is known to exceed `limit` bytes, ClientGone
+    if the client disconnects first."""
     try:
         declared = int(header(scope, b"content-length") or 0)
     except ValueError:
@@ -88,7 +93,7 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            raise asyncio.CancelledError("the client went away while sending its request")
+            raise ClientGone
         part = message.get("body", b"")
         size += len(part)
         if size > limit:

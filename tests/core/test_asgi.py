@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from apps.core.asgi import BodyTooLarge, PrefixRouter, read_body, send_event_stream, send_json
+from apps.core.asgi import BodyTooLarge, ClientGone, PrefixRouter, read_body, send_event_stream, send_json
 
 
 class Recorder:
@@ -75,6 +75,8 @@ def test_read_body_joins_parts_and_refuses_what_is_over_the_limit():
     declared = http_scope(headers=[(b"content-length", b"999")])
     with pytest.raises(BodyTooLarge):  # refused from the header, before reading anything
         asyncio.run(read_body(declared, messages(), limit=100))
+    with pytest.raises(ClientGone):  # went away half-way through its request
+        asyncio.run(read_body(http_scope(), messages(parts[0], {"type": "http.disconnect"}), limit=100))
 
 
 def test_send_json_sets_length_type_and_extra_headers():
