@@ -213,7 +213,7 @@ def median_row(rounds: list[dict]) -> dict:
         "added_p99": med("added_p99"), "ratio": med("ratio"), "direct_tps": med("direct_tps"),
         "gateway_tps": med("gateway_tps"), "cpu": med("cpu"), "rss": max(r["rss"] for r in rounds),
         "threads": max(r["threads"] for r in rounds), "failed": sum(r["failed"] for r in rounds),
-        "ratios": sorted(r["ratio"] for r in rounds), "added": sorted(r["added_p50"] for r in rounds),
+        "ratios": sorted(r["ratio"] for r in rounds),
     }
 
 

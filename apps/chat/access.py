@@ -41,7 +41,7 @@ def user_from_authorization(header: str):
 
 def check_may_chat(user) -> None:
     """Every account in one of ModelHub's groups may chat; an account outside them (suspended) may not."""
-    if user.is_superuser or user.group_names() & set(GROUPS):
+    if user.is_superuser or not user.group_names().isdisjoint(GROUPS):
         return
     raise GatewayError(403, "Your account is not allowed to use models. Ask an administrator to add you to a group.",
                        type="permission_error", code="permission_denied")

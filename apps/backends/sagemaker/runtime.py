@@ -120,14 +120,14 @@ async def invoke_endpoint_with_response_stream(
                 raise _error(response.status, await response.read(), response.headers.get("x-amzn-errortype", ""))
             finally:
                 response.close()
-        frames = EventStreamBuffer()
-        async with aclosing(relay_body(response, "SageMaker")) as chunks:
-            async for chunk in chunks:
-                frames.add_data(chunk)
-                for message in frames:
-                    part = _payload(message)
-                    if part:
-                        yield part
+    frames = EventStreamBuffer()
+    async with aclosing(relay_body(response, "SageMaker")) as chunks:  # relay_body translates read errors
+        async for chunk in chunks:
+            frames.add_data(chunk)
+            for message in frames:
+                part = _payload(message)
+                if part:
+                    yield part
 
 
 def _payload(message) -> bytes | None:
