@@ -1,30 +1,111 @@
-"""The contracts between ModelHub and the compute it drives.
+"""The contract between ModelHub's apps and the compute targets they drive.
 
-Views and tasks talk to these interfaces only; `registry` picks the implementation by name
-(`sagemaker`, `hyperpod`, `local`) from settings, so tests swap in scripted fakes. Every method
-raises `apps.backends.errors.BackendError` subclasses, never a vendor exception.
+The apps build frozen value objects once (a `TrainingSubmission`, a `Deployment`) and hand them to
+the backend of the object's target, which they reach only through `apps.backends.registry`. A backend
+answers with `RemoteState` in ModelHub's own vocabulary (`JobPhase`, `EndpointPhase`), keeping the
+service's own words only for display (`remote_status`, `detail`). Vendor words and facts (status names,
+log groups, not-found codes) stay inside the backend's folder. Backends never import the apps.
+
+Every method raises `apps.backends.errors.BackendError` subclasses, never a vendor exception: a
+`TransientError` is retried with backoff, any other error is terminal with its message as the reason.
+
+A backend declares what it supports in `capabilities`; pages and the API read them to say what a
+target can do, and the apps call an optional method only when its capability is declared.
 """
 
-from collections.abc import AsyncIterator, Iterable
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from enum import StrEnum
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+
+class Capability(StrEnum):
+    LOGS = "logs"  # logs(ref) -> LogPage
+    METRICS = "metrics"  # read_text(uri) of a job's trainer log
+    STOP = "stop"  # stop(ref)
+    SECRETS = "secrets"  # keeps a submission's secrets in its own store; delete_secrets(ref)
+    STORAGE = "storage"  # stage_dataset(...) / read_text(uri): datasets must be copied where it reads them
+    STREAMING_CHAT = "streaming_chat"  # stream(ref, body) / complete(ref, body)
+    SCALING = "scaling"  # update(deployment, ref) changes instance counts
+    AUTOSCALING = "autoscaling"  # update applies Deployment.autoscaling
+    ADAPTERS = "adapters"  # serves LoRA adapters beside the base model
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Whether a target can be used now and, if not, everything that is missing, at once."""
+
+    usable: bool
+    missing: tuple[str, ...] = ()  # "Set S3_BUCKET in .env: ...", one item per problem
+    detail: str = ""
+
+
+# --- what a backend reports ------------------------------------------------------------------------
+
+
+class JobPhase(StrEnum):
+    """Where a remote training run is, in ModelHub's words."""
+
+    STARTING = "starting"  # accepted, getting machines, image or data ready
+    RUNNING = "running"  # the trainer is running
+    STOPPING = "stopping"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    STOPPED = "stopped"
+    NOT_FOUND = "not_found"  # the target has no run of that name (never created, or gone)
+    UNKNOWN = "unknown"  # a status the backend does not recognise: recorded, never acted on
+
+
+class EndpointPhase(StrEnum):
+    CREATING = "creating"
+    IN_SERVICE = "in_service"
+    UPDATING = "updating"
+    DELETING = "deleting"
+    FAILED = "failed"
+    NOT_FOUND = "not_found"
+    MAINTENANCE = "maintenance"  # the target is working on it but it keeps serving (no status change)
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class RemoteEvent:
+    """One step the target reports in a run's history (e.g. SageMaker's secondary status transitions)."""
+
+    status: str
+    message: str = ""
+    start: str | None = None  # ISO 8601
+    end: str | None = None
 
 
 @dataclass(frozen=True)
 class RemoteState:
-    """What a backend reports about one remote object (training job or endpoint)."""
+    """What a backend reports about one remote object (training run or endpoint)."""
 
     name: str
-    status: str  # the service's own status word, e.g. "InProgress", "InService"
-    secondary_status: str = ""
+    phase: str  # a JobPhase or an EndpointPhase
+    remote_status: str = ""  # the service's own word, for display and events only
+    detail: str = ""  # the service's finer word (SageMaker's secondary status), display only
     message: str = ""
     failure_reason: str = ""
+    remote_id: str = ""  # ARN, UID or PID: whatever identifies the object on the target
     started_at: datetime | None = None
     ended_at: datetime | None = None
     billable_seconds: int | None = None
     output_uri: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    invocation_url: str = ""
+    region: str = ""
+    adopted: bool = False  # submit/deploy found the object already there and took it over
+    history: tuple[RemoteEvent, ...] | None = None  # None: this report carries no history
+    instances: tuple[int, int] | None = None  # (current, desired) replicas or instances
+    final_metrics: tuple[tuple[str, float], ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.phase in (JobPhase.SUCCEEDED, JobPhase.FAILED, JobPhase.STOPPED)
 
 
 @dataclass(frozen=True)
@@ -40,38 +121,187 @@ class LogPage:
     next_token: str | None  # pass back to continue after the last line; None when there is nothing yet
 
 
+# --- training ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Resources:
+    instance_type: str
+    instance_count: int = 1
+    volume_size_gb: int = 100
+    use_spot: bool = False
+    max_run_seconds: int = 86400
+    max_wait_seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class JobLocations:
+    """Where one job's files live on its target's storage (URIs or paths the target understands)."""
+
+    root: str  # the job's prefix; every other location is inside it
+    config: str  # the rendered files are put here before the run starts
+    checkpoints: str
+    output: str
+    trainer_log: str  # where the trainer's progress log is synced during the run
+
+
+@dataclass(frozen=True)
+class StagedDataset:
+    """A catalog dataset the run reads, and where the target has (or will have) a copy of it."""
+
+    dataset_id: int
+    name: str
+    location: str
+
+
+@dataclass(frozen=True)
+class TrainingSubmission:
+    """Everything a backend needs to start one training run. Built once per submit by the jobs app."""
+
+    job_id: int
+    remote_name: str
+    owner: str
+    job_type: str
+    tool: str  # "llamafactory" or "easyr1": which image / runner executes `files`
+    resources: Resources
+    locations: JobLocations
+    environment: Mapping[str, str]  # non-secret container environment, already complete
+    files: Mapping[str, str]  # rendered bundle: file name -> text (YAML, dataset_info.json, ...)
+    spec: Mapping[str, Any]  # the validated spec, for backends that render their own runner config
+    metric_definitions: tuple[Mapping[str, str], ...] = ()
+    datasets: tuple[StagedDataset, ...] = ()
+    tags: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)  # values: never log or store them
+
+    def __repr__(self) -> str:  # a submission may be logged by a failing task: keep secrets out of it
+        return f"TrainingSubmission(job_id={self.job_id}, remote_name={self.remote_name!r}, tool={self.tool!r})"
+
+
+@dataclass(frozen=True)
+class JobRef:
+    """How a backend finds a run it already has (everything it needs after submit)."""
+
+    job_id: int
+    remote_name: str
+    remote_id: str = ""
+    locations: JobLocations | None = None
+    last_status: str = ""  # the remote_status last recorded, so bulk polls report only changes
+    checked_since: datetime | None = None  # poll for changes after this time
+
+
+@runtime_checkable
 class TrainingBackend(Protocol):
-    name: str
+    name: ClassVar[str]
+    label: ClassVar[str]
+    capabilities: ClassVar[frozenset[Capability]]
 
-    def submit(self, job) -> RemoteState:
-        """Create the remote job for `job`, or adopt the one that already has its name."""
+    def readiness(self) -> Readiness: ...
 
-    def poll_many(self, jobs: Iterable) -> dict[str, RemoteState]:
-        """Current state of many jobs, keyed by remote name, in as few calls as the service allows."""
+    def job_root(self, remote_name: str) -> str:
+        """The storage prefix for a new job's files (raises RemoteValidationError if none is configured)."""
 
-    def describe(self, job) -> RemoteState: ...
+    def submit(self, submission: TrainingSubmission) -> RemoteState:
+        """Create the remote run, or adopt the one that already has its name."""
 
-    def stop(self, job) -> None:
-        """Stop the remote job; a job that does not exist (yet, or any more) is not an error."""
+    def describe(self, ref: JobRef) -> RemoteState:
+        """The run's full state, with its history; phase NOT_FOUND when the target has no such run."""
 
-    def logs(self, job, next_token: str | None = None, limit: int = 500) -> LogPage: ...
+    def poll_many(self, refs: Iterable[JobRef]) -> dict[str, RemoteState]:
+        """States of the runs that changed since their `checked_since`, keyed by remote name, in as few
+        calls as the service allows. Runs absent from the result did not change (or are unknown)."""
 
-    def metrics(self, job) -> list[dict]: ...
+    # Optional, by capability ----------------------------------------------------------------------
+    # STOP:    stop(ref) -> None; a run that does not exist (yet, or any more) is not an error.
+    # LOGS:    logs(ref, next_token=None, limit=500) -> LogPage
+    # METRICS: read_text(uri) -> str ("" when absent)
+    # SECRETS: delete_secrets(ref) -> bool
+    # STORAGE: stage_dataset(folder: str, files: Iterable[tuple[str, bytes-iterable]]) and storage_target
 
 
+# --- serving -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Autoscaling:
+    min_instances: int
+    max_instances: int
+    target_invocations_per_instance: int
+    scale_in_cooldown: int = 300
+    scale_out_cooldown: int = 60
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    uri: str  # s3://..., hf://org/name or a plain repo id, file:// or a local path, fsx://...
+    adapters: tuple[tuple[str, str], ...] = ()  # (served adapter name, uri)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Everything a backend needs to create or update one endpoint. Built once by the endpoints app."""
+
+    endpoint_id: int
+    remote_name: str
+    owner: str
+    display_name: str
+    engine: str  # "vllm", "sglang", "lmi", "byoc"
+    engine_version: str
+    served_model_name: str
+    model: ModelSource
+    instance_type: str
+    instance_count: int
+    environment: Mapping[str, str]  # the engine's container environment (SM_VLLM_* ...), already rendered
+    argv: tuple[str, ...]  # the engine's command line, for targets that start the server themselves
+    image: str = ""  # an explicit image; empty: the backend's default for engine and version
+    autoscaling: Autoscaling | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)  # target-specific, validated by the app
+    tags: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)  # e.g. HF_TOKEN, the endpoint API key
+
+    def __repr__(self) -> str:
+        return f"Deployment(endpoint_id={self.endpoint_id}, remote_name={self.remote_name!r}, engine={self.engine!r})"
+
+
+@dataclass(frozen=True)
+class EndpointRef:
+    """How a backend finds (and talks to) an endpoint it already has."""
+
+    endpoint_id: int
+    remote_name: str
+    region: str = ""
+    invocation_url: str = ""
+    last_status: str = ""
+    options: Mapping[str, Any] = field(default_factory=dict)
+    api_key: str = field(default="", repr=False)
+
+
+@runtime_checkable
 class ServingBackend(Protocol):
-    name: str
+    name: ClassVar[str]
+    label: ClassVar[str]
+    capabilities: ClassVar[frozenset[Capability]]
 
-    def deploy(self, endpoint) -> RemoteState:
+    def readiness(self) -> Readiness: ...
+
+    def deploy(self, deployment: Deployment) -> RemoteState:
         """Create (or adopt) everything the endpoint needs; returns once creation has started."""
 
-    def poll_many(self, endpoints: Iterable) -> dict[str, RemoteState]: ...
+    def describe(self, ref: EndpointRef) -> RemoteState: ...
 
-    def update(self, endpoint) -> RemoteState: ...
+    def poll_many(self, refs: Iterable[EndpointRef]) -> dict[str, RemoteState]: ...
 
-    def delete(self, endpoint) -> None:
+    def delete(self, ref: EndpointRef) -> None:
         """Remove every remote piece; pieces already gone are not an error."""
 
-    def invoke(self, endpoint, payload: dict) -> dict: ...
+    # Optional, by capability ----------------------------------------------------------------------
+    # SCALING/AUTOSCALING: update(deployment, ref) -> RemoteState
+    # LOGS:           logs(ref, next_token=None, limit=50) -> LogPage
+    # STREAMING_CHAT: stream(ref, body: bytes) -> AsyncIterator[bytes] (SSE bytes as the engine sends them)
+    #                 complete(ref, body: bytes) -> bytes
 
-    def stream(self, endpoint, payload: dict) -> AsyncIterator[bytes]: ...
+
+def supports(backend, capability: Capability) -> bool:
+    return capability in getattr(backend, "capabilities", frozenset())
+
+
+ChatStream = AsyncIterator[bytes]
