@@ -13,8 +13,8 @@ class JobEventInline(EventLogInline):
 class TrainingJobAdmin(admin.ModelAdmin):
     """Read-mostly: status moves only through transitions, and deleted jobs stay visible here with their history."""
 
-    list_display = ("name", "owner", "job_type", "status", "backend", "created_at", "deleted_at")
-    list_filter = ("status", "job_type", "backend", ("deleted_at", admin.EmptyFieldListFilter))
+    list_display = ("name", "owner", "job_type", "status", "target", "created_at", "deleted_at")
+    list_filter = ("status", "job_type", "target", ("deleted_at", admin.EmptyFieldListFilter))
     search_fields = ("name", "remote_name", "owner__username")
     list_select_related = ("owner",)
     readonly_fields = [f.name for f in TrainingJob._meta.fields if f.name not in ("name",)]

@@ -128,14 +128,16 @@ class TrainingJobViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.Retri
     def logs(self, request, pk=None):
         job = self.get_object()
         token = request.query_params.get("next_token") or None
-        if not job.remote_arn and job.status in (Status.QUEUED, Status.SUBMITTING):
+        if not services.has_started(job):
             return Response({"lines": [], "next_token": token})
         try:
-            page = services.backend_for(job).logs(job, token)
+            page = services.read_logs(job, token)
         except ValueError as exc:
             raise ValidationError({"next_token": [str(exc)]}) from exc
         except BackendError as exc:
             return _backend_error(exc)
+        if page is None:  # the job's target keeps no logs
+            return Response({"lines": [], "next_token": None})
         return Response({
             "lines": [{"timestamp": line.timestamp, "message": line.message, "stream": line.stream} for line in page.lines],
             "next_token": page.next_token,
@@ -150,7 +152,7 @@ class TrainingJobViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.Retri
     @action(detail=True, methods=["get"])
     def metrics(self, request, pk=None):
         job = self.get_object()
-        records = services.refresh_metrics(job) if job.remote_arn or job.status != Status.QUEUED else []
+        records = services.refresh_metrics(job) if services.has_started(job) else []
         return Response({"records": records, "progress": {
             "step": job.step, "total_steps": job.total_steps, "percentage": job.percentage, "eta_seconds": job.eta_seconds,
         }})

@@ -1,23 +1,20 @@
-"""The bridge between a job row and the configuration engineer's pure renderers.
+"""The bridge between a job row and the pure renderers: the spec parsed from the row, the render
+context read from the catalog, and the stored secrets the spec names."""
 
-Backends call these through the job (`job.render_bundle()`, `job.metric_definitions()`,
-`job.parse_trainer_log()`), so they never depend on how the renderers are organised.
-"""
+from apps.catalog.models import Dataset
+from apps.users.models import UserSecret
 
 from . import layout
+from .renderers import secret_refs
+from .spec import TrainingSpec
 
 
-def training_spec(job):
-    from .spec import TrainingSpec
-
+def training_spec(job) -> TrainingSpec:
     return TrainingSpec.from_dict(job.spec)
 
 
-def render_context(job) -> dict:
+def render_context(job, spec: TrainingSpec) -> dict:
     """What the renderers need besides the spec: the catalog datasets and the job's locations."""
-    from apps.catalog.models import Dataset
-
-    spec = training_spec(job)
     by_pk = {ds.pk: ds for ds in Dataset.objects.filter(pk__in=list(spec.datasets))}
     return {
         "job_id": job.pk,
@@ -29,54 +26,18 @@ def render_context(job) -> dict:
     }
 
 
-def render(job) -> dict[str, str]:
-    from .renderers import render_job_bundle
-
-    return render_job_bundle(training_spec(job), render_context(job))
-
-
-def metric_definitions(job) -> list[dict]:
-    from .renderers.metrics import metric_definitions as definitions
-
-    return definitions(job.job_type)
-
-
-def parse_trainer_log(job, text: str) -> list[dict]:
-    from .renderers.metrics import parse_trainer_log as parse
-
-    return parse(text)
-
-
-def progress(points: list[dict]) -> dict:
-    from .renderers.metrics import progress as latest
-
-    return latest(points)
-
-
-def trainer_log_uri(job) -> str:
-    from .renderers import trainer_log_key
-
-    return job.uri(layout.CHECKPOINT_DIR) + trainer_log_key(training_spec(job))
-
-
 class MissingSecret(Exception):
     pass
 
 
 def uses_secrets(job) -> bool:
     """Whether the spec refers to any stored secret (so the backend may hold a copy for the run)."""
-    from .renderers import secret_refs
-
     return bool(secret_refs(training_spec(job)))
 
 
-def secret_environment(job) -> dict[str, str]:
+def secret_environment(job, spec: TrainingSpec) -> dict[str, str]:
     """{variable: value} of every stored secret the spec refers to (tracker key, HF token), read at submit only."""
-    from apps.users.models import UserSecret
-
-    from .renderers import secret_refs
-
-    refs = secret_refs(training_spec(job))
+    refs = secret_refs(spec)
     if not refs:
         return {}
     values = dict(UserSecret.objects.filter(owner_id=job.owner_id, name__in=refs.values()).values_list("name", "value"))

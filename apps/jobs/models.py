@@ -5,6 +5,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from apps.backends import registry
+from apps.backends.errors import BackendError
 from apps.core.job_types import EASYR1_TYPES, JobType
 from apps.core.models import Event
 from apps.core.naming import remote_name
@@ -67,6 +69,19 @@ class TrainingJobQuerySet(models.QuerySet):
         return self.filter(status__in=JOB_MACHINE.active)
 
 
+def default_target() -> str:
+    return settings.TRAINING_DEFAULT_BACKEND
+
+
+def job_root(target: str, name: str) -> str:
+    """The storage prefix the target gives a job, or "" while it cannot (e.g. no bucket configured yet:
+    the submit asks again, and fails with the target's reason if it still cannot)."""
+    try:
+        return registry.training_backend(target).job_root(name)
+    except (BackendError, LookupError):
+        return ""
+
+
 def _nonce() -> str:
     return "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(5))
 
@@ -80,19 +95,19 @@ class TrainingJob(StatefulModel):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="training_jobs")
     name = models.CharField(max_length=100)
     job_type = models.CharField(max_length=16, choices=JobType.choices, db_index=True)
-    backend = models.CharField(max_length=32, default="sagemaker", help_text="Training backend (settings.TRAINING_BACKENDS).")
+    target = models.CharField(max_length=32, default=default_target, help_text="Compute target (settings.TRAINING_BACKENDS).")
     spec = models.JSONField(help_text="The validated TrainingSpec (TrainingSpec.to_dict()).")
 
     # Remote identity. `remote_name` is derived from our id when the row is created and never changes,
     # so a retried submit finds (adopts) the remote job instead of creating a second one.
     name_nonce = models.CharField(max_length=8, default=_nonce, editable=False)
     remote_name = models.CharField(max_length=63, blank=True, db_index=True)
-    remote_arn = models.CharField(max_length=255, blank=True)
+    remote_id = models.CharField(max_length=255, blank=True, help_text="The target's id of the run (an ARN on SageMaker).")
     output_uri = models.CharField(max_length=1024, blank=True, help_text="The job's storage prefix (see layout.py).")
 
-    # Last remote state seen by the reconcile loop.
+    # Last remote state seen by the reconcile loop, in the target's own words (for display).
     remote_status = models.CharField(max_length=32, blank=True)
-    remote_secondary_status = models.CharField(max_length=64, blank=True)
+    remote_detail = models.CharField(max_length=64, blank=True)
     remote_transitions_seen = models.PositiveIntegerField(default=0)
     remote_checked_at = models.DateTimeField(null=True, blank=True)
     submit_attempts = models.PositiveIntegerField(default=0)
@@ -133,8 +148,7 @@ class TrainingJob(StatefulModel):
             self.remote_name = remote_name(
                 self.name, f"{self.pk}{self.name_nonce}", prefix=settings.TRAINING_JOB_NAME_PREFIX, max_length=63
             )
-            # The storage prefix needs a bucket; without one the backend sets it (or refuses) at submit.
-            self.output_uri = layout.job_prefix_uri(self.remote_name) if settings.S3_BUCKET else ""
+            self.output_uri = self.output_uri or job_root(self.target, self.remote_name)
             type(self).objects.filter(pk=self.pk).update(remote_name=self.remote_name, output_uri=self.output_uri)
 
     # Derived facts -------------------------------------------------------------------------------
@@ -142,10 +156,6 @@ class TrainingJob(StatefulModel):
     @property
     def status_display(self) -> str:
         return Status(self.status).label if self.status in Status.values else self.status
-
-    @property
-    def is_deleted(self) -> bool:
-        return self.deleted_at is not None
 
     @property
     def can_stop(self) -> bool:
@@ -188,39 +198,6 @@ class TrainingJob(StatefulModel):
     @property
     def config_uri(self) -> str:
         return self.uri(layout.CONFIG_DIR)
-
-    # The spec and its renderings (see bundle.py) -----------------------------------------------------
-
-    def training_spec(self):
-        from . import bundle
-
-        return bundle.training_spec(self)
-
-    def render_bundle(self) -> dict[str, str]:
-        from . import bundle
-
-        return bundle.render(self)
-
-    def metric_definitions(self) -> list[dict]:
-        from . import bundle
-
-        return bundle.metric_definitions(self)
-
-    def parse_trainer_log(self, text: str) -> list[dict]:
-        from . import bundle
-
-        return bundle.parse_trainer_log(self, text)
-
-    def secret_environment(self) -> dict[str, str]:
-        """Secrets the container needs (the tracker key), by variable name. Never log or store the result."""
-        from . import bundle
-
-        return bundle.secret_environment(self)
-
-    def trainer_log_uri(self) -> str:
-        from . import bundle
-
-        return bundle.trainer_log_uri(self)
 
     @property
     def is_deployable(self) -> bool:

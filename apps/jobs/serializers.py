@@ -18,11 +18,12 @@ class TrainingJobListSerializer(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.username", read_only=True)
     progress = serializers.SerializerMethodField()
     is_terminal = serializers.BooleanField(read_only=True)
+    backend = serializers.CharField(source="target", read_only=True, help_text="Deprecated: the same as `target`.")
 
     class Meta:
         model = TrainingJob
         fields = [
-            "id", "name", "job_type", "backend", "status", "status_reason", "is_terminal", "owner",
+            "id", "name", "job_type", "target", "backend", "status", "status_reason", "is_terminal", "owner",
             "created_at", "started_at", "ended_at", "billable_seconds", "progress",
         ]
 
@@ -36,8 +37,8 @@ class TrainingJobSerializer(TrainingJobListSerializer):
 
     class Meta(TrainingJobListSerializer.Meta):
         fields = [
-            *TrainingJobListSerializer.Meta.fields, "spec", "remote_name", "remote_arn", "remote_status",
-            "remote_secondary_status", "output_uri", "checkpoint_uri", "deployable_model_uri", "status_changed_at",
+            *TrainingJobListSerializer.Meta.fields, "spec", "remote_name", "remote_id", "remote_status",
+            "remote_detail", "output_uri", "checkpoint_uri", "deployable_model_uri", "status_changed_at",
         ]
 
     def get_deployable_model_uri(self, job) -> str | None:

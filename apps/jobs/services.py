@@ -1,6 +1,7 @@
-"""What can be done to a training job: create, submit, stop, delete, clone, refresh progress.
+"""What can be done to a training job: create, submit, stop, delete, read its logs and progress.
 
-Views, the API and tasks call these; they call backends only through the registry.
+Views, the API and tasks call these; they reach the job's backend only through the registry, call an
+optional method only when the backend declares its capability, and send tasks through `dispatch`.
 """
 
 import logging
@@ -12,9 +13,15 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.backends import registry
-from apps.backends.errors import BackendError, RemoteNotFound, TransientError
+from apps.backends.base import Capability, JobPhase, LogPage, supports
+from apps.backends.errors import BackendError, TransientError
+from apps.catalog import staging
+from apps.catalog.models import Dataset
 
+from . import bundle, dispatch, submission
+from .lifecycle import apply_state, end, release_secrets
 from .models import Status, TrainingJob
+from .renderers import parse_trainer_log, progress
 
 # Submit stages datasets and the bundle before calling the service; past the hard limit its worker is gone.
 SUBMIT_SOFT_TIME_LIMIT = 1800
@@ -23,33 +30,30 @@ SUBMIT_TIME_LIMIT = SUBMIT_SOFT_TIME_LIMIT + 60
 logger = logging.getLogger(__name__)
 
 
-def backend_named(name: str):
-    return registry.training_backend(name)
-
-
 def backend_for(job: TrainingJob):
-    return backend_named(job.backend)
+    return registry.training_backend(job.target)
+
+
+def target_label(target: str) -> str:
+    """The target's name for people ("Amazon SageMaker"); its key when it is no longer configured."""
+    try:
+        return registry.training_backend(target).label
+    except LookupError:
+        return target
 
 
 # Create -------------------------------------------------------------------------------------------
 
 
-def dispatch_submit(job_id: int, now=None) -> None:
-    from .tasks import submit_job
-
-    TrainingJob.objects.filter(pk=job_id).update(dispatched_at=now or timezone.now())
-    transaction.on_commit(lambda: submit_job.delay(job_id))
-
-
-def create_job(owner, name: str, spec: dict, *, backend: str | None = None) -> TrainingJob:
+def create_job(owner, name: str, spec: dict, *, target: str | None = None) -> TrainingJob:
     """A queued job for an already validated spec (TrainingSpec.to_dict()); submission follows commit."""
     with transaction.atomic():
         job = TrainingJob.objects.create(
             owner=owner, name=name, job_type=spec["job_type"], spec=spec,
-            backend=backend or settings.TRAINING_DEFAULT_BACKEND,
+            target=target or settings.TRAINING_DEFAULT_BACKEND,
         )
-        job.record_event(f"Created by {owner.get_username()}", data={"backend": job.backend})
-        dispatch_submit(job.pk)
+        job.record_event(f"Created by {owner.get_username()}", data={"target": job.target})
+        dispatch.submit(job.pk)
     return job
 
 
@@ -57,30 +61,26 @@ def create_job(owner, name: str, spec: dict, *, backend: str | None = None) -> T
 
 
 def submit(job: TrainingJob) -> None:
-    """Create the remote job (or adopt the one with its name). Safe to run any number of times.
+    """Create the remote run (or adopt the one with its name). Safe to run any number of times.
 
     TransientError propagates (the task retries it); any other backend error fails the job with
     the service's message.
     """
     job.refresh_from_db()
     if job.status == Status.QUEUED:
-        if not job.transition(Status.SUBMITTING, f"Submitting to {job.backend}"):
+        if not job.transition(Status.SUBMITTING, f"Submitting to {job.target}"):
             return
     if job.status != Status.SUBMITTING:
         return  # stopped while queued, or already past submission
     TrainingJob.objects.filter(pk=job.pk).update(submit_attempts=F("submit_attempts") + 1)
-    backend = backend_for(job)
     try:
+        backend = backend_for(job)
         stage_datasets(job, backend)
-        state = backend.submit(job)
+        state = backend.submit(submission.build(job, backend))
     except TransientError:
         raise
     except BackendError as exc:
-        job.refresh_from_db()
-        if job.status == Status.STOPPING:
-            end(job, Status.STOPPED, f"Stopped before submission finished ({exc})")
-        else:
-            end(job, Status.FAILED, str(exc))
+        fail_submission(job, str(exc))
         return
     except SoftTimeLimitExceeded:
         job.refresh_from_db()
@@ -93,63 +93,39 @@ def submit(job: TrainingJob) -> None:
         end(job, Status.FAILED, f"Could not prepare the job: {exc}")
         return
 
-    arn = state.extra.get("arn", "")
-    adopted = bool(state.extra.get("adopted"))
-    reason = "Adopted the existing remote job" if adopted else "Remote job created"
-    job.record_event(f"{reason} {job.remote_name}", data={"arn": arn})
-    if job.transition(Status.STARTING, reason, remote_arn=arn):
-        if adopted:
-            from .reconcile import apply_state
-
+    reason = "Adopted the existing remote job" if state.adopted else "Remote job created"
+    job.record_event(f"{reason} {job.remote_name}", data={"remote_id": state.remote_id})
+    if job.transition(Status.STARTING, reason, remote_id=state.remote_id):
+        if state.adopted:
             apply_state(job, state)
         return
     job.refresh_from_db()
     if job.status == Status.STOPPING:  # stopped while we were creating it: stop what we created
-        TrainingJob.objects.filter(pk=job.pk).update(remote_arn=arn)
-        backend.stop(job)
-        job.record_event("Stop sent to the job created during submission")
+        TrainingJob.objects.filter(pk=job.pk).update(remote_id=state.remote_id)
+        job.remote_id = state.remote_id
+        if supports(backend, Capability.STOP):
+            backend.stop(submission.job_ref(job))
+            job.record_event("Stop sent to the job created during submission")
 
 
-def end(job: TrainingJob, status: str, reason: str, **fields) -> bool:
-    """Move `job` to a terminal `status` (ended now unless given) and release what its run held."""
-    fields.setdefault("ended_at", timezone.now())
-    if not job.transition(status, reason, **fields):
-        return False
-    release_secrets(job)
-    return True
-
-
-def release_secrets(job: TrainingJob) -> None:
-    """After commit, have the backend delete its copy of the job's secrets (the job is over or deleted).
-    Idempotent: a secret already gone is fine, so every terminal path and delete may call it."""
-    from .bundle import uses_secrets
-
-    if not uses_secrets(job):
-        return
-    from .tasks import release_secrets as release_task
-
-    transaction.on_commit(lambda: release_task.delay(job.pk))
-
-
-def delete_remote_secrets(job: TrainingJob) -> None:
-    """Task body of `release_secrets`: one call to the backend, if it keeps secrets at all."""
-    delete = getattr(backend_for(job), "delete_secrets", None)
-    if delete is not None and delete(job):
-        job.record_event("Deleted the job's secrets from the backend")
+def fail_submission(job: TrainingJob, message: str) -> None:
+    """A submit that cannot succeed: the job fails, or is stopped if the user stopped it meanwhile."""
+    job.refresh_from_db()
+    if job.status == Status.STOPPING:
+        end(job, Status.STOPPED, f"Stopped before submission finished ({message})")
+    else:
+        end(job, Status.FAILED, message)
 
 
 def stage_datasets(job: TrainingJob, backend) -> None:
-    """Copy the job's catalog datasets where the backend reads them (once per dataset and target)."""
-    from apps.catalog import staging
-    from apps.catalog.models import Dataset
-
-    target = getattr(backend, "storage_target", None)
-    if not target:
+    """Copy the job's catalog datasets where the backend reads them (once per dataset and store)."""
+    if not supports(backend, Capability.STORAGE):
         return
+    store = backend.storage_target
     for dataset in Dataset.objects.filter(pk__in=job.spec.get("datasets", [])):
-        if dataset.source == Dataset.Source.BUILTIN or (dataset.staged or {}).get(target):
+        if dataset.source == Dataset.Source.BUILTIN or (dataset.staged or {}).get(store):
             continue
-        folder = staging.stage(dataset, target)
+        folder = staging.stage(dataset, store)
         job.record_event(f"Staged dataset {dataset.name} to {folder}", data={"dataset": dataset.pk})
 
 
@@ -165,9 +141,7 @@ def stop_job(job: TrainingJob, reason: str = "Stopped by user") -> bool:
                 return True
         elif job.status in (Status.SUBMITTING, Status.STARTING, Status.RUNNING):
             if job.transition(Status.STOPPING, reason):
-                from .tasks import stop_job as stop_task
-
-                transaction.on_commit(lambda: stop_task.delay(job.pk))
+                dispatch.send(dispatch.STOP, job.pk)
                 return True
         else:
             return False
@@ -180,17 +154,22 @@ def stop_remote(job: TrainingJob) -> None:
     if job.status != Status.STOPPING:
         return
     backend = backend_for(job)
-    backend.stop(job)
-    job.record_event("Stop requested from the backend")
-    if job.remote_arn:
+    ref = submission.job_ref(job)
+    if supports(backend, Capability.STOP):
+        backend.stop(ref)
+        job.record_event("Stop requested from the backend")
+    else:
+        job.record_event(f"{backend.label} cannot stop a run: the job ends when the run does", level="warning")
+    if job.remote_id:
         return
-    try:
-        state = backend.describe(job)
-    except RemoteNotFound:
-        return  # a submit may still be creating it: reconcile closes the job after a grace period
-    from .reconcile import apply_state
+    state = backend.describe(ref)
+    if state.phase != JobPhase.NOT_FOUND:  # else a submit may still be creating it: reconcile settles it
+        apply_state(job, state)
 
-    apply_state(job, state)
+
+def record_stop_failure(job: TrainingJob, message: str) -> None:
+    """The reconcile loop keeps trying stopping jobs; record why this attempt failed."""
+    job.record_event(f"Stop failed: {message}", level="error")
 
 
 def delete_job(job: TrainingJob, by=None) -> None:
@@ -204,36 +183,67 @@ def delete_job(job: TrainingJob, by=None) -> None:
         release_secrets(job)
 
 
-def clone_spec(job: TrainingJob) -> dict:
-    return dict(job.spec)
+def delete_remote_secrets(job: TrainingJob) -> None:
+    """Task body of `release_secrets`: one call to the backend, if it keeps secrets at all."""
+    backend = backend_for(job)
+    if supports(backend, Capability.SECRETS) and backend.delete_secrets(submission.job_ref(job)):
+        job.record_event("Deleted the job's secrets from the backend")
 
 
-# Progress -----------------------------------------------------------------------------------------
+def record_secret_failure(job: TrainingJob, message: str) -> None:
+    logger.warning("Could not delete the secrets of job %s: %s", job.pk, message)
+    job.record_event(f"Could not delete the job's secrets from the backend: {message}", level="error")
+
+
+# Logs and progress --------------------------------------------------------------------------------
+
+
+def has_started(job: TrainingJob) -> bool:
+    """Whether the job may have a remote run with logs and metrics (submitted, or known remotely)."""
+    return bool(job.remote_id) or job.status not in (Status.QUEUED, Status.SUBMITTING)
+
+
+def read_logs(job: TrainingJob, next_token: str | None = None) -> LogPage | None:
+    """A page of the run's log after `next_token`; None when the target keeps no logs. A bad token
+    raises ValueError."""
+    backend = backend_for(job)
+    if not supports(backend, Capability.LOGS):
+        return None
+    return backend.logs(submission.job_ref(job), next_token)
 
 
 def progress_fields(points: list[dict]) -> dict:
     """The row's progress columns from parsed trainer-log points (see renderers.metrics)."""
-    from .bundle import progress
-
     latest = progress(points)
     if "step" not in latest:
         return {}
     return {"step": latest["step"], "total_steps": latest.get("total_steps"), "eta_seconds": latest.get("remaining")}
 
 
-def refresh_metrics(job: TrainingJob) -> list[dict]:
-    """The job's trainer-log records from the backend; updates the stored progress."""
+def trainer_log_points(job: TrainingJob) -> list[dict]:
+    """The parsed trainer log of the job's run; [] when there is none (yet), or the target cannot say."""
+    if not job.output_uri:  # never got a storage prefix (failed before submission): nothing was logged
+        return []
     try:
-        records = backend_for(job).metrics(job)
-    except BackendError as exc:
+        backend = backend_for(job)
+        if not supports(backend, Capability.METRICS):
+            return []
+        text = backend.read_text(submission.locations(job, bundle.training_spec(job)).trainer_log)
+    except (BackendError, LookupError) as exc:  # LookupError: a target no longer configured
         logger.info("Metrics of job %s unavailable: %s", job.pk, exc)
         return []
-    progress = progress_fields(records)
-    if progress and not progress["total_steps"] and job.spec.get("max_steps"):
-        progress["total_steps"] = job.spec["max_steps"]  # EasyR1 logs no total
-    if progress:
-        progress["progress_updated_at"] = timezone.now()
-        TrainingJob.objects.filter(pk=job.pk).update(**progress)
-        for name, value in progress.items():
+    return parse_trainer_log(text) if text else []
+
+
+def refresh_metrics(job: TrainingJob) -> list[dict]:
+    """The job's trainer-log records from the backend; updates the stored progress."""
+    records = trainer_log_points(job)
+    fields = progress_fields(records)
+    if fields and not fields["total_steps"] and job.spec.get("max_steps"):
+        fields["total_steps"] = job.spec["max_steps"]  # EasyR1 logs no total
+    if fields:
+        fields["progress_updated_at"] = timezone.now()
+        TrainingJob.objects.filter(pk=job.pk).update(**fields)
+        for name, value in fields.items():
             setattr(job, name, value)
     return records

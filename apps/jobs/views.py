@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from apps.backends.errors import BackendError
 from apps.catalog import instances
+from apps.catalog.models import BaseModel, Dataset
 from apps.core.job_types import JobType
 from apps.users.ownership import get_visible_or_404, is_admin, visible_to
 
@@ -75,8 +76,6 @@ def _estimate(instance_type, count, hours):
 
 
 def _catalog_models(user):
-    from apps.catalog.models import BaseModel
-
     return BaseModel.objects.visible_to_user(user).order_by("family", "parameters_b").only("key", "display_name", "family", "parameters_b")
 
 
@@ -90,7 +89,7 @@ def job_new(request):
         name, spec = form.validate(request)
         if spec is not None:
             job = services.create_job(request.user, name, spec)
-            messages.success(request, f"Job “{job.name}” is queued; it is being submitted to {job.backend}.")
+            messages.success(request, f"Job “{job.name}” is queued; it is being submitted to {job.target}.")
             return redirect("jobs:detail", pk=job.pk)
     else:
         initial = {}
@@ -133,6 +132,7 @@ def _detail_context(job):
         "timeline": events,
         "deploy_url": _deploy_url(job),
         "live": job.status in JOB_MACHINE.active,
+        "target_label": services.target_label(job.target),
     }
 
 
@@ -147,8 +147,6 @@ def job_detail(request, pk):
 
 def _spec_items(spec: dict) -> list[tuple[str, str, object]]:
     """(key, label, value) rows for the Configuration card: readable labels, lists joined, datasets by name."""
-    from apps.catalog.models import Dataset
-
     ids = [int(v) for v in spec.get("datasets") or [] if str(v).isdigit()]
     names = dict(Dataset.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
     rows = []
@@ -178,19 +176,22 @@ def job_live(request, pk):
 def job_logs(request, pk):
     job = _job_or_404(request, pk)
     token = request.GET.get("next_token") or None
-    lines, error = [], None
-    if job.remote_arn or job.status not in (Status.QUEUED, Status.SUBMITTING):
+    lines, error, unsupported = [], None, False
+    if services.has_started(job):
         try:
-            page = services.backend_for(job).logs(job, token)
-            lines, token = page.lines, page.next_token
+            page = services.read_logs(job, token)
+            if page is None:
+                unsupported = True
+            else:
+                lines, token = page.lines, page.next_token
         except ValueError:
             error = "The log position was not valid; starting again from the beginning."
             token = None
         except BackendError as exc:
             error = f"Logs are unavailable right now: {exc}"
     return render(request, "jobs/_logs.html", {
-        "job": job, "lines": lines, "next_token": token or "", "error": error,
-        "poll": job.status in JOB_MACHINE.active or bool(lines),
+        "job": job, "lines": lines, "next_token": token or "", "error": error, "unsupported": unsupported,
+        "poll": not unsupported and (job.status in JOB_MACHINE.active or bool(lines)),
     })
 
 

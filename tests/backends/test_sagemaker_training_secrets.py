@@ -7,8 +7,11 @@ import pytest
 from botocore.exceptions import ClientError
 
 from apps.backends.sagemaker.secrets import secret_name
-from apps.jobs import reconcile, services, tasks
+from apps.backends.errors import TransientError
+from apps.jobs import reconcile, services
+from apps.jobs.lifecycle import release_secrets
 from apps.jobs.models import JobEvent, Status, TrainingJob
+from apps.jobs.submission import job_ref
 from apps.users.models import UserSecret
 from tests.backends.test_sagemaker_training_submit import BUCKET, moto_backend  # noqa: F401 (fixture)
 from tests.jobs.factories import make_dataset
@@ -16,16 +19,6 @@ from tests.jobs.factories import make_dataset
 pytestmark = pytest.mark.django_db
 WANDB_KEY = "0123456789abcdef0123456789abcdef01234567"
 HF_TOKEN = "hf_" + "Zq9" * 12
-
-
-@pytest.fixture
-def inline_tasks(monkeypatch):
-    """submit and release_secrets run in-process; stop messages are only recorded (moto cannot stop jobs)."""
-    stops = []
-    monkeypatch.setattr("apps.jobs.tasks.submit_job.delay", lambda pk: tasks.submit_job.run(pk))
-    monkeypatch.setattr("apps.jobs.tasks.release_secrets.delay", lambda pk: tasks.release_secrets.run(pk))
-    monkeypatch.setattr("apps.jobs.tasks.stop_job.delay", stops.append)
-    return stops
 
 
 def secrets_client(backend):
@@ -47,7 +40,7 @@ def our_secrets(backend) -> list[str]:
     return names
 
 
-def create_tracked_job(user, user_api, capture, *, hf=True) -> TrainingJob:
+def create_tracked_job(user, user_api, *, hf=True) -> TrainingJob:
     UserSecret.objects.create(owner=user, name="wandb-team", kind="wandb", value=WANDB_KEY)
     UserSecret.objects.create(owner=user, name="hf-main", kind="hf_token", value=HF_TOKEN)
     dataset = make_dataset(user, "alpaca")
@@ -57,16 +50,15 @@ def create_tracked_job(user, user_api, capture, *, hf=True) -> TrainingJob:
             "template": "qwen3", "tracker": "wandb", "tracker_key_ref": "wandb-team", "tracker_project": "p"}
     if hf:
         data["hf_token_ref"] = "hf-main"
-    with capture(execute=True):
-        response = user_api.post("/api/v1/jobs/", data, format="json")
+    response = user_api.post("/api/v1/jobs/", data, format="json")
     assert response.status_code == 201, response.json()
     return TrainingJob.objects.get(pk=response.json()["id"])
 
 
 def test_secret_values_go_to_secrets_manager_and_never_into_the_request(
-    user, user_api, moto_backend, inline_tasks, django_capture_on_commit_callbacks  # noqa: F811
+    user, user_api, moto_backend, inline_tasks  # noqa: F811
 ):
-    job = create_tracked_job(user, user_api, django_capture_on_commit_callbacks)
+    job = create_tracked_job(user, user_api)
     job.refresh_from_db()
     assert job.status == Status.STARTING, job.status_reason
 
@@ -97,31 +89,30 @@ def test_secret_values_go_to_secrets_manager_and_never_into_the_request(
 def test_a_job_without_secrets_makes_no_secret(user, moto_backend, inline_tasks):  # noqa: F811
     from tests.jobs.factories import make_job
 
-    job = make_job(user, spec={"template": "qwen3", "datasets": []}, status=Status.SUBMITTING)
-    moto_backend.submit(job)
+    job = make_job(user, spec={"template": "qwen3", "datasets": []})
+    services.submit(job)
     [request] = moto_backend.sagemaker.created
     assert "MODELHUB_SECRETS_ARN" not in request["Environment"]
     assert our_secrets(moto_backend) == []
 
 
-def test_a_retried_submit_updates_the_one_secret(user, user_api, moto_backend, inline_tasks,  # noqa: F811
-                                                 django_capture_on_commit_callbacks, monkeypatch):
+def test_a_retried_submit_updates_the_one_secret(user, user_api, moto_backend, django_capture_on_commit_callbacks):  # noqa: F811
     throttled = ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"},
                              "ResponseMetadata": {"HTTPStatusCode": 400}}, "CreateTrainingJob")
     moto_backend.sagemaker.fail_next.append(throttled)
-    retried = []
-    monkeypatch.setattr("apps.jobs.tasks.submit_job.retry", lambda **kw: retried.append(kw) or RuntimeError("retry"))
-    with pytest.raises(RuntimeError, match="retry"):
-        create_tracked_job(user, user_api, django_capture_on_commit_callbacks)
-    job = TrainingJob.objects.get()
-    assert retried and job.status == Status.SUBMITTING
+    with django_capture_on_commit_callbacks(execute=False):
+        job = create_tracked_job(user, user_api)
+    with pytest.raises(TransientError):  # the task would retry it
+        services.submit(job)
+    job.refresh_from_db()
+    assert job.status == Status.SUBMITTING
     assert our_secrets(moto_backend) == [f"modelhub/jobs/{job.remote_name}"]
 
     # The key was rotated before the retry: the retry rewrites the same secret, no second one.
     secret = UserSecret.objects.get(name="wandb-team")
     secret.value = "f" * 40
     secret.save()
-    tasks.submit_job.run(job.pk)
+    services.submit(job)
     job.refresh_from_db()
     assert job.status == Status.STARTING, job.status_reason
     assert our_secrets(moto_backend) == [f"modelhub/jobs/{job.remote_name}"]
@@ -131,44 +122,39 @@ def test_a_retried_submit_updates_the_one_secret(user, user_api, moto_backend, i
     assert request["Environment"]["MODELHUB_SECRETS_ARN"] == arn
 
 
-def test_secret_is_deleted_when_the_job_ends(user, user_api, moto_backend, inline_tasks,  # noqa: F811
-                                             django_capture_on_commit_callbacks):
-    job = create_tracked_job(user, user_api, django_capture_on_commit_callbacks)
+def test_secret_is_deleted_when_the_job_ends(user, user_api, moto_backend, inline_tasks):  # noqa: F811
+    job = create_tracked_job(user, user_api)
     assert job_secret(moto_backend, job) is not None
-    with django_capture_on_commit_callbacks(execute=True):
-        reconcile.reconcile_once()  # moto completes jobs at once
+    reconcile.reconcile_once()  # moto completes jobs at once
     job.refresh_from_db()
     assert job.status == Status.SUCCEEDED, job.status_reason
     assert job_secret(moto_backend, job) is None and our_secrets(moto_backend) == []
     assert job.events.filter(message="Deleted the job's secrets from the backend").count() == 1
 
     # Idempotent: releasing again (a second terminal path, a delete) finds nothing and records nothing.
-    with django_capture_on_commit_callbacks(execute=True):
-        services.release_secrets(job)
-        services.delete_job(job)
+    release_secrets(job)
+    services.delete_job(job)
     assert job.events.filter(message="Deleted the job's secrets from the backend").count() == 1
     assert not job.events.filter(level="error").exists()
 
 
-def test_secret_is_deleted_when_the_job_is_deleted(user, user_api, moto_backend, inline_tasks,  # noqa: F811
-                                                   django_capture_on_commit_callbacks):
-    job = create_tracked_job(user, user_api, django_capture_on_commit_callbacks, hf=False)
+def test_secret_is_deleted_when_the_job_is_deleted(user, user_api, moto_backend, inline_tasks):  # noqa: F811
+    job = create_tracked_job(user, user_api, hf=False)
     assert job_secret(moto_backend, job) == {"WANDB_API_KEY": WANDB_KEY}
     job.refresh_from_db()
-    with django_capture_on_commit_callbacks(execute=True):
-        services.delete_job(job, by=user)
+    services.delete_job(job, by=user)
     job.refresh_from_db()
-    assert job.deleted_at is not None and job.status == Status.STOPPING and inline_tasks == [job.pk]
+    assert job.deleted_at is not None and job.status == Status.STOPPING
+    assert [name for name, _ in inline_tasks] == ["jobs.submit", "jobs.stop", "jobs.release_secrets"]
+    assert moto_backend.sagemaker.stopped == [job.remote_name]
     assert job_secret(moto_backend, job) is None
 
 
-def test_a_submit_that_fails_after_storing_the_secret_deletes_it(
-    user, user_api, moto_backend, inline_tasks, django_capture_on_commit_callbacks  # noqa: F811
-):
+def test_a_submit_that_fails_after_storing_the_secret_deletes_it(user, user_api, moto_backend, inline_tasks):  # noqa: F811
     invalid = ClientError({"Error": {"Code": "ValidationException", "Message": "Instance type not allowed"},
                            "ResponseMetadata": {"HTTPStatusCode": 400}}, "CreateTrainingJob")
     moto_backend.sagemaker.fail_next.append(invalid)
-    job = create_tracked_job(user, user_api, django_capture_on_commit_callbacks)
+    job = create_tracked_job(user, user_api)
     job.refresh_from_db()
     assert job.status == Status.FAILED and "Instance type not allowed" in job.status_reason
     assert our_secrets(moto_backend) == []
@@ -178,7 +164,7 @@ def test_deleting_a_secret_that_is_already_gone_is_fine(user, moto_backend):  # 
     from tests.jobs.factories import make_job
 
     job = make_job(user, status=Status.SUCCEEDED, spec={"hf_token_ref": "hf"})
-    assert moto_backend.delete_secrets(job) is False
+    assert moto_backend.delete_secrets(job_ref(job)) is False
     services.delete_remote_secrets(job)
     assert not job.events.exists()
 
@@ -192,6 +178,6 @@ def test_secrets_use_the_configured_kms_key_and_prefix(user, moto_backend, setti
     settings.TRAINING_SECRETS_KMS_KEY_ID = key_id
     settings.TRAINING_SECRETS_PREFIX = "team-a/jobs/"
     job = make_job(user, status=Status.SUBMITTING)
-    arn = moto_backend.secrets.put(job, {"HF_TOKEN": HF_TOKEN})
+    arn = moto_backend.secrets.put(job.pk, job.remote_name, {"HF_TOKEN": HF_TOKEN})
     described = secrets_client(moto_backend).describe_secret(SecretId=arn)
     assert described["Name"] == f"team-a/jobs/{job.remote_name}" and described["KmsKeyId"] == key_id

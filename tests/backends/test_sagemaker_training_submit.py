@@ -13,10 +13,12 @@ import pytest
 from moto import mock_aws
 
 from apps.backends.sagemaker.training import SageMakerTraining
+from apps.backends.storage import split_s3
 from apps.jobs import bundle
 from apps.jobs.models import Status, TrainingJob
 from apps.jobs.renderers import metric_definitions, render_job_bundle
-from tests.jobs.factories import make_dataset
+from tests.fixtures.training import install_training_backend
+from tests.jobs.factories import make_dataset, trainer_log_uri
 from tests.jobs.test_render_golden import CASES, CONTEXT, GOLDEN, dataset_refs
 from tests.jobs.test_spec import FORMAT_FOR
 
@@ -27,11 +29,13 @@ ROLE = "arn:aws:iam::123456789012:role/modelhub-training"
 
 
 class RecordingClient:
-    """The real (moto) client, with every CreateTrainingJob request kept."""
+    """The real (moto) client, with every CreateTrainingJob request kept, and StopTrainingJob (which moto
+    lacks) recorded only."""
 
     def __init__(self, client):
         self._client = client
         self.created: list[dict] = []
+        self.stopped: list[str] = []
         self.fail_next: list[Exception] = []  # raised by the next CreateTrainingJob calls, in order
 
     def create_training_job(self, **request):
@@ -40,12 +44,17 @@ class RecordingClient:
         self.created.append(request)
         return self._client.create_training_job(**request)
 
+    def stop_training_job(self, TrainingJobName):
+        self.stopped.append(TrainingJobName)
+        return {}
+
     def __getattr__(self, name):
         return getattr(self._client, name)
 
 
 @pytest.fixture
 def moto_backend(monkeypatch, settings):
+    """The SageMaker backend on moto's AWS, serving target "sagemaker"."""
     for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
         monkeypatch.setenv(key, value)
@@ -61,15 +70,12 @@ def moto_backend(monkeypatch, settings):
         sagemaker = RecordingClient(boto3.client("sagemaker", region_name="us-east-1"))
         backend = SageMakerTraining(sagemaker=sagemaker, s3=s3,
                                     secretsmanager=boto3.client("secretsmanager", region_name="us-east-1"))
-        monkeypatch.setattr("apps.jobs.services.backend_named", lambda name: backend)
+        install_training_backend(settings, "sagemaker", backend)
         yield backend
 
 
-def create_through_api(user, user_api, job_type, django_capture_on_commit_callbacks, monkeypatch):
-    """POST the golden `<type>-lora` case through the API; the submit task runs in-process."""
-    from apps.jobs import tasks
-
-    monkeypatch.setattr("apps.jobs.tasks.submit_job.delay", lambda pk: tasks.submit_job.run(pk))
+def create_through_api(user, user_api, job_type):
+    """POST the golden `<type>-lora` case through the API; the submit task runs in-process (inline_tasks)."""
     dataset = make_dataset(user, FORMAT_FOR[job_type])
     dataset.staged = {"s3": f"s3://{BUCKET}/modelhub/datasets/ds-{dataset.pk}/staged/"}
     dataset.save()
@@ -80,24 +86,21 @@ def create_through_api(user, user_api, job_type, django_capture_on_commit_callba
         data["reward_model"] = "s3://modelhub-test/jobs/mh-rm-7/model/"
     if job_type in ("grpo", "dapo", "gspo", "cispo"):
         data["reward_function"] = "math"
-    with django_capture_on_commit_callbacks(execute=True):
-        response = user_api.post("/api/v1/jobs/", data, format="json")
+    response = user_api.post("/api/v1/jobs/", data, format="json")
     assert response.status_code == 201, response.json()
     return TrainingJob.objects.get(pk=response.json()["id"])
 
 
 @pytest.mark.parametrize("job_type", JOB_TYPES)
-def test_job_type_reaches_sagemaker_with_a_well_formed_request(
-    job_type, user, user_api, moto_backend, django_capture_on_commit_callbacks, monkeypatch
-):
-    job = create_through_api(user, user_api, job_type, django_capture_on_commit_callbacks, monkeypatch)
+def test_job_type_reaches_sagemaker_with_a_well_formed_request(job_type, user, user_api, moto_backend, inline_tasks):
+    job = create_through_api(user, user_api, job_type)
     job.refresh_from_db()
     assert job.status == Status.STARTING, job.status_reason
-    spec = job.training_spec()
+    spec = bundle.training_spec(job)
 
     # What moto stored.
     described = moto_backend.sagemaker.describe_training_job(TrainingJobName=job.remote_name)
-    assert job.remote_arn == described["TrainingJobArn"]
+    assert job.remote_id == described["TrainingJobArn"]
     assert described["RoleArn"] == ROLE
     easyr1 = job_type in ("grpo", "dapo", "gspo", "cispo")
     assert described["AlgorithmSpecification"]["TrainingImage"].split("/")[-1].startswith(
@@ -105,7 +108,7 @@ def test_job_type_reaches_sagemaker_with_a_well_formed_request(
     assert described["ResourceConfig"] == {"InstanceType": spec.instance_type, "InstanceCount": spec.instance_count,
                                            "VolumeSizeInGB": spec.volume_size_gb}
     assert described["OutputDataConfig"]["S3OutputPath"] == f"{job.output_uri}output/"
-    tags = {t["Key"]: t["Value"] for t in moto_backend.sagemaker.list_tags(ResourceArn=job.remote_arn)["Tags"]}
+    tags = {t["Key"]: t["Value"] for t in moto_backend.sagemaker.list_tags(ResourceArn=job.remote_id)["Tags"]}
     assert tags["modelhub:job-id"] == str(job.pk) and tags["modelhub:owner"] == "alice"
 
     # What we sent (moto drops Environment and rewrites MetricDefinitions).
@@ -125,7 +128,7 @@ def test_job_type_reaches_sagemaker_with_a_well_formed_request(
     s3 = moto_backend.s3
     prefix = f"modelhub/jobs/{job.remote_name}/config/"
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix)["Contents"]]
-    expected = render_job_bundle(spec, bundle.render_context(job))
+    expected = render_job_bundle(spec, bundle.render_context(job, spec))
     assert sorted(k[len(prefix):] for k in keys) == sorted(expected)
     for name, text in expected.items():
         assert s3.get_object(Bucket=BUCKET, Key=prefix + name)["Body"].read().decode() == text
@@ -141,29 +144,23 @@ def test_job_type_reaches_sagemaker_with_a_well_formed_request(
         assert text == (folder / name).read_text(), f"{job_type}-lora/{name} differs from its golden file"
 
 
-def test_spot_request_waits_at_least_the_run_time(user, user_api, moto_backend, django_capture_on_commit_callbacks,
-                                                  monkeypatch):
-    from apps.jobs import tasks
-
-    monkeypatch.setattr("apps.jobs.tasks.submit_job.delay", lambda pk: tasks.submit_job.run(pk))
+def test_spot_request_waits_at_least_the_run_time(user, user_api, moto_backend, inline_tasks):
     dataset = make_dataset(user, "alpaca")
     dataset.staged = {"s3": f"s3://{BUCKET}/modelhub/datasets/ds/staged/"}
     dataset.save()
     data = {"name": "spot", "job_type": "sft", "base_model": "Qwen/Qwen3-4B", "datasets": [str(dataset.pk)],
             "template": "qwen3", "use_spot": True, "max_run_hours": 5, "max_wait_hours": 8,
             "resume_from_checkpoint": "s3://my-bucket/runs/ckpt/checkpoint-100/"}
-    with django_capture_on_commit_callbacks(execute=True):
-        assert user_api.post("/api/v1/jobs/", data, format="json").status_code == 201
+    assert user_api.post("/api/v1/jobs/", data, format="json").status_code == 201
     [request] = moto_backend.sagemaker.created
     assert request["EnableManagedSpotTraining"] is True
     assert request["StoppingCondition"] == {"MaxRuntimeInSeconds": 5 * 3600, "MaxWaitTimeInSeconds": 8 * 3600}
     assert request["Environment"]["MODELHUB_RESUME_FROM"] == "s3://my-bucket/runs/ckpt/checkpoint-100/"
 
 
-def test_missing_image_fails_the_job_with_a_clear_reason(user, user_api, moto_backend, settings,
-                                                         django_capture_on_commit_callbacks, monkeypatch):
+def test_missing_image_fails_the_job_with_a_clear_reason(user, user_api, moto_backend, settings, inline_tasks):
     settings.TRAINING_IMAGE_LLAMAFACTORY = ""
-    job = create_through_api(user, user_api, "sft", django_capture_on_commit_callbacks, monkeypatch)
+    job = create_through_api(user, user_api, "sft")
     job.refresh_from_db()
     assert job.status == Status.FAILED
     assert "TRAINING_IMAGE_LLAMAFACTORY is not configured" in job.status_reason
@@ -187,7 +184,7 @@ def test_metrics_come_from_the_trainer_log_in_the_checkpoint_location(user, moto
          "elapsed_time": "0:01:30", "remaining_time": "0:01:20"},
     ]
     text = "\n".join(json.dumps(line) for line in lines) + '\n{"current_steps": 3'  # partial last line
-    bucket, key = job.trainer_log_uri()[5:].split("/", 1)
+    bucket, key = split_s3(trainer_log_uri(job))
     moto_backend.s3.put_object(Bucket=bucket, Key=key, Body=text.encode())
     points = services.refresh_metrics(job)
     assert [p["step"] for p in points] == [10, 20]
@@ -216,3 +213,37 @@ def test_a_deleted_secret_fails_the_job_clearly(user, moto_backend):
     job.refresh_from_db()
     assert job.status == Status.FAILED and "'swan'" in job.status_reason
     assert moto_backend.sagemaker.created == []
+
+
+def test_readiness_lists_everything_missing_at_once(settings, monkeypatch):
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE",
+                "AWS_CONFIG_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_WEB_IDENTITY_TOKEN_FILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    settings.S3_BUCKET = settings.SAGEMAKER_ROLE_ARN = settings.TRAINING_IMAGE_EASYR1 = ""
+    settings.TRAINING_IMAGE_LLAMAFACTORY = "123456789012.dkr.ecr.us-east-1.amazonaws.com/modelhub-llamafactory:1"
+    readiness = SageMakerTraining().readiness()
+    assert not readiness.usable
+    missing = " ".join(readiness.missing)
+    for setting in ("S3_BUCKET", "SAGEMAKER_ROLE_ARN", "TRAINING_IMAGE_EASYR1", "AWS credentials"):
+        assert setting in missing
+    assert "TRAINING_IMAGE_LLAMAFACTORY" not in missing and len(readiness.missing) == 4
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    settings.S3_BUCKET, settings.SAGEMAKER_ROLE_ARN, settings.TRAINING_IMAGE_EASYR1 = BUCKET, ROLE, "img:1"
+    assert SageMakerTraining().readiness().usable
+
+
+@pytest.mark.parametrize("status, secondary, phase", [
+    ("InProgress", "Starting", "starting"), ("InProgress", "Downloading", "starting"),
+    ("Pending", "Pending", "starting"), ("InProgress", "Training", "running"), ("InProgress", "Uploading", "running"),
+    ("InProgress", "SomethingNew", "starting"), ("Stopping", "Stopping", "stopping"), ("Completed", "Completed", "succeeded"),
+    ("Failed", "Failed", "failed"), ("Stopped", "MaxWaitTimeExceeded", "stopped"), ("Rebooting", "", "unknown"),
+])
+def test_sagemaker_statuses_map_onto_modelhub_phases(status, secondary, phase):
+    from apps.backends.sagemaker.training import job_phase
+
+    assert job_phase(status, secondary) == phase

@@ -5,6 +5,7 @@ import pytest
 
 from apps.backends import registry
 from apps.backends.sagemaker.training import SageMakerTraining
+from tests.fixtures.training import install_training_backend
 
 from .fake_sagemaker import FakeS3, FakeSageMaker
 
@@ -16,41 +17,17 @@ def s3_bucket(settings):
 
 
 @pytest.fixture
-def fake_sagemaker(monkeypatch, settings):
-    """The SageMaker training backend wired to a scripted in-memory SageMaker."""
+def fake_sagemaker(settings):
+    """The SageMaker training backend, as target "sagemaker", wired to a scripted in-memory SageMaker."""
     settings.SAGEMAKER_ROLE_ARN = "arn:aws:iam::123456789012:role/modelhub-training"
     settings.TRAINING_IMAGE_LLAMAFACTORY = "123456789012.dkr.ecr.us-east-1.amazonaws.com/modelhub-llamafactory:1"
     settings.TRAINING_IMAGE_EASYR1 = "123456789012.dkr.ecr.us-east-1.amazonaws.com/modelhub-easyr1:1"
     settings.S3_BUCKET = "modelhub-test"
     fake = FakeSageMaker()
     fake.s3 = FakeS3()
-    backend = SageMakerTraining(sagemaker=fake, s3=fake.s3)
-    monkeypatch.setattr("apps.jobs.services.backend_named", lambda name: backend)
-    fake.backend = backend
-    yield fake
-    registry.reset()
-
-
-@pytest.fixture
-def run_on_commit(monkeypatch):
-    """Run submit/stop tasks inline instead of sending them to a broker; records what ran."""
-    ran = []
-
-    def submit(job_id):
-        from apps.jobs import tasks
-
-        ran.append(("submit", job_id))
-        tasks.submit_job.run(job_id)
-
-    def stop(job_id):
-        from apps.jobs import tasks
-
-        ran.append(("stop", job_id))
-        tasks.stop_job.run(job_id)
-
-    monkeypatch.setattr("apps.jobs.tasks.submit_job.delay", submit)
-    monkeypatch.setattr("apps.jobs.tasks.stop_job.delay", stop)
-    return ran
+    fake.backend = SageMakerTraining(sagemaker=fake, s3=fake.s3)
+    install_training_backend(settings, "sagemaker", fake.backend)
+    return fake
 
 
 MOTO_BUCKET = "modelhub-moto"

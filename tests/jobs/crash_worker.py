@@ -38,7 +38,7 @@ def main(job_id: int, when: str) -> None:
             return getattr(self._client, name)
 
     training.client = lambda service: DyingSageMaker(real_client(service)) if service == "sagemaker" else real_client(service)
-    tasks.submit_job.run(job_id)
+    tasks.submit_job.apply(args=(job_id,), throw=True)
     sys.exit(0)  # not reached when the kill happens
 
 

@@ -1,5 +1,7 @@
 """Rows for job tests, made without the spec validator (tests of the spec live elsewhere)."""
 
+from apps.catalog.models import Dataset
+from apps.jobs import bundle, submission
 from apps.jobs.models import TrainingJob
 
 LORA_SFT_SPEC = {"job_type": "sft", "finetuning_method": "lora", "base_model": "Qwen/Qwen3-0.6B",
@@ -21,11 +23,12 @@ FORMAT_FOR_TYPE = {
 }
 
 
-def make_dataset(owner, fmt: str, name: str | None = None):
-    from apps.catalog.models import Dataset
-
+def make_dataset(owner, fmt: str, name: str | None = None, *, staged: bool = False):
+    """A ready catalog dataset; `staged`: already copied to both stores (nothing to stage at submit)."""
     ds = Dataset(owner=owner, name=name or f"{fmt}-data", source="s3", source_uri=f"s3://user-data/{fmt}/",
                  format=fmt, status="ready", row_count=100, file_name=f"{fmt}.jsonl", file_type="jsonl")
+    if staged:
+        ds.staged = {"s3": f"s3://modelhub-test/datasets/{fmt}/staged/", "local": f"file:///tmp/datasets/{fmt}/staged/"}
     ds.save()
     return ds
 
@@ -41,3 +44,8 @@ def valid_spec(job_type: str, dataset) -> dict:
     if job_type in ("grpo", "dapo", "gspo", "cispo"):
         spec["reward_function"] = "math"
     return spec
+
+
+def trainer_log_uri(job) -> str:
+    """Where the job's trainer log is read from (the target's storage)."""
+    return submission.locations(job, bundle.training_spec(job)).trainer_log

@@ -1,8 +1,11 @@
 import pytest
 
+from apps.jobs import services
 from apps.jobs.models import JobEvent, Status, TrainingJob
 
-from .factories import FORMAT_FOR_TYPE, make_dataset, make_job, valid_spec
+from apps.backends.storage import split_s3
+
+from .factories import FORMAT_FOR_TYPE, make_dataset, make_job, trainer_log_uri, valid_spec
 
 pytestmark = pytest.mark.django_db
 JOB_TYPES = list(FORMAT_FOR_TYPE)
@@ -14,19 +17,20 @@ def sft_dataset(user):
 
 
 @pytest.mark.parametrize("job_type", JOB_TYPES)
-def test_create_each_type(user, user_api, job_type, django_capture_on_commit_callbacks, monkeypatch):
-    sent = []
-    monkeypatch.setattr("apps.jobs.tasks.submit_job.delay", sent.append)
-    dataset = make_dataset(user, FORMAT_FOR_TYPE[job_type])
-    with django_capture_on_commit_callbacks(execute=True):
-        response = user_api.post("/api/v1/jobs/", valid_spec(job_type, dataset), format="json")
+def test_create_each_type(user, user_api, job_type, fake_training, inline_tasks):
+    dataset = make_dataset(user, FORMAT_FOR_TYPE[job_type], staged=True)
+    response = user_api.post("/api/v1/jobs/", valid_spec(job_type, dataset), format="json")
     assert response.status_code == 201, response.json()
     body = response.json()
     job = TrainingJob.objects.get(pk=body["id"])
-    assert job.status == Status.QUEUED and job.owner == user and job.job_type == job_type
+    assert body["status"] == Status.QUEUED and job.owner == user and job.job_type == job_type
+    assert body["target"] == body["backend"] == "fake"
     assert job.spec["datasets"] == [dataset.pk]
     assert body["spec"]["job_type"] == job_type
-    assert sent == [job.pk]
+    assert inline_tasks == [("jobs.submit", (job.pk,))]
+    assert job.status == Status.STARTING  # submitted once the create committed
+    sent = fake_training.runs[job.remote_name].submission
+    assert sent.job_type == job_type and "job.json" in sent.files and sent.environment["MODELHUB_JOB_ID"] == str(job.pk)
 
 
 def test_invalid_spec_is_400_with_field_errors_and_creates_nothing(user, user_api, sft_dataset):
@@ -104,25 +108,21 @@ def test_stop_queued_job_is_immediate_and_second_stop_conflicts(user, user_api):
     assert again.status_code == 409 and "already stopped" in again.json()["message"]
 
 
-def test_delete_hides_but_keeps_history_and_stops_running_jobs(user, user_api, monkeypatch,
-                                                               django_capture_on_commit_callbacks):
-    stops = []
-    monkeypatch.setattr("apps.jobs.tasks.stop_job.delay", stops.append)
+def test_delete_hides_but_keeps_history_and_stops_running_jobs(user, user_api, fake_training, inline_tasks):
     job = make_job(user, status=Status.RUNNING)
-    with django_capture_on_commit_callbacks(execute=True):
-        assert user_api.delete(f"/api/v1/jobs/{job.pk}/").status_code == 204
+    assert user_api.delete(f"/api/v1/jobs/{job.pk}/").status_code == 204
     assert user_api.get(f"/api/v1/jobs/{job.pk}/").status_code == 404
     assert user_api.get("/api/v1/jobs/").json()["count"] == 0
     job.refresh_from_db()
     assert job.deleted_at is not None and job.status == Status.STOPPING
-    assert stops == [job.pk]
+    assert inline_tasks == [("jobs.stop", (job.pk,))] and fake_training.calls["stop"] == 1
     assert job.events.filter(message__startswith="Deleted").exists()
 
 
-def test_clone_revalidates_and_creates_a_new_queued_job(user, user_api, sft_dataset, monkeypatch):
-    monkeypatch.setattr("apps.jobs.tasks.submit_job.delay", lambda pk: None)
-    created = user_api.post("/api/v1/jobs/", valid_spec("sft", sft_dataset) | {"lora_rank": 32}, format="json").json()
-    response = user_api.post(f"/api/v1/jobs/{created['id']}/clone", {"name": "again"}, format="json")
+def test_clone_revalidates_and_creates_a_new_queued_job(user, user_api, sft_dataset, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):  # submission messages are not delivered here
+        created = user_api.post("/api/v1/jobs/", valid_spec("sft", sft_dataset) | {"lora_rank": 32}, format="json").json()
+        response = user_api.post(f"/api/v1/jobs/{created['id']}/clone", {"name": "again"}, format="json")
     assert response.status_code == 201, response.json()
     clone = response.json()
     assert clone["id"] != created["id"] and clone["name"] == "again" and clone["status"] == "queued"
@@ -152,7 +152,7 @@ def test_openapi_documents_one_create_schema_per_job_type(admin_api):
 def test_logs_api_rejects_a_bad_token_and_waits_for_queued_jobs(user, user_api, fake_sagemaker):
     queued = make_job(user)
     assert user_api.get(f"/api/v1/jobs/{queued.pk}/logs").json() == {"lines": [], "next_token": None}
-    running = make_job(user, status=Status.RUNNING, remote_arn="arn:x")
+    running = make_job(user, status=Status.RUNNING, remote_id="arn:x")
     response = user_api.get(f"/api/v1/jobs/{running.pk}/logs", {"next_token": "%%%not-a-token"})
     assert response.status_code == 400 and "next_token" in response.json()["errors"]
 
@@ -160,11 +160,32 @@ def test_logs_api_rejects_a_bad_token_and_waits_for_queued_jobs(user, user_api, 
 def test_metrics_api_returns_points_and_progress(user, user_api, fake_sagemaker):
     import json
 
-    job = make_job(user, status=Status.RUNNING, remote_arn="arn:x")
-    bucket, key = job.trainer_log_uri()[5:].split("/", 1)
+    job = make_job(user, status=Status.RUNNING, remote_id="arn:x")
+    bucket, key = split_s3(trainer_log_uri(job))
     lines = [{"current_steps": 5, "total_steps": 20, "loss": 2.0, "lr": 1e-4, "remaining_time": "0:01:00"},
              {"current_steps": 10, "total_steps": 20, "loss": 1.5, "lr": 9e-5, "remaining_time": "0:00:30"}]
     fake_sagemaker.s3.put_object(Bucket=bucket, Key=key, Body="\n".join(json.dumps(x) for x in lines).encode())
     body = user_api.get(f"/api/v1/jobs/{job.pk}/metrics").json()
     assert [p["loss"] for p in body["records"]] == [2.0, 1.5]
     assert body["progress"] == {"step": 10, "total_steps": 20, "percentage": 50.0, "eta_seconds": 30}
+
+
+def test_metrics_of_a_job_that_failed_before_starting_are_empty(user, user_api, settings):
+    settings.S3_BUCKET = ""  # the job never got a storage prefix: its trainer log path is not a location
+    job = make_job(user, status=Status.FAILED, status_reason="S3_BUCKET is not configured")
+    assert job.output_uri == ""
+    response = user_api.get(f"/api/v1/jobs/{job.pk}/metrics")
+    assert response.status_code == 200
+    assert response.json() == {"records": [], "progress": {"step": None, "total_steps": None, "percentage": None,
+                                                           "eta_seconds": None}}
+
+
+def test_logs_and_metrics_of_a_fake_job(user, user_api, fake_training, inline_tasks):
+    job = make_job(user, spec={"template": "qwen3"})
+    services.submit(job)
+    fake_training.log(job.remote_name, "hello", "world")
+    fake_training.files[trainer_log_uri(job)] = '{"current_steps": 3, "total_steps": 6, "loss": 1.0}\n'
+    logs = user_api.get(f"/api/v1/jobs/{job.pk}/logs").json()
+    assert [line["message"] for line in logs["lines"]] == ["hello", "world"] and logs["next_token"] == "2"
+    body = user_api.get(f"/api/v1/jobs/{job.pk}/metrics").json()
+    assert body["records"] == [{"step": 3, "total_steps": 6, "loss": 1.0}] and body["progress"]["percentage"] == 50.0

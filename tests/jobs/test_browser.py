@@ -15,11 +15,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def alice(monkeypatch):
-    sent = []
-    monkeypatch.setattr("apps.jobs.tasks.submit_job.delay", sent.append)  # no worker here: keep the message
+def alice(fake_training, inline_tasks):
+    """Alice, whose jobs go to the fake target; their tasks run in the server's thread."""
     user = make_user("alice")
-    user.sent = sent
+    user.ran = inline_tasks
     return user
 
 
@@ -36,7 +35,7 @@ def submit(browser):
 
 
 def test_create_sft_job_through_the_form(browser, live_server, alice):
-    dataset = make_dataset(alice, "alpaca", name="support chats")
+    dataset = make_dataset(alice, "alpaca", name="support chats", staged=True)
     log_in(browser, live_server.url, "alice", "a-long-test-password")
     wait = WebDriverWait(browser, 20)
     browser.get(f"{live_server.url}/jobs/new")
@@ -65,15 +64,15 @@ def test_create_sft_job_through_the_form(browser, live_server, alice):
     wait.until(EC.presence_of_element_located((By.ID, "job-status")))
     job = TrainingJob.objects.get()
     assert browser.current_url.endswith(f"/jobs/{job.pk}/")
-    assert job.name == "support-bot sft" and job.job_type == "sft" and job.status == Status.QUEUED
+    assert job.name == "support-bot sft" and job.job_type == "sft" and job.status == Status.STARTING
     assert job.spec["lora_rank"] == 16 and job.spec["instance_type"] == "ml.g5.12xlarge"
     assert job.spec["datasets"] == [dataset.pk]
-    assert alice.sent == [job.pk]
-    assert "Queued" in browser.find_element(By.ID, "job-status").get_attribute("textContent")
+    assert alice.ran == [("jobs.submit", (job.pk,))]
+    assert "Starting" in browser.find_element(By.ID, "job-status").get_attribute("textContent")
 
 
 def test_create_grpo_job_through_the_form(browser, live_server, alice):
-    make_dataset(alice, "prompt_answer", name="math problems")
+    make_dataset(alice, "prompt_answer", name="math problems", staged=True)
     log_in(browser, live_server.url, "alice", "a-long-test-password")
     wait = WebDriverWait(browser, 20)
     browser.get(f"{live_server.url}/jobs/new")
@@ -96,23 +95,13 @@ def test_create_grpo_job_through_the_form(browser, live_server, alice):
     job = TrainingJob.objects.get()
     assert job.job_type == "grpo" and job.name == "math reasoner"
     assert job.spec["reward_function"] == "math" and job.spec["rollout_n"] == 5
-    assert alice.sent == [job.pk]
+    assert alice.ran == [("jobs.submit", (job.pk,))]
 
 
-def test_detail_page_follows_the_job_live(browser, live_server, alice, monkeypatch):
+def test_detail_page_follows_the_job_live(browser, live_server, alice):
     from .factories import make_job
 
-    class QuietBackend:
-        def logs(self, job, token=None, limit=500):
-            from apps.backends.base import LogPage
-
-            return LogPage([], token)
-
-        def metrics(self, job):
-            return []
-
-    monkeypatch.setattr("apps.jobs.services.backend_named", lambda name: QuietBackend())
-    job = make_job(alice, name="live one")
+    job = make_job(alice, name="live one")  # on the fake target, which has no run for it: no logs, no metrics
     log_in(browser, live_server.url, "alice", "a-long-test-password")
     browser.get(f"{live_server.url}/jobs/{job.pk}/")
     wait = WebDriverWait(browser, 20)

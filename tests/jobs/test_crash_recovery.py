@@ -28,7 +28,7 @@ def remote_jobs(server):
 
 
 @pytest.fixture
-def queued_job(moto_server, user, monkeypatch):
+def queued_job(moto_server, user):
     dataset = make_dataset(user, "alpaca")
     dataset.staged = {"s3": f"s3://{BUCKET}/modelhub/datasets/x/staged/"}
     dataset.save()
@@ -36,11 +36,9 @@ def queued_job(moto_server, user, monkeypatch):
         data={"job_type": "sft", "base_model": "Qwen/Qwen3-0.6B", "datasets": [str(dataset.pk)], "template": "qwen3"},
         context={"user": user})
     assert serializer.is_valid(), serializer.errors
-    sent = []
-    monkeypatch.setattr("apps.jobs.tasks.submit_job.delay", sent.append)  # the message that the dying worker takes
-    job = services.create_job(user, "crash", serializer.spec.to_dict())
-    assert sent == [job.pk]
-    return job
+    # As services.create_job makes it, with its submit message just sent: the one the dying worker takes.
+    return TrainingJob.objects.create(owner=user, name="crash", job_type="sft", spec=serializer.spec.to_dict(),
+                                      dispatched_at=timezone.now())
 
 
 def run_dying_worker(job, when):
@@ -50,32 +48,24 @@ def run_dying_worker(job, when):
     assert proc.returncode == -9, proc.stdout + proc.stderr  # SIGKILL, not a clean exit
 
 
-def inline_redispatch(monkeypatch):
-    sent = []
-
-    def run(pk):
-        sent.append(pk)
-        tasks.submit_job.run(pk)
-
-    monkeypatch.setattr("apps.jobs.tasks.submit_job.delay", run)
-    return sent
+def submits(ran) -> list[int]:
+    return [args[0] for name, args in ran if name == "jobs.submit"]
 
 
-def test_killed_before_create_then_reconcile_creates_exactly_one(queued_job, moto_server, monkeypatch):
+def test_killed_before_create_then_reconcile_creates_exactly_one(queued_job, moto_server, inline_tasks):
     run_dying_worker(queued_job, "before_create")
     job = TrainingJob.objects.get(pk=queued_job.pk)
-    assert job.status == Status.SUBMITTING and not job.remote_arn
+    assert job.status == Status.SUBMITTING and not job.remote_id
     assert remote_jobs(moto_server) == []
 
-    sent = inline_redispatch(monkeypatch)
     reconcile.reconcile_once()
-    assert sent == []  # too early: the message may just be slow
+    assert submits(inline_tasks) == []  # too early: the message may just be slow
 
     # Its worker would have been killed by the submit task's hard time limit by now: the message is lost.
     lost = timezone.now() - timedelta(seconds=services.SUBMIT_TIME_LIMIT + 60)
     TrainingJob.objects.filter(pk=job.pk).update(status_changed_at=lost, dispatched_at=lost)
     reconcile.reconcile_once()
-    assert sent == [job.pk]
+    assert submits(inline_tasks) == [job.pk]
     assert remote_jobs(moto_server) == [job.remote_name]
     reconcile.reconcile_once()  # moto reports Completed at once
     job.refresh_from_db()
@@ -84,18 +74,17 @@ def test_killed_before_create_then_reconcile_creates_exactly_one(queued_job, mot
     assert job.submit_attempts == 2
 
 
-def test_killed_after_create_then_reconcile_adopts_the_one_job(queued_job, moto_server, monkeypatch):
+def test_killed_after_create_then_reconcile_adopts_the_one_job(queued_job, moto_server, inline_tasks):
     run_dying_worker(queued_job, "after_create")
     job = TrainingJob.objects.get(pk=queued_job.pk)
-    assert job.status == Status.SUBMITTING and not job.remote_arn  # the row never heard of it
+    assert job.status == Status.SUBMITTING and not job.remote_id  # the row never heard of it
     assert remote_jobs(moto_server) == [job.remote_name]
 
-    sent = inline_redispatch(monkeypatch)
     reconcile.reconcile_once()  # the list shows our name: describe and adopt, no re-dispatch needed
     job.refresh_from_db()
-    assert sent == []
-    assert job.status == Status.SUCCEEDED and job.remote_arn.endswith(job.remote_name)
+    assert submits(inline_tasks) == []
+    assert job.status == Status.SUCCEEDED and job.remote_id.endswith(job.remote_name)
     # a late duplicate of the submit message changes nothing
-    tasks.submit_job.run(job.pk)
+    tasks.submit_job.delay(job.pk)
     assert remote_jobs(moto_server) == [job.remote_name]
     assert job.events.filter(kind="status", data__to="starting").count() == 1

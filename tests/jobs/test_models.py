@@ -69,18 +69,25 @@ def test_soft_deleted_jobs_are_not_alive(user):
 
 
 def test_without_a_bucket_the_output_location_waits_for_submit(user, settings):
+    from apps.backends import registry
     from apps.backends.errors import RemoteValidationError
-    from apps.backends.sagemaker.training import SageMakerTraining
+    from apps.jobs.submission import ensure_root
 
     settings.S3_BUCKET = ""
     job = make_job(user)
-    assert job.output_uri == ""
+    assert job.output_uri == "" and job.target == "sagemaker"
+    backend = registry.training_backend(job.target)
     with pytest.raises(RemoteValidationError, match="S3_BUCKET"):
-        SageMakerTraining().ensure_output_uri(job)
+        ensure_root(job, backend)
     settings.S3_BUCKET = "late-bucket"
-    SageMakerTraining().ensure_output_uri(job)
+    ensure_root(job, backend)
     job.refresh_from_db()
     assert job.output_uri == f"s3://late-bucket/modelhub/jobs/{job.remote_name}/"
+
+
+def test_a_job_on_the_fake_target_lives_under_its_root(user, fake_training):
+    job = make_job(user)
+    assert job.target == "fake" and job.output_uri == f"memory://fake/jobs/{job.remote_name}/"
 
 
 def test_humanize_seconds():

@@ -3,6 +3,7 @@ import re
 import pytest
 from django.test import Client
 
+from apps.jobs import services
 from apps.jobs.models import Status, TrainingJob
 
 from .factories import FORMAT_FOR_TYPE, make_dataset, make_job, valid_spec
@@ -75,17 +76,16 @@ def test_form_shows_the_same_errors_as_the_api_inline(web, user, user_api):
     assert not TrainingJob.objects.exists()
 
 
-def test_form_creates_a_job_and_redirects(web, user, monkeypatch, django_capture_on_commit_callbacks):
-    sent = []
-    monkeypatch.setattr("apps.jobs.tasks.submit_job.delay", sent.append)
-    dataset = make_dataset(user, "alpaca")
+def test_form_creates_a_job_and_redirects(web, user, fake_training, inline_tasks):
+    dataset = make_dataset(user, "alpaca", staged=True)
     data = valid_spec("sft", dataset) | {"lora_rank": "16"}
-    with django_capture_on_commit_callbacks(execute=True):
-        response = web.post("/jobs/new", data)
+    response = web.post("/jobs/new", data)
     job = TrainingJob.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/jobs/{job.pk}/"
     assert job.spec["lora_rank"] == 16 and job.spec["template"] == "qwen3" and job.owner == user
-    assert sent == [job.pk]
+    assert inline_tasks == [("jobs.submit", (job.pk,))] and job.target == "fake"
+    page = web.get(response["Location"]).content.decode()
+    assert "<dt>Target</dt><dd>Fake (in memory)</dd>" in page
 
 
 def test_clone_prefills_the_form(web, user):
@@ -98,9 +98,7 @@ def test_clone_prefills_the_form(web, user):
     assert re.search(rf'<option value="{dataset.pk}" selected>', page)
 
 
-def test_detail_live_and_actions(web, user, monkeypatch, django_capture_on_commit_callbacks):
-    stops = []
-    monkeypatch.setattr("apps.jobs.tasks.stop_job.delay", stops.append)
+def test_detail_live_and_actions(web, user, fake_training, inline_tasks):
     job = make_job(user, name="watch-me", status=Status.RUNNING, step=10, total_steps=40, eta_seconds=600)
     job.record_event("Training: Training in progress.", kind="remote")
     page = web.get(f"/jobs/{job.pk}/").content.decode()
@@ -110,13 +108,11 @@ def test_detail_live_and_actions(web, user, monkeypatch, django_capture_on_commi
     assert 'hx-trigger="every 3s"' in page
     live = web.get(f"/jobs/{job.pk}/live").content.decode()
     assert live.startswith('<div id="job-live"') and "step 10 of 40" in live
-    with django_capture_on_commit_callbacks(execute=True):
-        assert web.post(f"/jobs/{job.pk}/stop").status_code == 302
-    assert stops == [job.pk]
+    assert web.post(f"/jobs/{job.pk}/stop").status_code == 302
+    assert inline_tasks == [("jobs.stop", (job.pk,))]
     job.refresh_from_db()
     assert job.status == Status.STOPPING
-    with django_capture_on_commit_callbacks(execute=True):
-        assert web.post(f"/jobs/{job.pk}/delete").status_code == 302
+    assert web.post(f"/jobs/{job.pk}/delete").status_code == 302
     assert web.get(f"/jobs/{job.pk}/").status_code == 404
     assert TrainingJob.objects.get(pk=job.pk).deleted_at is not None
 
@@ -150,32 +146,33 @@ def test_dashboard_section(web, user):
     assert "Training jobs" in page and "running-one" in page and "AlgorithmError: boom" in page
 
 
-def test_log_tail_partial_appends_and_stops_at_the_end(web, user, monkeypatch):
-    from datetime import UTC, datetime
-
-    from apps.backends.base import LogLine, LogPage
-
-    pages = {None: LogPage([LogLine(datetime(2026, 1, 1, 12, 0, tzinfo=UTC), "step 1 <loss>", "algo-1-1")], "T1"),
-             "T1": LogPage([], "T1")}
-
-    class Backend:
-        def logs(self, job, token=None, limit=500):
-            return pages[token]
-
-    monkeypatch.setattr("apps.jobs.services.backend_named", lambda name: Backend())
-    job = make_job(user, status=Status.SUCCEEDED, remote_arn="arn:x")
+def test_log_tail_partial_appends_and_stops_at_the_end(web, user, fake_training):
+    job = make_job(user, spec={"template": "qwen3"})
+    services.submit(job)
+    fake_training.log(job.remote_name, "step 1 <loss>")
+    TrainingJob.objects.filter(pk=job.pk).update(status=Status.SUCCEEDED)
     first = web.get(f"/jobs/{job.pk}/logs").content.decode()
-    assert "step 1 &lt;loss&gt;" in first and "[algo-1-1]" in first  # escaped
-    assert f"/jobs/{job.pk}/logs?next_token=T1" in first  # keeps reading after the last line
-    last = web.get(f"/jobs/{job.pk}/logs?next_token=T1").content.decode()
+    assert "step 1 &lt;loss&gt;" in first and "[fake-1]" in first  # escaped
+    assert f"/jobs/{job.pk}/logs?next_token=1" in first  # keeps reading after the last line
+    last = web.get(f"/jobs/{job.pk}/logs?next_token=1").content.decode()
     assert "End of log." in last and "hx-get" not in last  # finished job, nothing new: polling stops
 
 
-def test_queued_job_log_waits_without_calling_the_backend(web, user, monkeypatch):
-    monkeypatch.setattr("apps.jobs.services.backend_named", lambda name: pytest.fail("no backend call"))
+def test_queued_job_log_waits_without_calling_the_backend(web, user, fake_training):
     job = make_job(user)
     page = web.get(f"/jobs/{job.pk}/logs").content.decode()
     assert "Waiting for the job to start" in page and "every 3s" in page
+    assert fake_training.calls == {}
+
+
+def test_a_target_without_logs_says_so(web, user, fake_training, monkeypatch):
+    from apps.backends.base import Capability
+    from apps.backends.fake.training import FakeTraining
+
+    monkeypatch.setattr(FakeTraining, "capabilities", FakeTraining.capabilities - {Capability.LOGS})
+    job = make_job(user, status=Status.RUNNING)
+    page = web.get(f"/jobs/{job.pk}/logs").content.decode()
+    assert "keeps no logs" in page and "hx-get" not in page and fake_training.calls == {}
 
 
 def test_deploy_button_links_to_the_endpoint_form(web, user):

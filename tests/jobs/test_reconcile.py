@@ -3,10 +3,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from apps.backends.storage import split_s3
 from apps.jobs import reconcile, services
 from apps.jobs.models import Status, TrainingJob
 
-from .factories import make_job
+from .factories import make_job, trainer_log_uri
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +19,7 @@ def started_job(user, fake, **fields):
     fake.jobs[job.remote_name]["SecondaryStatusTransitions"] = [
         {"Status": "Starting", "StartTime": timezone.now(), "StatusMessage": "Preparing the instances for training"}
     ]
-    TrainingJob.objects.filter(pk=job.pk).update(remote_status="InProgress", remote_secondary_status="Starting",
+    TrainingJob.objects.filter(pk=job.pk).update(remote_status="InProgress", remote_detail="Starting",
                                                  remote_transitions_seen=1)
     job.refresh_from_db()
     return job
@@ -36,7 +37,7 @@ def test_walk_to_completed(user, fake_sagemaker):
     cycle()
     job.refresh_from_db()
     assert job.status == Status.STARTING
-    assert job.remote_secondary_status == "Downloading"
+    assert job.remote_detail == "Downloading"
 
     fake.advance(job.remote_name, "InProgress", "Training", "Training image download completed. Training in progress.")
     cycle()
@@ -93,18 +94,15 @@ def test_walk_from_pending_straight_to_stopped(user, fake_sagemaker):
     assert job.ended_at is not None
 
 
-def test_user_stop_walks_through_stopping(user, fake_sagemaker, run_on_commit, django_capture_on_commit_callbacks):
-    from apps.jobs import services
-
+def test_user_stop_walks_through_stopping(user, fake_sagemaker, inline_tasks):
     fake = fake_sagemaker
     job = started_job(user, fake)
     fake.advance(job.remote_name, "InProgress", "Training", "Training in progress.")
     cycle()
     job.refresh_from_db()
-    with django_capture_on_commit_callbacks(execute=True):
-        assert services.stop_job(job)
+    assert services.stop_job(job)
     job.refresh_from_db()
-    assert job.status == Status.STOPPING
+    assert job.status == Status.STOPPING and inline_tasks == [("jobs.stop", (job.pk,))]
     assert fake.calls["stop_training_job"] == 1
     assert fake.jobs[job.remote_name]["TrainingJobStatus"] == "Stopping"
     cycle()
@@ -154,7 +152,7 @@ def test_cycle_over_1000_quiet_jobs_lists_only_what_changed_in_the_window(user, 
     jobs = [make_job(user, name=f"fleet-{i}", status=Status.RUNNING) for i in range(1000)]
     for job in jobs:
         fake.add_remote(job.remote_name, "InProgress", "Training", modified=hour_ago)
-    TrainingJob.objects.update(remote_status="InProgress", remote_secondary_status="Training",
+    TrainingJob.objects.update(remote_status="InProgress", remote_detail="Training",
                                remote_checked_at=hour_ago + timedelta(minutes=30))
     for job in jobs[:7]:
         fake.advance(job.remote_name, "Completed", "Completed", "done")
@@ -206,10 +204,7 @@ def test_stop_of_a_job_that_never_reached_the_backend_closes_it_after_grace(user
     assert job.status == Status.STOPPED
 
 
-def test_stale_queued_and_submitting_jobs_are_redispatched_once(user, fake_sagemaker, monkeypatch,
-                                                                django_capture_on_commit_callbacks):
-    sent = []
-    monkeypatch.setattr("apps.jobs.tasks.submit_job.delay", sent.append)
+def test_stale_queued_and_submitting_jobs_are_redispatched_once(user, fake_sagemaker, django_capture_on_commit_callbacks):
     old = timezone.now() - timedelta(minutes=10)
     past_submit_limit = timezone.now() - timedelta(seconds=services.SUBMIT_TIME_LIMIT + 60)
     queued = make_job(user)
@@ -219,14 +214,14 @@ def test_stale_queued_and_submitting_jobs_are_redispatched_once(user, fake_sagem
     TrainingJob.objects.filter(pk__in=[queued.pk, still_submitting.pk]).update(status_changed_at=old, dispatched_at=old)
     TrainingJob.objects.filter(pk=submitting.pk).update(status_changed_at=past_submit_limit, dispatched_at=past_submit_limit)
     TrainingJob.objects.filter(pk=fresh.pk).update(dispatched_at=timezone.now())
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=False) as sent:  # the messages, not delivered here
         report = cycle()
-    assert report.redispatched == 2
-    assert sorted(sent) == sorted([queued.pk, submitting.pk])
-    with django_capture_on_commit_callbacks(execute=True):
+    assert report.redispatched == 2 and len(sent) == 2
+    resent = TrainingJob.objects.filter(dispatched_at__gt=timezone.now() - timedelta(minutes=1))
+    assert sorted(resent.values_list("pk", flat=True)) == sorted([queued.pk, submitting.pk, fresh.pk])  # fresh: just sent
+    with django_capture_on_commit_callbacks(execute=False) as sent:
         report = cycle()
-    assert report.redispatched == 0  # just re-sent: give it time
-    assert len(sent) == 2
+    assert report.redispatched == 0 and sent == []  # just re-sent: give it time
 
 
 def test_reconcile_refreshes_progress_of_unwatched_running_jobs_a_few_at_a_time(user, fake_sagemaker):
@@ -236,7 +231,7 @@ def test_reconcile_refreshes_progress_of_unwatched_running_jobs_a_few_at_a_time(
                      spec={"job_type": "sft", "finetuning_method": "lora", "base_model": "Qwen/Qwen3-0.6B",
                            "base_model_source": "hf", "base_model_uri": "Qwen/Qwen3-0.6B"}) for i in range(30)]
     for job in jobs:
-        bucket, key = job.trainer_log_uri()[5:].split("/", 1)
+        bucket, key = split_s3(trainer_log_uri(job))
         line = {"current_steps": 30, "total_steps": 120, "loss": 1.0, "remaining_time": "0:10:00"}
         fake_sagemaker.s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(line).encode())
     report = cycle()

@@ -20,13 +20,13 @@ def queue_of(task_name: str) -> str:
     return app.amqp.router.route({}, task_name)["queue"].name
 
 
-def test_tasks_have_names_queues_and_time_limits():
+def test_tasks_have_names_queues_and_time_limits(settings):
     from apps.jobs import tasks
 
     for task, queue in ((tasks.submit_job, "io"), (tasks.stop_job, "control"), (tasks.reconcile_jobs, "control")):
         assert task.name.startswith("jobs.") and queue_of(task.name) == queue
         assert task.soft_time_limit and task.time_limit > task.soft_time_limit
-    assert tasks.reconcile_jobs.time_limit < 30
+    assert tasks.reconcile_jobs.time_limit < settings.TRAINING_RECONCILE_SECONDS
 
 
 @pytest.mark.django_db

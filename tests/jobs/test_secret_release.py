@@ -1,6 +1,6 @@
-"""Every way a job ends (and deleting it) asks the backend to delete the job's secret, once committed,
+"""Every way a job ends (and deleting it) asks the backend to delete the job's secrets, once committed,
 and only for jobs that have secrets. The deletion itself runs against moto in
-tests/backends/test_sagemaker_training_secrets.py; here the scripted fake drives the status walks."""
+tests/backends/test_sagemaker_training_secrets.py; here the fake target drives the status walks."""
 
 import pytest
 from django.utils import timezone
@@ -8,120 +8,104 @@ from django.utils import timezone
 from apps.backends.errors import RemoteValidationError, TransientError
 from apps.jobs import reconcile, services, tasks
 from apps.jobs.models import Status, TrainingJob
+from apps.users.models import UserSecret
 
 from .factories import make_job
-from .test_reconcile import started_job
 
 pytestmark = pytest.mark.django_db
-WITH_SECRETS = {"tracker": "wandb", "tracker_key_ref": "wb"}
+WITH_SECRETS = {"tracker": "wandb", "tracker_key_ref": "wb", "template": "qwen3"}
+RELEASE = "jobs.release_secrets"
 
 
 @pytest.fixture
-def released(monkeypatch):
-    ids = []
-    monkeypatch.setattr("apps.jobs.tasks.release_secrets.delay", ids.append)
-    return ids
+def wandb_key(user):
+    return UserSecret.objects.create(owner=user, name="wb", kind="wandb", value="wandb-key-0123456789")
 
 
-@pytest.mark.parametrize("remote, ours", [("Completed", Status.SUCCEEDED), ("Failed", Status.FAILED),
-                                          ("Stopped", Status.STOPPED)])
-def test_terminal_status_from_reconcile_releases_the_secret(user, fake_sagemaker, released, remote, ours,
-                                                            django_capture_on_commit_callbacks):
-    job = started_job(user, fake_sagemaker, spec=WITH_SECRETS)
-    plain = started_job(user, fake_sagemaker, name="plain")
-    fake_sagemaker.advance(job.remote_name, "InProgress", "Training")
-    with django_capture_on_commit_callbacks(execute=True):
-        reconcile.reconcile_once()
-    assert released == []  # running: the container may still need it
-    for name in (job.remote_name, plain.remote_name):
-        fake_sagemaker.advance(name, remote, remote, failure_reason="boom" if remote == "Failed" else None)
-    with django_capture_on_commit_callbacks(execute=True):
-        reconcile.reconcile_once()
+def submitted(user, **fields) -> TrainingJob:
+    job = make_job(user, **fields)
+    services.submit(job)
     job.refresh_from_db()
-    assert job.status == ours and released == [job.pk]  # `plain` has no secrets: nothing to release
+    assert job.status == Status.STARTING, job.status_reason
+    return job
 
 
-def test_release_waits_for_commit(user, fake_sagemaker, released, django_capture_on_commit_callbacks):
-    job = started_job(user, fake_sagemaker, spec=WITH_SECRETS)
-    fake_sagemaker.advance(job.remote_name, "Completed", "Completed")
+def releases(ran) -> list[int]:
+    return [args[0] for name, args in ran if name == RELEASE]
+
+
+@pytest.mark.parametrize("phase", ["succeeded", "failed", "stopped"])
+def test_terminal_status_from_reconcile_releases_the_secret(user, wandb_key, fake_training, inline_tasks, phase):
+    fake_training.script([("running", "Training"), (phase, phase.title(), "boom")])
+    job = submitted(user, spec=WITH_SECRETS)
+    plain = submitted(user, name="plain", spec={"template": "qwen3"})
+    assert fake_training.secrets == {job.remote_name: {"WANDB_API_KEY": "wandb-key-0123456789"}}
+    reconcile.reconcile_once()
+    assert releases(inline_tasks) == [] and fake_training.secrets  # running: the container may still need it
+    reconcile.reconcile_once()
+    job.refresh_from_db()
+    plain.refresh_from_db()
+    assert job.status == phase and plain.status == phase
+    assert releases(inline_tasks) == [job.pk]  # `plain` has no secrets: nothing to release
+    assert fake_training.secrets == {} and job.events.filter(message__startswith="Deleted the job's secrets").exists()
+
+
+def test_release_waits_for_commit(user, wandb_key, fake_training, django_capture_on_commit_callbacks):
+    fake_training.script([("succeeded", "Completed")])
+    job = submitted(user, spec=WITH_SECRETS)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         reconcile.reconcile_once()
-    assert released == [] and len(callbacks) == 1
-
-
-def test_a_failed_submit_releases_the_secret(user, fake_sagemaker, released, monkeypatch,
-                                             django_capture_on_commit_callbacks):
-    job = make_job(user, spec=WITH_SECRETS)
-
-    def refuse(job):
-        raise RemoteValidationError("ValidationException: no capacity for ml.p5.48xlarge")
-
-    monkeypatch.setattr(fake_sagemaker.backend, "submit", refuse)
-    with django_capture_on_commit_callbacks(execute=True):
-        services.submit(job)
     job.refresh_from_db()
-    assert job.status == Status.FAILED and released == [job.pk]
+    assert job.status == Status.SUCCEEDED and len(callbacks) == 1
+    assert fake_training.secrets  # not yet: the transaction has not committed
 
 
-def test_giving_up_on_retries_releases_the_secret(user, fake_sagemaker, released, monkeypatch,
-                                                  django_capture_on_commit_callbacks):
-    from celery.exceptions import MaxRetriesExceededError
-
+def test_a_failed_submit_releases_the_secret(user, wandb_key, fake_training, inline_tasks):
     job = make_job(user, spec=WITH_SECRETS)
-
-    def busy(job):
-        raise TransientError("AWS is busy")
-
-    def no_more(**kwargs):
-        raise MaxRetriesExceededError()
-
-    monkeypatch.setattr(fake_sagemaker.backend, "submit", busy)
-    monkeypatch.setattr(tasks.submit_job, "retry", no_more)
-    with django_capture_on_commit_callbacks(execute=True):
-        tasks.submit_job.run(job.pk)
+    fake_training.fail_next.append(RemoteValidationError("no capacity for ml.p5.48xlarge"))
+    services.submit(job)
     job.refresh_from_db()
-    assert job.status == Status.FAILED and released == [job.pk]
+    assert job.status == Status.FAILED and "no capacity" in job.status_reason
+    assert releases(inline_tasks) == [job.pk]
 
 
-def test_a_stop_that_never_reached_the_backend_releases_the_secret(user, fake_sagemaker, released,
-                                                                   django_capture_on_commit_callbacks):
+def test_giving_up_on_retries_releases_the_secret(user, wandb_key, fake_training, inline_tasks):
+    job = make_job(user, spec=WITH_SECRETS)
+    fake_training.fail_next.extend(TransientError("busy") for _ in range(tasks.submit_job.max_retries + 1))
+    tasks.submit_job.delay(job.pk)
+    job.refresh_from_db()
+    assert job.status == Status.FAILED and "Gave up after" in job.status_reason
+    assert fake_training.calls["submit"] == tasks.submit_job.max_retries + 1
+    assert releases(inline_tasks) == [job.pk]
+
+
+def test_a_stop_that_never_reached_the_backend_releases_the_secret(user, fake_training, inline_tasks):
     job = make_job(user, status=Status.STOPPING, spec=WITH_SECRETS)
     TrainingJob.objects.filter(pk=job.pk).update(status_changed_at=timezone.now() - reconcile.STOP_GRACE * 2)
-    with django_capture_on_commit_callbacks(execute=True):
-        reconcile.reconcile_once()
+    reconcile.reconcile_once()
     job.refresh_from_db()
-    assert job.status == Status.STOPPED and released == [job.pk]
+    assert job.status == Status.STOPPED and releases(inline_tasks) == [job.pk]
 
 
-def test_deleting_releases_the_secret_even_of_a_finished_job(user, released, django_capture_on_commit_callbacks):
+def test_deleting_releases_the_secret_even_of_a_finished_job(user, fake_training, inline_tasks):
     job = make_job(user, status=Status.SUCCEEDED, spec=WITH_SECRETS)
-    with django_capture_on_commit_callbacks(execute=True):
-        services.delete_job(job, by=user)
-        services.delete_job(job, by=user)  # a second delete changes nothing
-    assert released == [job.pk]
+    services.delete_job(job, by=user)
+    services.delete_job(job, by=user)  # a second delete changes nothing
+    assert releases(inline_tasks) == [job.pk]
 
 
-def test_the_task_records_a_backend_refusal(user, fake_sagemaker, monkeypatch):
+def test_the_task_records_a_backend_refusal(user, fake_training, inline_tasks):
     job = make_job(user, status=Status.SUCCEEDED, spec=WITH_SECRETS)
-
-    def denied(job):
-        raise RemoteValidationError("AccessDeniedException: not allowed to secretsmanager:DeleteSecret")
-
-    monkeypatch.setattr(fake_sagemaker.backend, "delete_secrets", denied)
-    tasks.release_secrets.run(job.pk)
+    fake_training.fail_next.append(RemoteValidationError("AccessDeniedException: not allowed to DeleteSecret"))
+    tasks.release_secrets.delay(job.pk)
     event = job.events.get(level="error")
     assert "AccessDeniedException" in event.message
 
 
-def test_the_task_retries_when_aws_is_busy(user, fake_sagemaker, monkeypatch):
-    job = make_job(user, status=Status.SUCCEEDED, spec=WITH_SECRETS)
-    retried = []
-
-    def busy(job):
-        raise TransientError("AWS is busy")
-
-    monkeypatch.setattr(fake_sagemaker.backend, "delete_secrets", busy)
-    monkeypatch.setattr(tasks.release_secrets, "retry", lambda **kw: retried.append(kw) or RuntimeError("retry"))
-    with pytest.raises(RuntimeError, match="retry"):
-        tasks.release_secrets.run(job.pk)
-    assert retried and not job.events.filter(level="error").exists()
+def test_the_task_retries_when_the_backend_is_busy(user, wandb_key, fake_training, inline_tasks):
+    job = submitted(user, spec=WITH_SECRETS)
+    TrainingJob.objects.filter(pk=job.pk).update(status=Status.SUCCEEDED)
+    fake_training.fail_next.append(TransientError("busy"))
+    tasks.release_secrets.delay(job.pk)
+    assert releases(inline_tasks) == [job.pk, job.pk] and fake_training.secrets == {}
+    assert not job.events.filter(level="error").exists()

@@ -26,7 +26,7 @@ def job(user, fake_sagemaker, monkeypatch):
         context={"user": user})
     assert serializer.is_valid(), serializer.errors
     staged = {}
-    monkeypatch.setattr(fake_sagemaker.backend, "stage", lambda job, files: staged.update(files))
+    monkeypatch.setattr(fake_sagemaker.backend, "stage_files", lambda locations, files: staged.update(files))
     fake_sagemaker.staged = staged
     return TrainingJob.objects.create(owner=user, name="run", job_type="sft", spec=serializer.spec.to_dict())
 
@@ -34,7 +34,7 @@ def job(user, fake_sagemaker, monkeypatch):
 def test_submit_creates_once_and_a_second_run_adopts(job, fake_sagemaker):
     services.submit(job)
     job.refresh_from_db()
-    assert job.status == Status.STARTING and job.remote_arn.endswith(job.remote_name)
+    assert job.status == Status.STARTING and job.remote_id.endswith(job.remote_name)
     assert fake_sagemaker.calls["create_training_job"] == 1
     assert "job.json" in fake_sagemaker.staged
     # a duplicate message (or a re-dispatch) finds the job already past submitting: no AWS call at all
@@ -48,7 +48,7 @@ def test_retried_submit_adopts_the_job_a_killed_worker_created(job, fake_sagemak
     services.submit(job)  # worker B, after redelivery
     job.refresh_from_db()
     assert fake_sagemaker.calls["create_training_job"] == 0
-    assert job.status == Status.STARTING and job.remote_secondary_status == "Downloading"
+    assert job.status == Status.STARTING and job.remote_detail == "Downloading"
     assert job.events.filter(message__startswith="Adopted").exists()
 
 
@@ -63,22 +63,13 @@ def test_create_conflict_is_adopted_not_duplicated(job, fake_sagemaker):
     assert job.status == Status.RUNNING  # adopted, and the remote status applied at once
 
 
-def test_throttling_is_retried_then_succeeds(job, fake_sagemaker, monkeypatch):
-    retries = []
-
-    def fake_retry(exc=None, countdown=None, **kw):
-        retries.append(countdown)
-        return RuntimeError("retry scheduled")
-
-    monkeypatch.setattr(tasks.submit_job, "retry", fake_retry)
+def test_throttling_is_retried_then_succeeds(job, fake_sagemaker, inline_tasks):
     fake_sagemaker.fail_next.append(client_error("ThrottlingException", "Rate exceeded", status=400))
-    with pytest.raises(RuntimeError, match="retry scheduled"):
-        tasks.submit_job.run(job.pk)
+    tasks.submit_job.delay(job.pk)
     job.refresh_from_db()
-    assert job.status == Status.SUBMITTING and retries == [5]
-    tasks.submit_job.run(job.pk)
-    job.refresh_from_db()
+    assert inline_tasks == [("jobs.submit", (job.pk,))] * 2  # the first attempt was throttled, the retry went through
     assert job.status == Status.STARTING and fake_sagemaker.calls["create_training_job"] == 1
+    assert fake_sagemaker.calls["describe_training_job"] == 2  # the throttled describe, then one that found nothing
 
 
 def test_server_error_is_transient(job, fake_sagemaker):
@@ -98,7 +89,7 @@ def test_validation_error_fails_the_job_with_awss_message(job, fake_sagemaker):
     assert job.status == Status.FAILED and message in job.status_reason and job.ended_at is not None
 
 
-def test_stop_during_submission_stops_what_was_created(job, fake_sagemaker, monkeypatch):
+def test_stop_during_submission_stops_what_was_created(job, fake_sagemaker, monkeypatch, django_capture_on_commit_callbacks):
     real_create = fake_sagemaker.create_training_job
 
     def create_while_user_stops(**request):
@@ -107,8 +98,9 @@ def test_stop_during_submission_stops_what_was_created(job, fake_sagemaker, monk
         return result
 
     monkeypatch.setattr(fake_sagemaker, "create_training_job", create_while_user_stops)
-    monkeypatch.setattr("apps.jobs.tasks.stop_job.delay", lambda pk: None)
-    services.submit(job)
+    with django_capture_on_commit_callbacks(execute=False) as sent:  # the stop task's message is not delivered
+        services.submit(job)
+    assert len(sent) == 1
     job.refresh_from_db()
     assert job.status == Status.STOPPING
     assert fake_sagemaker.calls["stop_training_job"] == 1

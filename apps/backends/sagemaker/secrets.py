@@ -4,13 +4,14 @@ SageMaker keeps a training job's `Environment` and returns it to anyone allowed 
 DescribeTrainingJob, so secret values never go there: the submit stores them here, under a name
 derived from the job's remote name (`TRAINING_SECRETS_PREFIX` + name), and the container gets
 only `MODELHUB_SECRETS_ARN`. The execution role reads it with secretsmanager:GetSecretValue
-(docker/entrypoint/modelhub_train/secrets.py); the platform deletes it once the job is over.
+(docker/entrypoint/modelhub_train/job_secrets.py); the platform deletes it once the job is over.
 Every operation is idempotent: a retried submit updates the secret it made before, and deleting
 a secret that is already gone is a no-op.
 """
 
 import json
 import logging
+from collections.abc import Mapping
 
 from botocore.exceptions import ClientError
 from django.conf import settings
@@ -39,17 +40,17 @@ class JobSecrets:
     def client(self):
         return self._client or client("secretsmanager")
 
-    def put(self, job, values: dict[str, str]) -> str:
+    def put(self, job_id: int, remote_name: str, values: Mapping[str, str]) -> str:
         """Store `values` ({variable: value}) as the job's secret; returns its ARN. Creates it, or
         updates (and, if scheduled for deletion, restores) the one an earlier attempt created."""
-        name = secret_name(job.remote_name)
-        body = json.dumps(values, sort_keys=True)
+        name = secret_name(remote_name)
+        body = json.dumps(dict(values), sort_keys=True)
         create = {
             "Name": name,
             "SecretString": body,
-            "Description": f"ModelHub training job {job.pk}: secrets its container reads at start",
-            "Tags": [{"Key": "modelhub:job-id", "Value": str(job.pk)},
-                     {"Key": "modelhub:job-name", "Value": job.remote_name}],
+            "Description": f"ModelHub training job {job_id}: secrets its container reads at start",
+            "Tags": [{"Key": "modelhub:job-id", "Value": str(job_id)},
+                     {"Key": "modelhub:job-name", "Value": remote_name}],
         }
         if settings.TRAINING_SECRETS_KMS_KEY_ID:
             create["KmsKeyId"] = settings.TRAINING_SECRETS_KMS_KEY_ID

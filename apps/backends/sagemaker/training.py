@@ -1,23 +1,36 @@
-"""SageMaker training jobs: submit (or adopt), bulk poll, describe, stop, logs and metrics.
+"""SageMaker training jobs: submit (or adopt), bulk poll, describe, stop, logs and trainer-log reads.
 
-The request is built by a pure function (`training_job_request`) from the job and its settings,
-so tests assert on exactly what would be sent. Submitting describes first and adopts a job that
-already has our name: a retried or re-dispatched submit never creates a second job (AWS answers
-a duplicate create with ResourceInUse, which we also adopt; moto silently overwrites instead).
+The request is built by a pure function (`training_job_request`) from a `TrainingSubmission` and the
+settings, so tests assert on exactly what would be sent. Submitting describes first and adopts a job
+that already has the name: a retried or re-dispatched submit never creates a second job (AWS answers a
+duplicate create with ResourceInUse, which is adopted too; moto silently overwrites instead).
 The user's secrets go into the job's Secrets Manager secret (secrets.py), never into the request.
+
+SageMaker's words stay here: `job_phase` maps TrainingJobStatus / SecondaryStatus onto `JobPhase`,
+and the words themselves travel only as `remote_status` / `detail` for display.
 """
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
+import boto3
 from django.conf import settings
 
-from apps.jobs import layout
-
+from .. import storage
 from ..aws import aws_errors, client
-from ..base import LogPage, RemoteState
+from ..base import (
+    Capability,
+    JobLocations,
+    JobPhase,
+    JobRef,
+    LogPage,
+    Readiness,
+    RemoteEvent,
+    RemoteState,
+    TrainingSubmission,
+)
 from ..errors import RemoteConflict, RemoteNotFound, RemoteValidationError
 from . import logs as cloudwatch
 from .secrets import ENV_SECRETS_ARN, JobSecrets
@@ -27,40 +40,57 @@ logger = logging.getLogger(__name__)
 LIST_PAGE_SIZE = 100  # the API's maximum
 ENV_VALUE_LIMIT = 512  # botocore: training Environment values ≤ 512 characters, ≤ 100 entries
 ENV_ENTRIES_LIMIT = 100
-CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"
+CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"  # SageMaker syncs it with CheckpointConfig.S3Uri
+# What the container learns from SageMaker's side of the environment (the entry point reads them).
+ENV_CHECKPOINT_DIR = "MODELHUB_CHECKPOINT_DIR"
+ENV_REGION = "MODELHUB_REGION"
 # Jobs modified this long before the last poll are listed again (clock skew, eventual consistency).
 POLL_OVERLAP = timedelta(minutes=5)
+IMAGE_SETTINGS = {"llamafactory": "TRAINING_IMAGE_LLAMAFACTORY", "easyr1": "TRAINING_IMAGE_EASYR1"}
+
+# TrainingJobStatus / SecondaryStatus -> JobPhase --------------------------------------------------
+
+# Secondary statuses while a job is InProgress: still getting ready, or training.
+STARTING_SECONDARY = frozenset({
+    "Starting", "Pending", "LaunchingMLInstances", "PreparingTrainingStack", "Downloading",
+    "DownloadingTrainingImage", "Interrupted",
+})
+RUNNING_SECONDARY = frozenset({"Training", "Uploading", "Updating", "Restarting"})
+TERMINAL_STATUS = {"Completed": JobPhase.SUCCEEDED, "Failed": JobPhase.FAILED, "Stopped": JobPhase.STOPPED}
+ACTIVE_STATUS = frozenset({"InProgress", "Pending"})
 
 
-def _image_for(job_type: str) -> str:
-    from apps.core.job_types import tool_for
+def job_phase(status: str, secondary: str = "") -> JobPhase:
+    """ModelHub's phase for SageMaker's (TrainingJobStatus, SecondaryStatus)."""
+    if status in TERMINAL_STATUS:
+        return TERMINAL_STATUS[status]
+    if status == "Stopping":
+        return JobPhase.STOPPING
+    if status in ACTIVE_STATUS:
+        if secondary in RUNNING_SECONDARY:
+            return JobPhase.RUNNING
+        if secondary and secondary not in STARTING_SECONDARY:
+            logger.warning("Unrecognised SageMaker secondary status %r: counted as starting", secondary)
+        return JobPhase.STARTING
+    return JobPhase.UNKNOWN
 
-    setting = "TRAINING_IMAGE_EASYR1" if tool_for(job_type) == "easyr1" else "TRAINING_IMAGE_LLAMAFACTORY"
+
+# The request ----------------------------------------------------------------------------------------
+
+
+def training_image(tool: str) -> str:
+    setting = IMAGE_SETTINGS.get(tool, IMAGE_SETTINGS["llamafactory"])
     image = getattr(settings, setting, "")
     if not image:
         raise RemoteValidationError(f"{setting} is not configured: set it to the training image's ECR URI.")
     return image
 
 
-def container_environment(job, spec, secrets_arn: str | None = None) -> dict[str, str]:
-    """The training container's environment. SageMaker keeps it with the job, readable by whoever may
-    DescribeTrainingJob, so it never holds a secret value: only the ARN of the job's secret."""
-    env = {
-        layout.ENV_JOB_ID: str(job.pk),
-        layout.ENV_JOB_TYPE: job.job_type,
-        layout.ENV_JOB_URI: job.output_uri,
-        layout.ENV_CONFIG_URI: job.uri(layout.CONFIG_DIR),
-        layout.ENV_CHECKPOINT_URI: job.uri(layout.CHECKPOINT_DIR),
-        layout.ENV_MODEL_URI: job.uri(layout.MODEL_DIR),
-        layout.ENV_MERGED_URI: job.uri(layout.MERGED_DIR),
-        layout.ENV_HUGGINGFACE_URI: job.uri(layout.HUGGINGFACE_DIR),
-        layout.ENV_CHECKPOINT_DIR: CHECKPOINT_LOCAL_PATH,
-        "MODELHUB_REGION": settings.AWS_REGION,
-    }
-    if spec.resume_from_checkpoint:
-        env[layout.ENV_RESUME_FROM] = spec.resume_from_checkpoint
-    if secrets_arn:
-        env[ENV_SECRETS_ARN] = secrets_arn
+def container_environment(submission: TrainingSubmission) -> dict[str, str]:
+    """The submission's environment plus what SageMaker's side adds. SageMaker keeps it with the job,
+    readable by whoever may DescribeTrainingJob, so it never holds a secret value (only the ARN of the
+    job's secret, added at submit)."""
+    env = {**submission.environment, ENV_CHECKPOINT_DIR: CHECKPOINT_LOCAL_PATH, ENV_REGION: settings.AWS_REGION}
     too_long = [key for key, value in env.items() if len(value) > ENV_VALUE_LIMIT or len(key) > ENV_VALUE_LIMIT]
     if too_long or len(env) > ENV_ENTRIES_LIMIT:
         raise RemoteValidationError(
@@ -69,82 +99,90 @@ def container_environment(job, spec, secrets_arn: str | None = None) -> dict[str
     return env
 
 
-def training_job_request(job, spec, metric_definitions: list[dict], secrets_arn: str | None = None) -> dict[str, Any]:
-    """The CreateTrainingJob request for `job` and its TrainingSpec."""
+def training_job_request(submission: TrainingSubmission, environment: Mapping[str, str]) -> dict[str, Any]:
+    """The CreateTrainingJob request for a submission (raises RemoteValidationError for missing settings)."""
     if not settings.SAGEMAKER_ROLE_ARN:
         raise RemoteValidationError("SAGEMAKER_ROLE_ARN is not configured: SageMaker needs an execution role.")
-    stopping: dict[str, int] = {"MaxRuntimeInSeconds": spec.max_run_seconds}
-    if spec.use_spot:
-        stopping["MaxWaitTimeInSeconds"] = max(spec.max_run_seconds, spec.max_wait_seconds or 0)
+    resources, locations = submission.resources, submission.locations
+    stopping: dict[str, int] = {"MaxRuntimeInSeconds": resources.max_run_seconds}
+    if resources.use_spot:
+        stopping["MaxWaitTimeInSeconds"] = max(resources.max_run_seconds, resources.max_wait_seconds or 0)
     return {
-        "TrainingJobName": job.remote_name,
+        "TrainingJobName": submission.remote_name,
         "RoleArn": settings.SAGEMAKER_ROLE_ARN,
         "AlgorithmSpecification": {
-            "TrainingImage": _image_for(job.job_type),
+            "TrainingImage": training_image(submission.tool),
             "TrainingInputMode": "File",
-            "MetricDefinitions": metric_definitions,
+            "MetricDefinitions": [dict(definition) for definition in submission.metric_definitions],
         },
         "ResourceConfig": {
-            "InstanceType": spec.instance_type,
-            "InstanceCount": int(spec.instance_count),
-            "VolumeSizeInGB": int(spec.volume_size_gb),
+            "InstanceType": resources.instance_type,
+            "InstanceCount": int(resources.instance_count),
+            "VolumeSizeInGB": int(resources.volume_size_gb),
         },
-        "OutputDataConfig": {"S3OutputPath": job.uri(layout.OUTPUT_DIR)},
-        "CheckpointConfig": {"S3Uri": job.uri(layout.CHECKPOINT_DIR), "LocalPath": CHECKPOINT_LOCAL_PATH},
+        "OutputDataConfig": {"S3OutputPath": locations.output},
+        "CheckpointConfig": {"S3Uri": locations.checkpoints, "LocalPath": CHECKPOINT_LOCAL_PATH},
         "StoppingCondition": stopping,
-        "EnableManagedSpotTraining": bool(spec.use_spot),
-        "Environment": container_environment(job, spec, secrets_arn),
-        "Tags": [
-            {"Key": "modelhub:job-id", "Value": str(job.pk)},
-            {"Key": "modelhub:owner", "Value": job.owner.get_username()},
-            {"Key": "modelhub:job-type", "Value": job.job_type},
-        ],
+        "EnableManagedSpotTraining": bool(resources.use_spot),
+        "Environment": dict(environment),
+        "Tags": [{"Key": key, "Value": value} for key, value in submission.tags.items()],
     }
 
 
+# The answers ----------------------------------------------------------------------------------------
+
+
 def _summary_state(summary: dict) -> RemoteState:
+    status, secondary = summary.get("TrainingJobStatus", ""), summary.get("SecondaryStatus", "")
     return RemoteState(
-        name=summary["TrainingJobName"],
-        status=summary.get("TrainingJobStatus", ""),
-        secondary_status=summary.get("SecondaryStatus", ""),
-        ended_at=summary.get("TrainingEndTime"),
-        extra={"arn": summary.get("TrainingJobArn", ""), "last_modified": summary.get("LastModifiedTime")},
+        name=summary["TrainingJobName"], phase=job_phase(status, secondary), remote_status=status, detail=secondary,
+        remote_id=summary.get("TrainingJobArn", ""), ended_at=summary.get("TrainingEndTime"),
     )
 
 
-def _described_state(description: dict) -> RemoteState:
-    transitions = [
-        {
-            "status": t.get("Status", ""),
-            "message": t.get("StatusMessage", ""),
-            "start": t["StartTime"].isoformat() if t.get("StartTime") else None,
-            "end": t["EndTime"].isoformat() if t.get("EndTime") else None,
-        }
-        for t in description.get("SecondaryStatusTransitions", [])
-    ]
+def _event(transition: dict) -> RemoteEvent:
+    return RemoteEvent(
+        status=transition.get("Status", ""), message=transition.get("StatusMessage", ""),
+        start=transition["StartTime"].isoformat() if transition.get("StartTime") else None,
+        end=transition["EndTime"].isoformat() if transition.get("EndTime") else None,
+    )
+
+
+def _described_state(description: dict, *, adopted: bool = False) -> RemoteState:
+    history = tuple(_event(t) for t in description.get("SecondaryStatusTransitions", []))
+    status, secondary = description.get("TrainingJobStatus", ""), description.get("SecondaryStatus", "")
     return RemoteState(
         name=description["TrainingJobName"],
-        status=description.get("TrainingJobStatus", ""),
-        secondary_status=description.get("SecondaryStatus", ""),
-        message=transitions[-1]["message"] if transitions else "",
+        phase=job_phase(status, secondary),
+        remote_status=status,
+        detail=secondary,
+        message=history[-1].message if history else "",
         failure_reason=description.get("FailureReason", ""),
+        remote_id=description.get("TrainingJobArn", ""),
         started_at=description.get("TrainingStartTime"),
         ended_at=description.get("TrainingEndTime"),
         billable_seconds=description.get("BillableTimeInSeconds"),
         output_uri=(description.get("ModelArtifacts") or {}).get("S3ModelArtifacts", ""),
-        extra={
-            "arn": description.get("TrainingJobArn", ""),
-            "transitions": transitions,
-            "final_metrics": [
-                {"name": m.get("MetricName"), "value": m.get("Value")} for m in description.get("FinalMetricDataList", [])
-            ],
-        },
+        region=settings.AWS_REGION,
+        adopted=adopted,
+        history=history,
+        final_metrics=tuple((m.get("MetricName", ""), m.get("Value")) for m in description.get("FinalMetricDataList", [])),
     )
+
+
+def _s3_location(uri: str) -> tuple[str, str]:
+    try:
+        return storage.split_s3(uri)
+    except storage.StorageError as exc:
+        raise RemoteValidationError(str(exc)) from None
 
 
 class SageMakerTraining:
     name = "sagemaker"
-    storage_target = "s3"  # where catalog datasets are staged for this backend
+    label = "Amazon SageMaker"
+    capabilities = frozenset({Capability.LOGS, Capability.METRICS, Capability.STOP, Capability.SECRETS,
+                              Capability.STORAGE})
+    storage_target = "s3"  # where the catalog stages datasets for this backend
 
     def __init__(self, sagemaker=None, s3=None, logs=None, secretsmanager=None):
         self._sagemaker, self._s3, self._logs = sagemaker, s3, logs
@@ -162,85 +200,104 @@ class SageMakerTraining:
     def logs_client(self):
         return self._logs or client("logs")
 
-    # Submit -----------------------------------------------------------------------------------------
+    # Configuration ------------------------------------------------------------------------------------
 
-    def describe_or_none(self, job) -> RemoteState | None:
-        try:
-            return self.describe(job)
-        except RemoteNotFound:
-            return None
+    def readiness(self) -> Readiness:
+        """Everything missing to run training jobs, at once (no AWS call: credentials are only looked up)."""
+        missing = []
+        if not settings.S3_BUCKET:
+            missing.append("Set S3_BUCKET: jobs keep their configuration, checkpoints and models there.")
+        if not settings.SAGEMAKER_ROLE_ARN:
+            missing.append("Set SAGEMAKER_ROLE_ARN: the execution role SageMaker runs training jobs as.")
+        for setting in IMAGE_SETTINGS.values():
+            if not getattr(settings, setting, ""):
+                missing.append(f"Set {setting}: the ECR URI of the training image built from docker/.")
+        if not settings.AWS_REGION:
+            missing.append("Set AWS_REGION: the region ModelHub's jobs run in.")
+        if boto3.session.Session().get_credentials() is None:
+            missing.append("Give ModelHub AWS credentials (environment, profile or instance role).")
+        return Readiness(usable=not missing, missing=tuple(missing))
 
-    def ensure_output_uri(self, job) -> None:
-        if job.output_uri:
-            return
+    def job_root(self, remote_name: str) -> str:
         if not settings.S3_BUCKET:
             raise RemoteValidationError("S3_BUCKET is not configured: SageMaker jobs keep their configs and outputs there.")
-        job.output_uri = layout.job_prefix_uri(job.remote_name)
-        type(job).objects.filter(pk=job.pk).update(output_uri=job.output_uri)
+        return storage.s3_uri("jobs", remote_name, folder=True)
 
-    def stage(self, job, files: dict[str, str]) -> None:
-        """Upload the rendered bundle under the job's config/ prefix."""
-        bucket, key = layout.split_s3_uri(job.uri(layout.CONFIG_DIR))
+    # Submit -------------------------------------------------------------------------------------------
+
+    def stage_files(self, locations: JobLocations, files: Mapping[str, str]) -> None:
+        """Upload the rendered files under the job's config prefix."""
+        bucket, key = _s3_location(locations.config)
         for filename, text in sorted(files.items()):
             with aws_errors():
                 self.s3.put_object(Bucket=bucket, Key=key + filename, Body=text.encode())
 
-    def submit(self, job) -> RemoteState:
-        existing = self.describe_or_none(job)
+    def submit(self, submission: TrainingSubmission) -> RemoteState:
+        ref = JobRef(job_id=submission.job_id, remote_name=submission.remote_name, locations=submission.locations)
+        existing = self._describe_or_none(ref, adopted=True)
         if existing is not None:
-            logger.info("Adopting existing training job %s", job.remote_name)
-            existing.extra["adopted"] = True
+            logger.info("Adopting existing training job %s", submission.remote_name)
             return existing
-        self.ensure_output_uri(job)
-        spec, values = job.training_spec(), job.secret_environment()
-        request = training_job_request(job, spec, job.metric_definitions())  # settings checked before anything is made
-        if values:
-            request["Environment"] = container_environment(job, spec, self.secrets.put(job, values))
-        self.stage(job, job.render_bundle())
+        environment = container_environment(submission)
+        training_job_request(submission, environment)  # settings are checked before anything is made
+        if submission.secrets:
+            environment[ENV_SECRETS_ARN] = self.secrets.put(submission.job_id, submission.remote_name,
+                                                            submission.secrets)
+        request = training_job_request(submission, environment)
+        self.stage_files(submission.locations, submission.files)
         try:
             with aws_errors():
                 response = self.sagemaker.create_training_job(**request)
         except RemoteConflict:
-            logger.info("Training job %s already exists: adopting it", job.remote_name)
-            existing = self.describe(job)
-            existing.extra["adopted"] = True
-            return existing
+            logger.info("Training job %s already exists: adopting it", submission.remote_name)
+            return self._describe(ref, adopted=True)
         return RemoteState(
-            name=job.remote_name, status="InProgress", secondary_status="Starting",
-            extra={"arn": response.get("TrainingJobArn", "")},
+            name=submission.remote_name, phase=JobPhase.STARTING, remote_status="InProgress", detail="Starting",
+            remote_id=response.get("TrainingJobArn", ""), region=settings.AWS_REGION,
         )
 
-    def delete_secrets(self, job) -> bool:
+    def delete_secrets(self, ref: JobRef) -> bool:
         """Delete the job's Secrets Manager secret (once it is over or deleted); False if none was there."""
-        return self.secrets.delete(job.remote_name)
+        return self.secrets.delete(ref.remote_name)
 
-    # Observe ----------------------------------------------------------------------------------------
+    # Observe ------------------------------------------------------------------------------------------
 
-    def describe(self, job) -> RemoteState:
+    def _describe(self, ref: JobRef, *, adopted: bool = False) -> RemoteState:
         with aws_errors():
-            return _described_state(self.sagemaker.describe_training_job(TrainingJobName=job.remote_name))
+            return _described_state(self.sagemaker.describe_training_job(TrainingJobName=ref.remote_name),
+                                    adopted=adopted)
 
-    def poll_many(self, jobs: Iterable) -> dict[str, RemoteState]:
-        """Summaries of `jobs` that changed since they were last checked, from paginated list calls.
+    def _describe_or_none(self, ref: JobRef, *, adopted: bool = False) -> RemoteState | None:
+        try:
+            return self._describe(ref, adopted=adopted)
+        except RemoteNotFound:
+            return None
 
-        One ListTrainingJobs call per 100 of our jobs modified in the window: jobs that did not
-        change since the oldest check are not returned (nothing to do for them).
+    def describe(self, ref: JobRef) -> RemoteState:
+        return self._describe_or_none(ref) or RemoteState(name=ref.remote_name, phase=JobPhase.NOT_FOUND)
+
+    def poll_many(self, refs: Iterable[JobRef]) -> dict[str, RemoteState]:
+        """Summaries of `refs` that changed since they were last checked, from paginated list calls.
+
+        One ListTrainingJobs call per 100 of our jobs modified in the window: jobs that did not change
+        since the oldest check are not returned (nothing to do for them).
         """
-        jobs = list(jobs)
-        if not jobs:
+        refs = list(refs)
+        if not refs:
             return {}
-        wanted = {job.remote_name for job in jobs}
-        since = min((job.remote_checked_at or job.created_at) for job in jobs) - POLL_OVERLAP
+        wanted = {ref.remote_name for ref in refs}
+        checked = [ref.checked_since for ref in refs if ref.checked_since]
         found: dict[str, RemoteState] = {}
         token = None
         while True:
             kwargs = {
                 "NameContains": f"{settings.TRAINING_JOB_NAME_PREFIX}-",
-                "LastModifiedTimeAfter": since,
                 "MaxResults": LIST_PAGE_SIZE,
                 "SortBy": "CreationTime",
                 "SortOrder": "Descending",
             }
+            if len(checked) == len(refs):  # a ref without a time was never checked: list everything
+                kwargs["LastModifiedTimeAfter"] = min(checked) - POLL_OVERLAP
             if token:
                 kwargs["NextToken"] = token
             with aws_errors():
@@ -252,10 +309,10 @@ class SageMakerTraining:
             if not token:
                 return found
 
-    def stop(self, job) -> None:
+    def stop(self, ref: JobRef) -> None:
         try:
             with aws_errors():
-                self.sagemaker.stop_training_job(TrainingJobName=job.remote_name)
+                self.sagemaker.stop_training_job(TrainingJobName=ref.remote_name)
         except RemoteNotFound:
             return
         except RemoteValidationError as exc:
@@ -264,16 +321,12 @@ class SageMakerTraining:
                 return
             raise
 
-    def logs(self, job, next_token: str | None = None, limit: int = 500) -> LogPage:
-        return cloudwatch.tail(self.logs_client, settings.TRAINING_LOG_GROUP, job.remote_name, next_token, limit)
+    def logs(self, ref: JobRef, next_token: str | None = None, limit: int = 500) -> LogPage:
+        return cloudwatch.tail(self.logs_client, settings.TRAINING_LOG_GROUP, ref.remote_name, next_token, limit)
 
-    def metrics(self, job) -> list[dict]:
-        """Trainer log points from the checkpoint location (SageMaker syncs it there during training)."""
-        text = self.trainer_log_text(job)
-        return job.parse_trainer_log(text) if text else []
-
-    def trainer_log_text(self, job) -> str:
-        bucket, key = layout.split_s3_uri(job.trainer_log_uri())
+    def read_text(self, uri: str) -> str:
+        """An object's text ("" when absent), e.g. the trainer log SageMaker syncs from the checkpoint dir."""
+        bucket, key = _s3_location(uri)
         try:
             with aws_errors():
                 body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()

@@ -1,0 +1,25 @@
+"""One name for the compute target on jobs and endpoints (`target`), and the remote columns in
+target-neutral words: `remote_id` (an ARN on SageMaker) and `remote_detail` (its secondary status)."""
+
+from django.db import migrations, models
+
+import apps.jobs.models
+
+
+class Migration(migrations.Migration):
+    dependencies = [("jobs", "0002_dispatch_and_list_indexes")]
+
+    operations = [
+        migrations.RenameField("trainingjob", "backend", "target"),
+        migrations.AlterField(
+            "trainingjob", "target",
+            models.CharField(default=apps.jobs.models.default_target, help_text="Compute target (settings.TRAINING_BACKENDS).",
+                             max_length=32),
+        ),
+        migrations.RenameField("trainingjob", "remote_arn", "remote_id"),
+        migrations.AlterField(
+            "trainingjob", "remote_id",
+            models.CharField(blank=True, help_text="The target's id of the run (an ARN on SageMaker).", max_length=255),
+        ),
+        migrations.RenameField("trainingjob", "remote_secondary_status", "remote_detail"),
+    ]
