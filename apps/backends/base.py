@@ -121,6 +121,7 @@ class LogLine:
 class LogPage:
     lines: list[LogLine]
     next_token: str | None  # pass back to continue after the last line; None when there is nothing yet
+    source: str = ""  # where the lines come from, in words (e.g. "CloudWatch <log group>"), for pages and events
 
 
 # --- training ----------------------------------------------------------------------------------------
