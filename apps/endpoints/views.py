@@ -142,16 +142,18 @@ def _backend(endpoint):
 def endpoint_logs(request, pk: int):
     """htmx: the latest lines of the endpoint's logs, read from the target on demand."""
     endpoint = get_visible_or_404(_endpoints(request.user), request.user, pk=pk)
-    lines, error = [], ""
+    lines, source, error = [], "", ""
     backend = _backend(endpoint)
     if not endpoint.remote_name or not supports(backend, Capability.LOGS):
         error = "No logs for this endpoint."
     else:
         try:
-            lines = backend.logs(ref(endpoint), limit=200).lines
+            page = backend.logs(ref(endpoint), limit=200)
+            lines, source = page.lines, page.source
         except BackendError as exc:
             error = f"Could not read the logs: {exc}"
-    return render(request, "endpoints/_logs.html", {"endpoint": endpoint, "lines": lines, "error": error})
+    return render(request, "endpoints/_logs.html",
+                  {"endpoint": endpoint, "lines": lines, "source": source, "error": error})
 
 
 @login_required

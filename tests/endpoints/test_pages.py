@@ -107,6 +107,20 @@ def test_logs_partial(browser_client, user, fake_serving):
     fake_serving.logs[endpoint.remote_name] = ["INFO Started server process", "INFO Uvicorn running on :8080"]
     html = browser_client.get(reverse("endpoints:logs", args=[endpoint.pk])).content.decode()
     assert "Uvicorn running on :8080" in html
+    assert f"From the fake target&#x27;s log of {endpoint.remote_name}." in html
+
+
+def test_a_target_without_logs_shows_no_logs_card(browser_client, user, fake_serving, monkeypatch):
+    from apps.backends.base import Capability
+    from apps.backends.fake.serving import FakeServing
+
+    endpoint = make_endpoint(user)
+    detail = reverse("endpoints:detail", args=[endpoint.pk])
+    assert "Load latest lines" in browser_client.get(detail).content.decode()
+    monkeypatch.setattr(FakeServing, "capabilities", frozenset(Capability) - {Capability.LOGS})
+    assert "Load latest lines" not in browser_client.get(detail).content.decode()
+    html = browser_client.get(reverse("endpoints:logs", args=[endpoint.pk])).content.decode()
+    assert "No logs for this endpoint." in html
 
 
 def test_scale_from_the_page(browser_client, user, fake_serving, request):
