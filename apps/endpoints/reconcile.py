@@ -92,7 +92,7 @@ def apply_remote_state(endpoint: Endpoint, state: RemoteState, backend=None) -> 
 
 
 def needs_autoscaling(endpoint: Endpoint, old: str, new: str | None) -> bool:
-    """Autoscaling is registered once the endpoint is in service (SageMaker refuses it before)."""
+    """Autoscaling is applied once the endpoint is in service (a target may refuse it before)."""
     return old == Status.CREATING and new == Status.IN_SERVICE and bool(endpoint.autoscaling)
 
 
