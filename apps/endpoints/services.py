@@ -8,6 +8,9 @@ import uuid
 
 from django.db import transaction
 
+from apps.backends import registry
+from apps.backends.base import Capability, supports
+
 from . import names
 from .models import Endpoint, Status
 from .tasks import delete_endpoint, deploy_endpoint, enqueue, update_endpoint
@@ -52,6 +55,16 @@ def scale_description(instance_count: int, autoscaling: dict | None) -> str:
     return f"Scaling to {instance_count} instance{'s' if instance_count != 1 else ''}."
 
 
+def _check_target_scales(endpoint: Endpoint, autoscaling: bool) -> None:
+    try:
+        backend = registry.serving_backend(endpoint.target)
+    except registry.UnknownBackend:
+        backend = None
+    if not supports(backend, Capability.AUTOSCALING if autoscaling else Capability.SCALING):
+        what = "autoscale" if autoscaling else "change their instance count"
+        raise EndpointStateError(f"{endpoint.get_target_display()} endpoints cannot {what} here.")
+
+
 @transaction.atomic
 def request_scale(endpoint: Endpoint, *, instance_count: int | None = None, autoscaling=...) -> Endpoint:
     """Record the wanted instance count and/or autoscaling (None turns it off) and apply them."""
@@ -60,6 +73,7 @@ def request_scale(endpoint: Endpoint, *, instance_count: int | None = None, auto
     spec = dict(endpoint.spec or {})
     if autoscaling is not ...:
         spec["autoscaling"] = autoscaling or None
+    _check_target_scales(endpoint, bool(spec.get("autoscaling")))
     count = instance_count if instance_count is not None else endpoint.instance_count
     if spec.get("autoscaling"):
         low, high = spec["autoscaling"]["min_instances"], spec["autoscaling"]["max_instances"]

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import transaction
 
 from apps.backends import registry
-from apps.backends.base import EndpointPhase
+from apps.backends.base import Capability, EndpointPhase, supports
 from apps.core.taskbase import object_task
 
 from . import reconcile
@@ -45,7 +45,7 @@ def _settle(endpoint: Endpoint, state, backend) -> bool:
     """Apply a reported state; registers autoscaling once the endpoint came into service."""
     old = endpoint.status
     new = reconcile.apply_remote_state(endpoint, state, backend)
-    if reconcile.needs_autoscaling(endpoint, old, new):
+    if reconcile.needs_autoscaling(endpoint, old, new) and supports(backend, Capability.AUTOSCALING):
         enqueue(update_endpoint, endpoint.pk)
     return new is not None
 

@@ -105,6 +105,23 @@ def test_scale_walks_through_updating(fake_serving, user, inline_tasks):
     assert statuses(endpoint)[-2:] == ["updating", "in_service"]
 
 
+@pytest.mark.parametrize("request_kwargs, missing", [
+    ({"instance_count": 2}, "scaling"),
+    ({"autoscaling": {"min_instances": 1, "max_instances": 2, "target_invocations_per_instance": 9}}, "autoscaling"),
+])
+def test_scaling_needs_the_targets_capability(fake_serving, user, monkeypatch, request_kwargs, missing):
+    from apps.backends.base import Capability
+    from apps.backends.fake.serving import FakeServing
+
+    endpoint = deploy(make_endpoint(user))
+    cycle(endpoint), cycle(endpoint)
+    monkeypatch.setattr(FakeServing, "capabilities", frozenset(Capability) - {Capability(missing)})
+    with pytest.raises(services.EndpointStateError, match="cannot"):
+        services.request_scale(endpoint, **request_kwargs)
+    endpoint.refresh_from_db()
+    assert endpoint.status == Status.IN_SERVICE and not endpoint.autoscaling
+
+
 def test_update_not_yet_seen_by_the_target_is_not_finished_by_the_loop(fake_serving, user):
     """The row says updating but the update task has not run: the loop must not call it done."""
     endpoint = deploy(make_endpoint(user))
