@@ -1,6 +1,6 @@
 """Cost of validating one deploy spec (what the deploy form's live memory-fit preview runs on each change).
 
-Compares, in one run, validation with the cached image lookup (`apps.endpoints.images`) against the same
+Compares, in one run, validation with the cached image lookup (`apps.backends.sagemaker.images`) against the same
 validation when every call goes to sagemaker-core's `image_uris.retrieve`, which re-reads its JSON tables
 each time; and the cost of rendering the SageMaker environment from a validated spec.
 
@@ -37,7 +37,8 @@ def main() -> None:
 
     django.setup()
     logging.disable(logging.INFO)  # sagemaker-core logs each lookup
-    from apps.endpoints import engines, images
+    from apps.backends.sagemaker import images
+    from apps.endpoints import engines
     from apps.endpoints.spec import DeploySpecSerializer, ModelFacts
 
     model = ModelFacts("s3://bucket/jobs/7/merged/", "meta-llama/Llama-3.1-8B-Instruct", parameters_b=8.0,

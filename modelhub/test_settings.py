@@ -1,9 +1,16 @@
 """Settings for the test suite: the real settings, with static files served from the source folders
 so that no `collectstatic` is needed. Processes started by tests inherit DJANGO_SETTINGS_MODULE."""
 
+import json
+import os
+
 from .settings import *  # noqa: F403
 from .settings import STORAGES
 
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# Serving backends that a test adds for the processes it starts (JSON: target -> class path), e.g.
+# chat stand-ins for targets that have no backend here; a backend of the real settings wins.
+SERVING_BACKENDS = {**json.loads(os.environ.get("MODELHUB_TEST_SERVING_BACKENDS", "{}")), **SERVING_BACKENDS}  # noqa: F405

@@ -3,7 +3,7 @@ import pytest
 from apps.users.models import ApiToken, User
 from apps.users.models import group as get_group
 
-pytest_plugins = ["tests.browser", "tests.fixtures.tasks", "tests.fixtures.training"]
+pytest_plugins = ["tests.browser", "tests.fixtures.tasks", "tests.fixtures.training", "tests.fixtures.serving"]
 
 
 def make_user(username: str, group: str = "default", password: str = "a-long-test-password") -> User:

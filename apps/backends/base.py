@@ -21,6 +21,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
+from .errors import RemoteValidationError
+
 
 class Capability(StrEnum):
     LOGS = "logs"  # logs(ref) -> LogPage
@@ -119,6 +121,7 @@ class LogLine:
 class LogPage:
     lines: list[LogLine]
     next_token: str | None  # pass back to continue after the last line; None when there is nothing yet
+    source: str = ""  # where the lines come from, in words (e.g. "CloudWatch <log group>"), for pages and events
 
 
 # --- training ----------------------------------------------------------------------------------------
@@ -275,6 +278,25 @@ class EndpointRef:
     api_key: str = field(default="", repr=False)
 
 
+@dataclass(frozen=True)
+class EngineImage:
+    """The container image a serving target runs for one engine and version."""
+
+    uri: str
+    version: str  # the engine version it serves ('' when an operator's own image does not say)
+    custom: bool = False  # an image the operator configured, not the target's default for the engine
+    needs: Mapping[str, str] = field(default_factory=dict)  # Deployment.options the image requires
+
+
+class ImageUnavailable(RemoteValidationError):
+    """No image for this engine, version or region; `field` names the setting at fault."""
+
+    def __init__(self, message: str, *, field: str = "engine_version", supported: Iterable[str] = ()):
+        super().__init__(message)
+        self.field = field
+        self.supported = tuple(supported)
+
+
 @runtime_checkable
 class ServingBackend(Protocol):
     name: ClassVar[str]
@@ -282,6 +304,10 @@ class ServingBackend(Protocol):
     capabilities: ClassVar[frozenset[Capability]]
 
     def readiness(self) -> Readiness: ...
+
+    def engine_image(self, engine: str, version: str = "", region: str = "") -> EngineImage:
+        """The image `deploy` would run (the default version when `version` is empty); raises
+        ImageUnavailable, naming the field at fault and what is supported, when there is none."""
 
     def deploy(self, deployment: Deployment) -> RemoteState:
         """Create (or adopt) everything the endpoint needs; returns once creation has started."""
@@ -296,8 +322,10 @@ class ServingBackend(Protocol):
     # Optional, by capability ----------------------------------------------------------------------
     # SCALING/AUTOSCALING: update(deployment, ref) -> RemoteState
     # LOGS:           logs(ref, next_token=None, limit=50) -> LogPage
-    # STREAMING_CHAT: stream(ref, body: bytes) -> AsyncIterator[bytes] (SSE bytes as the engine sends them)
-    #                 complete(ref, body: bytes) -> bytes
+    # STREAMING_CHAT: await stream(ref, body: bytes) -> AsyncIterator[bytes]: once the request is accepted,
+    #                 the reply's bytes as the engine sends them (SSE, or JSON lines for LMI); closing the
+    #                 iterator closes the connection. await complete(ref, body: bytes) -> bytes (the JSON reply).
+    #                 Both raise apps.backends.upstream_errors.UpstreamError subclasses.
 
 
 def supports(backend, capability: Capability) -> bool:

@@ -1,5 +1,7 @@
 """OpenAI-compatible model servers over HTTP: HyperPod (HTTPS with the endpoint's API key, TLS
-verified) and local engines (plain HTTP on loopback).
+verified) and local engines (plain HTTP on loopback). The shared helper of HTTP-based serving
+backends: they chat through `HttpChat`; the SageMaker runtime reuses the pooled sessions and
+`relay_body`.
 
 Everything is asynchronous (aiohttp, one pooled session per event loop and trust store), so one
 web process holds hundreds of streams without a thread each. `stream()` returns the raw body bytes
@@ -168,3 +170,17 @@ async def stream(url: str, body: bytes, *, target: str, api_key: str = "") -> As
             response.close()
             raise
     return relay_body(response)
+
+
+class HttpChat:
+    """`stream` and `complete` (Capability.STREAMING_CHAT) for a serving backend whose endpoints are
+    OpenAI-compatible servers at `EndpointRef.invocation_url`, sent `EndpointRef.api_key` as a bearer
+    token when there is one. The backend's `name` picks the URL rule of `check_url`."""
+
+    name: str
+
+    async def stream(self, ref, body: bytes) -> AsyncIterator[bytes]:
+        return await stream(ref.invocation_url, body, target=self.name, api_key=ref.api_key)
+
+    async def complete(self, ref, body: bytes) -> bytes:
+        return await complete(ref.invocation_url, body, target=self.name, api_key=ref.api_key)

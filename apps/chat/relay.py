@@ -1,8 +1,8 @@
 """The one streaming path from any endpoint to any of our clients (gateway and playground).
 
-`open_stream` sends the request to the endpoint's upstream (SageMaker runtime, HyperPod over
-HTTPS, a local engine over loopback) and waits for the first chunk, so failures before any output
-become proper HTTP errors. The returned `ChunkStream` yields parsed `chat.completion.chunk`
+`open_stream` sends the request through the serving backend of the endpoint's target (its
+`stream`, whatever the target: a signed runtime call, HTTPS with an API key, loopback) and waits
+for the first chunk, so failures before any output become proper HTTP errors. The returned `ChunkStream` yields parsed `chat.completion.chunk`
 objects as they arrive, whatever the upstream's framing, and stops at `[DONE]` or at the end of
 the body (servers such as `transformers serve` never send `[DONE]`). Nothing is buffered beyond
 one incomplete event. Closing it (`aclose`, or cancellation when our client disconnects) closes
@@ -22,29 +22,30 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
-from apps.backends import http_upstream
-from apps.backends.sagemaker import runtime
+from apps.backends import registry
+from apps.backends.base import Capability, supports
 from apps.backends.sse import DONE, JSONLinesParser, SSEParser
 from apps.backends.upstream_errors import UpstreamError
+from apps.endpoints.deployment import ref
 
 from .completions import upstream_body
 
 
-async def _raw_stream(endpoint, body: bytes) -> AsyncIterator[bytes]:
-    if endpoint.target == "sagemaker":
-        return runtime.invoke_endpoint_with_response_stream(endpoint.remote_name, body, region=endpoint.region or None)
-    return await http_upstream.stream(endpoint.invocation_url, body, target=endpoint.target, api_key=endpoint.api_key)
+def _chat_backend(endpoint):
+    """The serving backend that talks to the endpoint, if its target can chat."""
+    try:
+        backend = registry.serving_backend(endpoint.target)
+    except registry.UnknownBackend:
+        backend = None
+    if not supports(backend, Capability.STREAMING_CHAT):
+        raise UpstreamError(f"This installation cannot chat with {endpoint.get_target_display()} endpoints.")
+    return backend
 
 
 async def complete(endpoint, request: dict) -> dict:
     """A non-streaming reply, as the upstream's chat.completion object."""
     body = upstream_body({**request, "stream": False}, endpoint.served_model_name)
-    if endpoint.target == "sagemaker":
-        raw = await runtime.invoke_endpoint(endpoint.remote_name, body, region=endpoint.region or None)
-    else:
-        raw = await http_upstream.complete(
-            endpoint.invocation_url, body, target=endpoint.target, api_key=endpoint.api_key
-        )
+    raw = await _chat_backend(endpoint).complete(ref(endpoint), body)
     try:
         reply = json.loads(raw)
     except ValueError:
@@ -252,7 +253,7 @@ async def open_stream(endpoint, request: dict) -> tuple[dict | None, ChunkStream
     """Start a streaming reply; returns its first chunk (None if the reply is empty) and the rest."""
     body = upstream_body({**request, "stream": True}, endpoint.served_model_name)
     parser = JSONLinesParser() if endpoint.engine == "lmi" else SSEParser()
-    chunks = ChunkStream(await _raw_stream(endpoint, body), parser)
+    chunks = ChunkStream(await _chat_backend(endpoint).stream(ref(endpoint), body), parser)
     try:
         first = await anext(chunks)
     except StopAsyncIteration:

@@ -2,7 +2,7 @@
 
 Status: queued → creating → in_service | failed; in_service → updating → in_service;
 any → deleting → deleted. A failed endpoint keeps its failure reason in `status_reason`
-(the service's FailureReason, with the log tail recorded in an event).
+(the target's reason, with the log tail recorded in an event when the target has logs).
 """
 
 from django.conf import settings
@@ -89,7 +89,8 @@ class Endpoint(StatefulModel):
 
     # What the target knows it by (SageMaker: model, endpoint config and endpoint share it).
     remote_name = models.CharField(max_length=63, blank=True)
-    remote_status = models.CharField(max_length=32, blank=True)  # last status word seen on the target
+    remote_status = models.CharField(max_length=32, blank=True)  # last status word seen on the target (display)
+    remote_phase = models.CharField(max_length=16, blank=True)  # what that word means (an EndpointPhase)
     region = models.CharField(max_length=32, blank=True)
     served_model_name = models.CharField(max_length=191, blank=True)
     invocation_url = models.CharField(max_length=512, blank=True)

@@ -1,155 +1,121 @@
-"""Drive endpoint rows toward what their target reports, in bulk.
+"""What the targets say about endpoints, and what it means for the rows.
 
-`next_status` is the whole mapping from a service status to ours (pure, table-tested);
-`apply_remote_state` moves one row and records what it saw; `reconcile_all` is one cycle of the
-beat loop: one bulk poll per target, plus re-dispatch of work whose message was lost.
+`next_status` is the whole mapping from a target's `EndpointPhase` to our status (pure,
+table-tested); `apply_remote_state` moves one row and records what it saw; `poll_watched` is the
+bulk poll of one reconcile cycle (one `poll_many` per target); `lost_work` finds work whose task
+message never ran. Sending tasks is the tasks module's business, so this module imports none.
 """
 
 import logging
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from apps.backends import registry
-from apps.backends.base import RemoteState
+from apps.backends.base import Capability, EndpointPhase, RemoteState, supports
 from apps.backends.errors import BackendError
 
+from .deployment import ref
 from .models import WATCHED_STATUSES, Endpoint, Status
 
 logger = logging.getLogger(__name__)
 
-NOT_FOUND = "NotFound"
-
-# Service status -> our status, whatever ours is now. None: stay, record the word as a remote event.
-_REMOTE_TO_OURS = {
-    "Creating": Status.CREATING,
-    "InService": Status.IN_SERVICE,
-    "Updating": Status.UPDATING,
-    "RollingBack": Status.UPDATING,
-    "SystemUpdating": None,  # AWS maintenance; the endpoint keeps serving
-    "Deleting": Status.DELETING,
-    "Failed": Status.FAILED,
-    "OutOfService": Status.FAILED,
-    "UpdateRollbackFailed": Status.FAILED,
-}
-
-_FAILURE_WORDS = {
-    "OutOfService": "SageMaker reports the endpoint out of service.",
-    "UpdateRollbackFailed": "An update failed and SageMaker could not roll it back.",
+# The target's phase -> our status, whatever ours is now. Absent (maintenance, unknown): stay, record it.
+_PHASE_TO_STATUS = {
+    EndpointPhase.CREATING: Status.CREATING,
+    EndpointPhase.IN_SERVICE: Status.IN_SERVICE,
+    EndpointPhase.UPDATING: Status.UPDATING,
+    EndpointPhase.DELETING: Status.DELETING,
+    EndpointPhase.FAILED: Status.FAILED,
 }
 
 
-def next_status(current: str, remote: str, previous_remote: str = "") -> str | None:
-    """Where an endpoint in `current` goes when the service says `remote` (and said
-    `previous_remote` last time); None to stay."""
-    if remote == NOT_FOUND:
+def next_status(current: str, phase: str, previous_phase: str = "") -> str | None:
+    """Where an endpoint in `current` goes when its target reports `phase` (and reported
+    `previous_phase` last time); None to stay."""
+    if phase == EndpointPhase.NOT_FOUND:
         if current == Status.DELETING:
             return Status.DELETED
         if current in (Status.CREATING, Status.IN_SERVICE, Status.UPDATING):
             return Status.FAILED
         return None
-    target = _REMOTE_TO_OURS.get(remote)
+    target = _PHASE_TO_STATUS.get(phase)
     if target is None or target == current:
         return None
     if current == Status.DELETING and target != Status.DELETED:
         return None  # a delete in flight wins over anything the listing still shows
     if current == Status.CREATING and target == Status.UPDATING:
         return None
-    if current == Status.UPDATING and remote == "InService" and previous_remote == "InService":
-        return None  # our update has not reached the service yet; the update task finishes it
+    if current == Status.UPDATING and phase == previous_phase == EndpointPhase.IN_SERVICE:
+        return None  # our update has not reached the target yet; the update task finishes it
     return target if Endpoint.machine.allows(current, target) else None
 
 
 def failure_reason(state: RemoteState) -> str:
-    if state.status == NOT_FOUND:
+    if state.phase == EndpointPhase.NOT_FOUND:
         return "The endpoint no longer exists on the target (deleted outside ModelHub?)."
-    return state.failure_reason or _FAILURE_WORDS.get(state.status) or f"The target reports {state.status}."
+    return state.failure_reason or f"The target reports {state.remote_status or state.phase}."
 
 
-def apply_remote_state(endpoint: Endpoint, state: RemoteState, backend=None) -> bool:
-    """Move `endpoint` as `state` says; returns True when its status changed."""
-    changed_word = state.status != endpoint.remote_status
-    old = endpoint.status
-    new = next_status(old, state.status, endpoint.remote_status)
-    fields = {"remote_status": state.status} if state.status != NOT_FOUND else {"remote_status": ""}
+def remote_fields(state: RemoteState) -> dict[str, str]:
+    return {"remote_status": state.remote_status, "remote_phase": state.phase}
+
+
+def apply_remote_state(endpoint: Endpoint, state: RemoteState, backend=None) -> str | None:
+    """Move `endpoint` as `state` says; returns its new status, or None when it did not move."""
+    fields = remote_fields(state)
+    changed = (state.remote_status, state.phase) != (endpoint.remote_status, endpoint.remote_phase)
+    new = next_status(endpoint.status, state.phase, endpoint.remote_phase)
     if new is None:
-        if changed_word:
+        if changed:
             Endpoint.objects.filter(pk=endpoint.pk).update(**fields)
-            endpoint.remote_status = fields["remote_status"]
-            if state.status not in _REMOTE_TO_OURS and state.status != NOT_FOUND:
-                endpoint.record_event(f"Target status {state.status}", kind="remote", data={"status": state.status})
-            elif state.status == "SystemUpdating":
-                endpoint.record_event("SageMaker is applying maintenance (SystemUpdating).", kind="remote")
-        return False
+            endpoint.remote_status, endpoint.remote_phase = state.remote_status, state.phase
+            if state.phase == EndpointPhase.UNKNOWN:
+                endpoint.record_event(f"Target status {state.remote_status}", kind="remote",
+                                      data={"status": state.remote_status})
+            elif state.message and state.phase == EndpointPhase.MAINTENANCE:
+                endpoint.record_event(state.message, kind="remote", data={"status": state.remote_status})
+        return None
+    data = {"remote": state.remote_status or state.phase}
     if new == Status.FAILED:
-        reason = failure_reason(state)
-        log_tail = _log_tail(endpoint, backend)
-        moved = endpoint.transition(new, reason, data={"remote": state.status}, **fields)
-        if moved and log_tail:
-            endpoint.record_event(
-                f"Last {len(log_tail)} log lines from {log_source(endpoint)}", level="error", kind="remote",
-                data={"log_tail": log_tail},
-            )
-        return moved
+        tail, source = _log_tail(endpoint, backend)
+        moved = endpoint.transition(new, failure_reason(state), data=data, **fields)
+        if moved and tail:
+            endpoint.record_event(f"Last {len(tail)} log lines from {source}", level="error", kind="remote",
+                                  data={"log_tail": tail})
+        return new if moved else None
     reason = {Status.IN_SERVICE: "The endpoint is in service.", Status.DELETED: "Removed from the target."}.get(new, "")
-    moved = endpoint.transition(new, reason, data={"remote": state.status}, **fields)
-    if moved and old == Status.CREATING and new == Status.IN_SERVICE and endpoint.autoscaling:
-        _dispatch_update(endpoint)  # SageMaker registers autoscaling only on an endpoint in service
-    return moved
+    return new if endpoint.transition(new, reason, data=data, **fields) else None
 
 
-def log_source(endpoint: Endpoint) -> str:
-    if endpoint.target == "sagemaker":
-        return f"CloudWatch /aws/sagemaker/Endpoints/{endpoint.remote_name}"
-    return "the endpoint's logs"
+def needs_autoscaling(endpoint: Endpoint, old: str, new: str | None) -> bool:
+    """Autoscaling is applied once the endpoint is in service (a target may refuse it before)."""
+    return old == Status.CREATING and new == Status.IN_SERVICE and bool(endpoint.autoscaling)
 
 
-def _log_tail(endpoint: Endpoint, backend) -> list[str]:
-    """Best effort: a failure is recorded even when its logs cannot be read."""
-    if backend is None or not hasattr(backend, "logs"):
-        return []
+def _log_tail(endpoint: Endpoint, backend) -> tuple[list[str], str]:
+    """The last log lines and where they come from; best effort: a failure is recorded even when
+    its logs cannot be read, and a target without logs has none."""
+    if backend is None or not supports(backend, Capability.LOGS):
+        return [], ""
+    limit = settings.ENDPOINT_FAILURE_LOG_LINES
     try:
-        page = backend.logs(endpoint, limit=settings.ENDPOINT_FAILURE_LOG_LINES)
+        page = backend.logs(ref(endpoint), limit=limit)
     except BackendError as exc:
         logger.warning("Could not read logs of endpoint %s: %s", endpoint.pk, exc)
-        return []
-    return [line.message for line in page.lines][-settings.ENDPOINT_FAILURE_LOG_LINES:]
+        return [], ""
+    return [line.message for line in page.lines][-limit:], page.source or "the endpoint's logs"
 
 
-def _dispatch_update(endpoint: Endpoint) -> None:
-    from .tasks import update_endpoint
-
-    transaction.on_commit(lambda: update_endpoint.delay(endpoint.pk))
-
-
-def redispatch_lost(now=None) -> dict[str, int]:
-    """Re-send work whose message never ran: deploys still queued, deletes still in flight."""
-    from .tasks import delete_endpoint, deploy_endpoint, update_endpoint
-
-    now = now or timezone.now()
-    stale = now - timedelta(seconds=settings.ENDPOINT_STALE_SECONDS)
-    counts = {}
-    for status, task in ((Status.QUEUED, deploy_endpoint), (Status.DELETING, delete_endpoint),
-                         (Status.UPDATING, update_endpoint)):
-        ids = list(Endpoint.objects.filter(status=status, status_changed_at__lt=stale).values_list("pk", flat=True))
-        if status == Status.UPDATING:
-            # Only updates the target never started: it still reports the endpoint as in service.
-            ids = list(Endpoint.objects.filter(pk__in=ids, remote_status="InService").values_list("pk", flat=True))
-        for pk in ids:
-            task.delay(pk)
-        counts[status] = len(ids)
-    return counts
-
-
-def reconcile_all() -> dict[str, int]:
-    """One cycle: a bulk poll per target, then re-dispatch of lost work."""
+def poll_watched() -> Iterator[tuple[Endpoint, RemoteState, object]]:
+    """(endpoint, its state, its backend) for every watched endpoint its target reported on, with
+    one bulk poll per target. A target without a backend, or whose poll fails, is skipped this cycle."""
     by_target = defaultdict(list)
     for endpoint in Endpoint.objects.filter(status__in=WATCHED_STATUSES).exclude(remote_name=""):
         by_target[endpoint.target].append(endpoint)
-    moved = 0
     for target, endpoints in by_target.items():
         try:
             backend = registry.serving_backend(target)
@@ -157,12 +123,24 @@ def reconcile_all() -> dict[str, int]:
             logger.warning("No serving backend for target %s; %d endpoints not polled", target, len(endpoints))
             continue
         try:
-            states = backend.poll_many(endpoints)
+            states = backend.poll_many([ref(e) for e in endpoints])
         except BackendError as exc:
             logger.warning("Polling %s endpoints failed: %s", target, exc)
             continue
         for endpoint in endpoints:
             state = states.get(endpoint.remote_name)
-            if state is not None and apply_remote_state(endpoint, state, backend):
-                moved += 1
-    return {"polled": sum(len(v) for v in by_target.values()), "moved": moved, **redispatch_lost()}
+            if state is not None:
+                yield endpoint, state, backend
+
+
+def lost_work(now=None) -> dict[str, list[int]]:
+    """Ids of endpoints whose task message never ran, by status: deploys still queued, deletes still
+    in flight, and updates the target never started (it still reports the endpoint in service)."""
+    stale = (now or timezone.now()) - timedelta(seconds=settings.ENDPOINT_STALE_SECONDS)
+    old = Endpoint.objects.filter(status_changed_at__lt=stale)
+    return {
+        Status.QUEUED: list(old.filter(status=Status.QUEUED).values_list("pk", flat=True)),
+        Status.DELETING: list(old.filter(status=Status.DELETING).values_list("pk", flat=True)),
+        Status.UPDATING: list(old.filter(status=Status.UPDATING, remote_phase=EndpointPhase.IN_SERVICE)
+                              .values_list("pk", flat=True)),
+    }

@@ -6,19 +6,18 @@ sees a row that is not there yet and a failed request leaves nothing behind.
 
 import uuid
 
-from django.conf import settings
 from django.db import transaction
+
+from apps.backends import registry
+from apps.backends.base import Capability, supports
 
 from . import names
 from .models import Endpoint, Status
+from .tasks import delete_endpoint, deploy_endpoint, enqueue, update_endpoint
 
 
 class EndpointStateError(Exception):
     """The endpoint's status does not allow the action; the message says why."""
-
-
-def _enqueue(task, endpoint_id: int) -> None:
-    transaction.on_commit(lambda: task.delay(endpoint_id))
 
 
 @transaction.atomic
@@ -30,13 +29,11 @@ def create_endpoint(owner, *, name: str, source: str, model_uri: str, engine: st
     The remote name is derived from the new id, so it is only known after the insert: a unique
     placeholder holds the name column until then, all inside this transaction.
     """
-    from .tasks import deploy_endpoint
-
     placeholder = f"pending-{uuid.uuid4().hex}"
     endpoint = Endpoint.objects.create(
         owner=owner, name=name or placeholder, source=source, model_uri=model_uri, engine=engine,
         instance_type=instance_type, instance_count=instance_count, spec=spec, target=target, job=job,
-        base_model=base_model, status=Status.QUEUED, region=settings.AWS_REGION if target == "sagemaker" else "",
+        base_model=base_model, status=Status.QUEUED,
     )
     label = name or model_uri
     endpoint.remote_name = names.endpoint_name(endpoint.pk, label)
@@ -47,7 +44,7 @@ def create_endpoint(owner, *, name: str, source: str, model_uri: str, engine: st
         name=endpoint.name, remote_name=endpoint.remote_name, served_model_name=endpoint.served_model_name
     )
     endpoint.record_event("Queued for deployment.", kind="status", data={"to": Status.QUEUED})
-    _enqueue(deploy_endpoint, endpoint.pk)
+    enqueue(deploy_endpoint, endpoint.pk)
     return endpoint
 
 
@@ -58,16 +55,25 @@ def scale_description(instance_count: int, autoscaling: dict | None) -> str:
     return f"Scaling to {instance_count} instance{'s' if instance_count != 1 else ''}."
 
 
+def _check_target_scales(endpoint: Endpoint, autoscaling: bool) -> None:
+    try:
+        backend = registry.serving_backend(endpoint.target)
+    except registry.UnknownBackend:
+        backend = None
+    if not supports(backend, Capability.AUTOSCALING if autoscaling else Capability.SCALING):
+        what = "autoscale" if autoscaling else "change their instance count"
+        raise EndpointStateError(f"{endpoint.get_target_display()} endpoints cannot {what} here.")
+
+
 @transaction.atomic
 def request_scale(endpoint: Endpoint, *, instance_count: int | None = None, autoscaling=...) -> Endpoint:
     """Record the wanted instance count and/or autoscaling (None turns it off) and apply them."""
-    from .tasks import update_endpoint
-
     if endpoint.status != Status.IN_SERVICE:
         raise EndpointStateError(f"Only an endpoint in service can be scaled; this one is {endpoint.get_status_display()}.")
     spec = dict(endpoint.spec or {})
     if autoscaling is not ...:
         spec["autoscaling"] = autoscaling or None
+    _check_target_scales(endpoint, bool(spec.get("autoscaling")))
     count = instance_count if instance_count is not None else endpoint.instance_count
     if spec.get("autoscaling"):
         low, high = spec["autoscaling"]["min_instances"], spec["autoscaling"]["max_instances"]
@@ -76,18 +82,16 @@ def request_scale(endpoint: Endpoint, *, instance_count: int | None = None, auto
     if not endpoint.transition(Status.UPDATING, reason, instance_count=count, spec=spec):
         endpoint.refresh_from_db()
         raise EndpointStateError(f"The endpoint is {endpoint.get_status_display()} now; try again when it is in service.")
-    _enqueue(update_endpoint, endpoint.pk)
+    enqueue(update_endpoint, endpoint.pk)
     return endpoint
 
 
 @transaction.atomic
 def request_delete(endpoint: Endpoint) -> Endpoint:
-    from .tasks import delete_endpoint
-
     if not endpoint.can_delete:
         raise EndpointStateError(f"The endpoint is already {endpoint.get_status_display()}.")
     if not endpoint.transition(Status.DELETING, "Deletion requested."):
         endpoint.refresh_from_db()
         raise EndpointStateError(f"The endpoint is {endpoint.get_status_display()}; it cannot be deleted now.")
-    _enqueue(delete_endpoint, endpoint.pk)
+    enqueue(delete_endpoint, endpoint.pk)
     return endpoint

@@ -22,7 +22,10 @@ from rest_framework import serializers
 
 from apps.catalog import instances
 
-from . import engines, fit, images, names
+from apps.backends import registry
+from apps.backends.base import ImageUnavailable
+
+from . import engines, fit, names
 
 ENGINES = ("vllm", "sglang", "lmi")
 ENGINE_CHOICES = ("auto", *ENGINES)
@@ -357,13 +360,22 @@ class DeploySpecSerializer(serializers.Serializer):
                 "SGLang takes a template name or a file path, not template text."
             )
 
+        image = None  # a target without a backend here has no image to check
+        try:
+            image = registry.serving_backend(target).engine_image(
+                engine, attrs["engine_version"], self.context.get("region") or "")
+        except registry.UnknownBackend:
+            pass
+        except ImageUnavailable as exc:
+            errors.setdefault(exc.field if exc.field in self.fields else "engine_version", []).append(str(exc))
+
         adapters = attrs["lora_adapters"]
         if adapters:
             if engine == "lmi":
                 errors.setdefault("lora_adapters", []).append(
                     "Adapters are served with vLLM or SGLang; LMI here serves merged weights only."
                 )
-            elif target == "sagemaker" and not images.override(engine) and len(adapters) > DLC_MAX_ADAPTERS:
+            elif target == "sagemaker" and not (image and image.custom) and len(adapters) > DLC_MAX_ADAPTERS:
                 errors.setdefault("lora_adapters", []).append(
                     f"The SageMaker {engine} container takes {DLC_MAX_ADAPTERS} adapter; serve more with a "
                     f"byoc image (SERVING_IMAGE_{engine.upper()}) or deploy them separately."
@@ -376,26 +388,14 @@ class DeploySpecSerializer(serializers.Serializer):
         elif attrs.get("max_lora_rank"):
             errors.setdefault("max_lora_rank", []).append("Only used with LoRA adapters.")
 
-        version = attrs["engine_version"] or images.default_version(engine)
-        if not images.override(engine):
-            try:
-                images.check_version(engine, version)
-            except images.ImageError as exc:
-                errors.setdefault("engine_version", []).append(str(exc))
-
+        version = image.version if image else attrs["engine_version"]
         startup = attrs.get("container_startup_health_check_timeout") or DEFAULT_STARTUP_TIMEOUT[engine]
         ami = attrs.get("inference_ami_version") or settings.SERVING_INFERENCE_AMI
-        if target == "sagemaker" and "engine_version" not in errors:
-            try:
-                uri = images.image_uri(engine, self.context.get("region"), version)
-            except images.ImageError as exc:
-                errors.setdefault(exc.field if exc.field in self.fields else "engine_version", []).append(str(exc))
-            else:
-                needed = images.required_inference_ami(uri)
-                if needed and ami != needed:
-                    errors.setdefault("inference_ami_version", []).append(
-                        f"This image is built for CUDA 13 and needs the {needed} inference AMI."
-                    )
+        needed = image.needs.get("inference_ami_version") if image else ""
+        if needed and ami != needed:
+            errors.setdefault("inference_ami_version", []).append(
+                f"This image is built for CUDA 13 and needs the {needed} inference AMI."
+            )
 
         autoscaling = attrs.get("autoscaling")
         if autoscaling and not autoscaling["min_instances"] <= attrs["instance_count"] <= autoscaling["max_instances"]:

@@ -1,116 +1,126 @@
-"""Endpoint tasks: they take ids, load rows, and are safe to run twice.
+"""Endpoint tasks: they take ids, load rows (`object_task`), and are safe to run twice.
 
-Transient errors are retried with exponential backoff; any other backend error makes the
-endpoint `failed` with the error's message, so no endpoint is ever left moving forever.
+A TransientError is retried with the task base's backoff; any other backend error makes the
+endpoint `failed` with the error's message when the task was moving it, or is recorded as an
+event when it keeps serving, so no endpoint is ever left moving forever.
 """
 
 import logging
 
 from celery import shared_task
+from django.conf import settings
+from django.db import transaction
 
 from apps.backends import registry
-from apps.backends.errors import BackendError, TransientError
+from apps.backends.base import Capability, EndpointPhase, supports
+from apps.core.taskbase import object_task
 
 from . import reconcile
+from .deployment import deployment, ref
 from .models import Endpoint, Status
 
 logger = logging.getLogger(__name__)
 
-MAX_RETRIES = 8
+ENDPOINT = "endpoints.Endpoint"
 
 
-def backoff(retries: int) -> int:
-    """Seconds before retry number `retries + 1`: 10, 20, 40 … capped at 10 minutes."""
-    return min(600, 10 * 2**retries)
+def enqueue(task, endpoint_id: int) -> None:
+    """Send `task` for the endpoint once the current transaction commits (at once outside one)."""
+    transaction.on_commit(lambda: task.delay(endpoint_id))
 
 
-def _load(endpoint_id) -> Endpoint | None:
-    endpoint = Endpoint.objects.select_related("owner").filter(pk=endpoint_id).first()
-    if endpoint is None:
-        logger.info("Endpoint %s is gone; nothing to do", endpoint_id)
-    return endpoint
+def _failing(moving: str):
+    """on_failure for a task that moves endpoints out of `moving`: fail those, note it on the others."""
 
-
-def _run(task, endpoint: Endpoint, action, *, fail_from: tuple[str, ...]):
-    """Call `action()`; retry transient errors, fail the endpoint on any other backend error."""
-    try:
-        return action()
-    except TransientError as exc:
-        if task.request.retries >= MAX_RETRIES:
-            endpoint.refresh_from_db()
-            if endpoint.status in fail_from:
-                endpoint.transition(Status.FAILED, f"Gave up after {MAX_RETRIES} retries: {exc}")
-            return None
-        endpoint.record_event(f"Temporary problem, retrying: {exc}", level="warning")
-        raise task.retry(exc=exc, countdown=backoff(task.request.retries), max_retries=MAX_RETRIES) from exc
-    except BackendError as exc:
-        endpoint.refresh_from_db()
-        if endpoint.status in fail_from:
-            endpoint.transition(Status.FAILED, str(exc))
+    def fail(endpoint: Endpoint, message: str) -> None:
+        if endpoint.status == moving:
+            endpoint.transition(Status.FAILED, message)
         else:  # e.g. autoscaling on an endpoint that keeps serving: record it, change nothing
-            endpoint.record_event(str(exc), level="error")
-        return None
+            endpoint.record_event(message, level="error")
+
+    return fail
 
 
-@shared_task(name="endpoints.deploy", bind=True, soft_time_limit=120, time_limit=150)
-def deploy_endpoint(self, endpoint_id: int) -> None:
-    """queued → creating: create (or adopt) model, endpoint config and endpoint."""
-    endpoint = _load(endpoint_id)
-    if endpoint is None or endpoint.status != Status.QUEUED:
+def _settle(endpoint: Endpoint, state, backend) -> bool:
+    """Apply a reported state; registers autoscaling once the endpoint came into service."""
+    old = endpoint.status
+    new = reconcile.apply_remote_state(endpoint, state, backend)
+    if reconcile.needs_autoscaling(endpoint, old, new) and supports(backend, Capability.AUTOSCALING):
+        enqueue(update_endpoint, endpoint.pk)
+    return new is not None
+
+
+@object_task("endpoints.deploy", model=ENDPOINT, time_limit=150, on_failure=_failing(Status.QUEUED),
+             select_related=("owner",))
+def deploy_endpoint(endpoint: Endpoint) -> None:
+    """queued → creating: create (or adopt) everything the endpoint needs on its target."""
+    if endpoint.status != Status.QUEUED:
+        return
+    try:
+        request = deployment(endpoint)
+    except ValueError as exc:  # a stored spec the engine tables refuse: retrying will not help
+        endpoint.transition(Status.FAILED, str(exc))
         return
     backend = registry.serving_backend(endpoint.target)
-    state = _run(self, endpoint, lambda: backend.deploy(endpoint), fail_from=(Status.QUEUED,))
-    if state is None:
-        return
-    fields = {"remote_status": state.status}
-    for key in ("invocation_url", "region"):
-        if state.extra.get(key):
-            fields[key] = state.extra[key]
-    if endpoint.transition(Status.CREATING, "Creation started.", data={"remote": state.status}, **fields):
+    state = backend.deploy(request)
+    fields = reconcile.remote_fields(state)
+    if state.invocation_url:
+        fields["invocation_url"] = state.invocation_url
+    if state.region:
+        fields["region"] = state.region
+    data = {"remote": state.remote_status or state.phase, "adopted": state.adopted}
+    if endpoint.transition(Status.CREATING, "Creation started.", data=data, **fields):
         # Adopted an endpoint that is already further along: let the reconcile rules move it on.
-        if state.status not in ("Creating", ""):
-            reconcile.apply_remote_state(endpoint, state, backend)
+        if state.phase != EndpointPhase.CREATING:
+            _settle(endpoint, state, backend)
 
 
-@shared_task(name="endpoints.update", bind=True, soft_time_limit=120, time_limit=150)
-def update_endpoint(self, endpoint_id: int) -> None:
+@object_task("endpoints.update", model=ENDPOINT, time_limit=150, on_failure=_failing(Status.UPDATING),
+             select_related=("owner",))
+def update_endpoint(endpoint: Endpoint) -> None:
     """Apply the row's instance count and autoscaling to the running endpoint."""
-    endpoint = _load(endpoint_id)
-    if endpoint is None or endpoint.status not in (Status.UPDATING, Status.IN_SERVICE):
+    if endpoint.status not in (Status.UPDATING, Status.IN_SERVICE):
         return
-    backend = registry.serving_backend(endpoint.target)
-    state = _run(self, endpoint, lambda: backend.update(endpoint), fail_from=(Status.UPDATING,))
-    if state is None:
-        return
+    state = registry.serving_backend(endpoint.target).update(deployment(endpoint), ref(endpoint))
     if endpoint.status == Status.IN_SERVICE:  # autoscaling applied right after creation
         endpoint.record_event("Autoscaling applied.", data={"autoscaling": endpoint.autoscaling})
         return
-    if state.status == "InService":
-        endpoint.transition(Status.IN_SERVICE, "Scaling settings applied.", remote_status=state.status)
+    fields = reconcile.remote_fields(state)
+    if state.phase == EndpointPhase.IN_SERVICE:
+        endpoint.transition(Status.IN_SERVICE, "Scaling settings applied.", **fields)
     else:
-        Endpoint.objects.filter(pk=endpoint.pk).update(remote_status=state.status)
+        Endpoint.objects.filter(pk=endpoint.pk).update(**fields)
 
 
-@shared_task(name="endpoints.delete", bind=True, soft_time_limit=120, time_limit=150)
-def delete_endpoint(self, endpoint_id: int) -> None:
+@object_task("endpoints.delete", model=ENDPOINT, time_limit=150, on_failure=_failing(Status.DELETING))
+def delete_endpoint(endpoint: Endpoint) -> None:
     """Remove every remote piece; `deleted` once the target no longer has the endpoint."""
-    endpoint = _load(endpoint_id)
-    if endpoint is None or endpoint.status != Status.DELETING:
+    if endpoint.status != Status.DELETING:
         return
     if not endpoint.remote_name:
         endpoint.transition(Status.DELETED, "Nothing was created remotely.")
         return
     backend = registry.serving_backend(endpoint.target)
-
-    def remove():
-        backend.delete(endpoint)
-        return backend.poll_many([endpoint]).get(endpoint.remote_name)
-
-    state = _run(self, endpoint, remove, fail_from=(Status.DELETING,))
+    backend.delete(ref(endpoint))
+    state = backend.poll_many([ref(endpoint)]).get(endpoint.remote_name)
     if state is not None:
-        reconcile.apply_remote_state(endpoint, state, backend)
+        _settle(endpoint, state, backend)
 
 
-@shared_task(name="endpoints.reconcile", soft_time_limit=100, time_limit=120)
+RECONCILE_TIME_LIMIT = max(2, settings.ENDPOINT_RECONCILE_SECONDS - 5)  # below the interval: cycles never overlap
+
+
+@shared_task(name="endpoints.reconcile", time_limit=RECONCILE_TIME_LIMIT,
+             soft_time_limit=max(1, RECONCILE_TIME_LIMIT - 5))
 def reconcile_endpoints() -> dict:
-    return reconcile.reconcile_all()
+    """One cycle of the beat loop: a bulk poll per target, then re-dispatch of lost work."""
+    polled = moved = 0
+    for endpoint, state, backend in reconcile.poll_watched():
+        polled += 1
+        moved += _settle(endpoint, state, backend)
+    lost = reconcile.lost_work()
+    for status, task in ((Status.QUEUED, deploy_endpoint), (Status.DELETING, delete_endpoint),
+                         (Status.UPDATING, update_endpoint)):
+        for pk in lost[status]:
+            task.delay(pk)
+    return {"polled": polled, "moved": moved, **{status: len(ids) for status, ids in lost.items()}}

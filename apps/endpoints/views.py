@@ -10,10 +10,12 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.backends import registry
+from apps.backends.base import Capability, supports
 from apps.backends.errors import BackendError
 from apps.users.ownership import get_visible_or_404, is_admin, visible_to
 
 from . import forms, services, snippets
+from .deployment import ref
 from .models import MOVING_STATUSES, Endpoint, Status
 from .serializers import DeployRequest, ScaleSerializer
 
@@ -97,6 +99,7 @@ def _detail_context(request, endpoint: Endpoint) -> dict:
     for event in events:
         event.status_label = labels.get(event.data.get("to"), "") if event.kind == "status" else ""
     log_tail = next((e for e in events if e.data.get("log_tail")), None) if endpoint.status == Status.FAILED else None
+    backend = _backend(endpoint)
     return {
         "endpoint": endpoint,
         "events": events,
@@ -106,6 +109,8 @@ def _detail_context(request, endpoint: Endpoint) -> dict:
         "scale_form": forms.ScaleForm(endpoint=endpoint),
         "moving": endpoint.is_moving,
         "playground_url": _url("chat:playground"),
+        "target_label": backend.label if backend else endpoint.get_target_display(),
+        "has_logs": supports(backend, Capability.LOGS),
     }
 
 
@@ -124,21 +129,31 @@ def endpoint_live(request, pk: int):
     return render(request, "endpoints/_live.html", _detail_context(request, endpoint))
 
 
+def _backend(endpoint):
+    """The endpoint's serving backend, or None when this installation has none for its target."""
+    try:
+        return registry.serving_backend(endpoint.target)
+    except registry.UnknownBackend:
+        return None
+
+
 @login_required
 @require_GET
 def endpoint_logs(request, pk: int):
     """htmx: the latest lines of the endpoint's logs, read from the target on demand."""
     endpoint = get_visible_or_404(_endpoints(request.user), request.user, pk=pk)
-    lines, error = [], ""
-    backend = registry.serving_backend(endpoint.target)
-    if not endpoint.remote_name or not hasattr(backend, "logs"):
+    lines, source, error = [], "", ""
+    backend = _backend(endpoint)
+    if not endpoint.remote_name or not supports(backend, Capability.LOGS):
         error = "No logs for this endpoint."
     else:
         try:
-            lines = backend.logs(endpoint, limit=200).lines
+            page = backend.logs(ref(endpoint), limit=200)
+            lines, source = page.lines, page.source
         except BackendError as exc:
             error = f"Could not read the logs: {exc}"
-    return render(request, "endpoints/_logs.html", {"endpoint": endpoint, "lines": lines, "error": error})
+    return render(request, "endpoints/_logs.html",
+                  {"endpoint": endpoint, "lines": lines, "source": source, "error": error})
 
 
 @login_required
@@ -175,6 +190,6 @@ def endpoint_delete(request, pk: int):
             except services.EndpointStateError as exc:
                 messages.error(request, str(exc))
             else:
-                messages.success(request, f"Deleting “{endpoint.name}”. Billing stops once SageMaker has removed it.")
+                messages.success(request, f"Deleting “{endpoint.name}”. Billing stops once the target has removed it.")
             return redirect("endpoints:detail", endpoint.pk)
     return render(request, "endpoints/delete.html", {"endpoint": endpoint, "error": error}, status=400 if error else 200)

@@ -60,14 +60,6 @@ def test_invoke_endpoint_is_signed_and_returns_the_body(aws_env):
     assert json.loads(raw)["choices"][0]["message"]["content"] == "".join(server.tokens)
 
 
-def test_blocking_invoke_for_synchronous_callers(aws_env):
-    with FakeModelServer(kind="sagemaker") as server:
-        aws_env.SAGEMAKER_RUNTIME_ENDPOINT_URL = server.url
-        raw = runtime.invoke_endpoint_blocking("mh-ep", b'{"messages": []}', region="us-east-1")
-    assert json.loads(raw)["usage"]["completion_tokens"] == len(server.tokens)
-    assert server.requests[0].path == "/endpoints/mh-ep/invocations"
-
-
 def test_bad_signature_is_an_upstream_error(aws_env, monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong")
     with FakeModelServer(kind="sagemaker") as server:
@@ -96,14 +88,21 @@ def test_model_stream_error_event_raises():
         runtime._payload(next(buffer))
 
 
-def test_serving_backend_invoke_uses_the_signed_runtime_with_the_remote_name(aws_env):
-    from types import SimpleNamespace
-
+def test_serving_backend_chats_through_the_signed_runtime_with_the_remote_name(aws_env):
+    from apps.backends.base import EndpointRef
     from apps.backends.sagemaker.serving import SageMakerServing
 
-    endpoint = SimpleNamespace(remote_name="mh-qwen-7", region="us-east-1")
+    backend, ref = SageMakerServing(), EndpointRef(endpoint_id=7, remote_name="mh-qwen-7", region="us-east-1")
+    body = json.dumps({"messages": [{"role": "user", "content": "hi"}]}).encode()
+
+    async def stream():
+        return b"".join([part async for part in await backend.stream(ref, body)])
+
     with FakeModelServer(kind="sagemaker") as server:
         aws_env.SAGEMAKER_RUNTIME_ENDPOINT_URL = server.url
-        reply = SageMakerServing().invoke(endpoint, {"messages": [{"role": "user", "content": "hi"}]})
+        reply = json.loads(run(backend.complete(ref, body)))
+        streamed = run(stream())
     assert reply["choices"][0]["message"]["content"] == "".join(server.tokens)
-    assert server.requests[0].path == "/endpoints/mh-qwen-7/invocations"
+    assert [r.path for r in server.requests] == ["/endpoints/mh-qwen-7/invocations",
+                                                 "/endpoints/mh-qwen-7/invocations-response-stream"]
+    assert streamed.endswith(b"data: [DONE]\n\n")

@@ -2,7 +2,7 @@
 
 moto accepts only legacy instance types in endpoint configs (ml.g4dn.*, ml.p3.*), puts endpoints
 InService at once and deletes them at once; the walk through Creating/Updating/Deleting is tested
-with the scripted fake in tests/endpoints/test_lifecycle.py.
+through `state_for` below, and the rows' walk with the fake target in tests/endpoints/test_lifecycle.py.
 """
 
 import time
@@ -13,8 +13,10 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from apps.backends import aws
+from apps.backends.base import Capability, EndpointPhase
 from apps.backends.sagemaker import serving
 from apps.backends.sagemaker.serving import SageMakerServing
+from apps.endpoints.deployment import deployment, ref
 from apps.endpoints.models import Endpoint
 from tests.endpoints.factories import ROLE, make_endpoint, spec_dict
 
@@ -51,7 +53,7 @@ def calls():
 
 def test_deploy_creates_model_config_and_endpoint_with_expected_shapes(moto, user):
     endpoint = make_endpoint(user, model_uri="s3://models-bucket/jobs/7/merged")
-    state = SageMakerServing().deploy(endpoint)
+    state = SageMakerServing().deploy(deployment(endpoint))
     name = endpoint.remote_name
     assert name.startswith("mh-") and name.endswith(f"-{endpoint.pk}")
 
@@ -80,8 +82,9 @@ def test_deploy_creates_model_config_and_endpoint_with_expected_shapes(moto, use
 
     described = moto.describe_endpoint(EndpointName=name)
     assert described["EndpointConfigName"] == name
-    assert state.status == described["EndpointStatus"] == "InService"
-    assert state.extra["invocation_url"] == f"https://runtime.sagemaker.{REGION}.amazonaws.com/endpoints/{name}/invocations"
+    assert state.remote_status == described["EndpointStatus"] == "InService"
+    assert state.phase == EndpointPhase.IN_SERVICE and not state.adopted
+    assert state.invocation_url == f"https://runtime.sagemaker.{REGION}.amazonaws.com/endpoints/{name}/invocations"
     tags = {t["Key"]: t["Value"] for t in moto.list_tags(ResourceArn=described["EndpointArn"])["Tags"]}
     assert tags["modelhub:endpoint-id"] == str(endpoint.pk)
 
@@ -90,7 +93,7 @@ def test_repo_id_model_has_no_data_source_and_loads_by_id(moto, user):
     endpoint = make_endpoint(user, source="hf", model_uri="Qwen/Qwen2.5-0.5B-Instruct",
                              served_model_name="Qwen2.5-0.5B-Instruct", instance_type="ml.p3.2xlarge",
                              spec=spec_dict("ml.p3.2xlarge"))
-    SageMakerServing().deploy(endpoint)
+    SageMakerServing().deploy(deployment(endpoint))
     container = moto.describe_model(ModelName=endpoint.remote_name)["PrimaryContainer"]
     assert "ModelDataSource" not in container
     assert container["Environment"]["SM_VLLM_MODEL"] == "Qwen/Qwen2.5-0.5B-Instruct"
@@ -106,7 +109,7 @@ def test_other_engines_get_their_image_and_environment(moto, user, engine, image
     spec = spec_dict(engine=engine, engine_version="", dtype="auto")
     endpoint = make_endpoint(user, spec=spec)
     Endpoint.objects.filter(pk=endpoint.pk).update(engine=engine)
-    SageMakerServing().deploy(endpoint)
+    SageMakerServing().deploy(deployment(endpoint))
     container = moto.describe_model(ModelName=endpoint.remote_name)["PrimaryContainer"]
     assert image in container["Image"]
     assert container["Environment"][variable] == "/opt/ml/model"
@@ -116,13 +119,13 @@ def test_other_engines_get_their_image_and_environment(moto, user, engine, image
 def test_second_deploy_adopts_everything_and_creates_nothing(moto, user, calls):
     endpoint = make_endpoint(user)
     backend = SageMakerServing()
-    backend.deploy(endpoint)
+    backend.deploy(deployment(endpoint))
     first = [c for c in calls if c.startswith("Create")]
     assert first == ["CreateModel", "CreateEndpointConfig", "CreateEndpoint"]
     calls.clear()
-    state = backend.deploy(endpoint)
+    state = backend.deploy(deployment(endpoint))
     assert [c for c in calls if c.startswith("Create")] == []
-    assert state.status == "InService"
+    assert state.remote_status == "InService" and state.adopted
     assert [e["EndpointName"] for e in moto.list_endpoints()["Endpoints"]] == [endpoint.remote_name]
     assert len(moto.list_models()["Models"]) == 1
 
@@ -132,7 +135,7 @@ def test_deploy_after_a_crash_between_steps_creates_only_what_is_missing(moto, u
     # A previous attempt created the model, then its worker died.
     moto.create_model(ModelName=endpoint.remote_name, ExecutionRoleArn=ROLE,
                       PrimaryContainer={"Image": "previous-attempt:1"})
-    SageMakerServing().deploy(endpoint)
+    SageMakerServing().deploy(deployment(endpoint))
     assert [c for c in calls if c.startswith("Create")] == ["CreateEndpointConfig", "CreateEndpoint"]
     assert moto.describe_model(ModelName=endpoint.remote_name)["PrimaryContainer"]["Image"] == "previous-attempt:1"
 
@@ -160,9 +163,9 @@ def test_a_duplicate_name_error_means_adopt(settings, user):
     stub.add_response("describe_endpoint", described, {"EndpointName": name})
     with stub, pytest.MonkeyPatch.context() as mp:
         mp.setattr(serving, "client", lambda service: client)
-        state = backend.deploy(endpoint)
+        state = backend.deploy(deployment(endpoint))
     stub.assert_no_pending_responses()
-    assert state.status == "Creating"
+    assert (state.remote_status, state.phase, state.adopted) == ("Creating", EndpointPhase.CREATING, True)
 
 
 def test_deploy_without_a_role_is_a_clear_error(moto, user, settings):
@@ -177,19 +180,19 @@ def test_deploy_without_a_role_is_a_clear_error(moto, user, settings):
 def test_delete_removes_endpoint_config_and_model_and_tolerates_pieces_gone(moto, user):
     endpoint = make_endpoint(user)
     backend = SageMakerServing()
-    backend.deploy(endpoint)
-    backend.delete(endpoint)
+    backend.deploy(deployment(endpoint))
+    backend.delete(ref(endpoint))
     assert moto.list_endpoints()["Endpoints"] == []
     assert moto.list_endpoint_configs()["EndpointConfigs"] == []
     assert moto.list_models()["Models"] == []
-    backend.delete(endpoint)  # everything already gone: still fine
-    assert backend.poll_many([endpoint])[endpoint.remote_name].status == serving.NOT_FOUND
+    backend.delete(ref(endpoint))  # everything already gone: still fine
+    assert backend.poll_many([ref(endpoint)])[endpoint.remote_name].phase == EndpointPhase.NOT_FOUND
 
 
 def test_delete_of_a_half_made_deployment(moto, user):
     endpoint = make_endpoint(user)
     moto.create_model(ModelName=endpoint.remote_name, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "x:1"})
-    SageMakerServing().delete(endpoint)
+    SageMakerServing().delete(ref(endpoint))
     assert moto.list_models()["Models"] == []
 
 
@@ -197,28 +200,28 @@ def test_poll_many_lists_in_bulk_and_describes_only_on_change(moto, user, calls)
     backend = SageMakerServing()
     endpoints = [make_endpoint(user, model_uri=f"s3://models-bucket/m{i}/") for i in range(3)]
     for endpoint in endpoints:
-        backend.deploy(endpoint)
+        backend.deploy(deployment(endpoint))
     calls.clear()
-    states = backend.poll_many(endpoints)
-    assert {name: s.status for name, s in states.items()} == {e.remote_name: "InService" for e in endpoints}
+    states = backend.poll_many([ref(e) for e in endpoints])
+    assert {name: s.remote_status for name, s in states.items()} == {e.remote_name: "InService" for e in endpoints}
     assert calls.count("ListEndpoints") == 1
     assert calls.count("DescribeEndpoint") == 3  # first sight: every status is new
 
     for endpoint in endpoints:
         endpoint.remote_status = "InService"
     calls.clear()
-    backend.poll_many(endpoints)
+    backend.poll_many([ref(e) for e in endpoints])
     assert calls == ["ListEndpoints"]  # nothing changed: no describe at all
 
 
 def test_poll_many_lists_only_modelhub_endpoints(moto, user, calls):
     endpoint = make_endpoint(user)
-    SageMakerServing().deploy(endpoint)
+    SageMakerServing().deploy(deployment(endpoint))
     moto.create_endpoint(EndpointName="someone-elses", EndpointConfigName=endpoint.remote_name)
     requests = []
     aws.client("sagemaker").meta.events.register("before-parameter-build.sagemaker.ListEndpoints",
                                                   lambda params, **kw: requests.append(params))
-    states = SageMakerServing().poll_many([endpoint])
+    states = SageMakerServing().poll_many([ref(endpoint)])
     assert list(states) == [endpoint.remote_name]
     assert requests[0]["NameContains"] == "mh-"
 
@@ -226,16 +229,16 @@ def test_poll_many_lists_only_modelhub_endpoints(moto, user, calls):
 def test_poll_many_reports_a_vanished_endpoint(moto, user):
     endpoint = make_endpoint(user)
     endpoint.remote_status = "InService"
-    state = SageMakerServing().poll_many([endpoint])[endpoint.remote_name]
-    assert state.status == serving.NOT_FOUND
+    state = SageMakerServing().poll_many([ref(endpoint)])[endpoint.remote_name]
+    assert state.phase == EndpointPhase.NOT_FOUND and state.remote_status == ""
 
 
 def test_update_changes_instance_count(moto, user):
     endpoint = make_endpoint(user)
     backend = SageMakerServing()
-    backend.deploy(endpoint)
+    backend.deploy(deployment(endpoint))
     endpoint.instance_count = 3
-    backend.update(endpoint)
+    backend.update(deployment(endpoint), ref(endpoint))
     variant = moto.describe_endpoint(EndpointName=endpoint.remote_name)["ProductionVariants"][0]
     assert variant["DesiredInstanceCount"] == 3
 
@@ -244,12 +247,12 @@ def test_update_registers_and_deregisters_autoscaling_and_delete_removes_it(moto
     scaling = boto3.client("application-autoscaling", region_name=REGION)
     endpoint = make_endpoint(user)
     backend = SageMakerServing()
-    backend.deploy(endpoint)
+    backend.deploy(deployment(endpoint))
     resource = f"endpoint/{endpoint.remote_name}/variant/AllTraffic"
 
     endpoint.spec = {**endpoint.spec, "autoscaling": {"min_instances": 1, "max_instances": 4,
                                                        "target_invocations_per_instance": 70}}
-    backend.update(endpoint)
+    backend.update(deployment(endpoint), ref(endpoint))
     [target] = scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
     assert (target["ResourceId"], target["MinCapacity"], target["MaxCapacity"]) == (resource, 1, 4)
     assert target["ScalableDimension"] == "sagemaker:variant:DesiredInstanceCount"
@@ -259,13 +262,13 @@ def test_update_registers_and_deregisters_autoscaling_and_delete_removes_it(moto
     assert config["PredefinedMetricSpecification"]["PredefinedMetricType"] == "SageMakerVariantInvocationsPerInstance"
 
     endpoint.spec = {**endpoint.spec, "autoscaling": None}
-    backend.update(endpoint)
+    backend.update(deployment(endpoint), ref(endpoint))
     assert scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"] == []
 
     endpoint.spec = {**endpoint.spec, "autoscaling": {"min_instances": 1, "max_instances": 2,
                                                        "target_invocations_per_instance": 10}}
-    backend.update(endpoint)
-    backend.delete(endpoint)
+    backend.update(deployment(endpoint), ref(endpoint))
+    backend.delete(ref(endpoint))
     assert scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"] == []
     assert scaling.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"] == []
 
@@ -273,14 +276,14 @@ def test_update_registers_and_deregisters_autoscaling_and_delete_removes_it(moto
 def test_logs_are_the_last_lines_of_the_endpoint_log_group(moto, user):
     endpoint = make_endpoint(user)
     logs = boto3.client("logs", region_name=REGION)
-    assert SageMakerServing().logs(endpoint).lines == []  # no group yet
+    assert SageMakerServing().logs(ref(endpoint)).lines == []  # no group yet
     group = f"/aws/sagemaker/Endpoints/{endpoint.remote_name}"
     logs.create_log_group(logGroupName=group)
     logs.create_log_stream(logGroupName=group, logStreamName="AllTraffic/i-0abc")
     now = int(time.time() * 1000)
     logs.put_log_events(logGroupName=group, logStreamName="AllTraffic/i-0abc", logEvents=[
         {"timestamp": now - 1000 + i, "message": f"line {i}"} for i in range(30)])
-    page = SageMakerServing().logs(endpoint, limit=5)
+    page = SageMakerServing().logs(ref(endpoint), limit=5)
     assert [line.message for line in page.lines] == [f"line {i}" for i in range(25, 30)]
 
 
@@ -301,3 +304,56 @@ def test_deploy_task_twice_against_moto_adopts(moto, user, calls):
     assert [e["EndpointName"] for e in moto.list_endpoints()["Endpoints"]] == [endpoint.remote_name]
     endpoint.refresh_from_db()
     assert endpoint.status == "in_service"  # moto is InService at once; the task adopts that state
+
+
+@pytest.mark.parametrize("status, phase", [
+    ("Creating", EndpointPhase.CREATING), ("InService", EndpointPhase.IN_SERVICE),
+    ("Updating", EndpointPhase.UPDATING), ("RollingBack", EndpointPhase.UPDATING),
+    ("SystemUpdating", EndpointPhase.MAINTENANCE), ("Deleting", EndpointPhase.DELETING),
+    ("Failed", EndpointPhase.FAILED), ("OutOfService", EndpointPhase.FAILED),
+    ("UpdateRollbackFailed", EndpointPhase.FAILED), ("Hibernating", EndpointPhase.UNKNOWN),
+])
+def test_every_endpoint_status_has_a_phase(status, phase):
+    state = serving.state_for("mh-x-1", status)
+    assert (state.phase, state.remote_status) == (phase, status)
+    if phase == EndpointPhase.FAILED:
+        assert state.failure_reason  # a reason even when the service gave none
+    assert set(serving.PHASES) == serving.ENDPOINT_STATUSES
+
+
+def test_failure_words_explain_statuses_without_a_reason():
+    assert serving.state_for("n", "OutOfService").failure_reason == "SageMaker reports the endpoint out of service."
+    assert serving.state_for("n", "Failed", "Image not found").failure_reason == "Image not found"
+    assert "maintenance" in serving.state_for("n", "SystemUpdating").message
+
+
+def test_adapters_are_mounted_as_their_own_channels(moto, user):
+    spec = spec_dict(lora_adapters=[{"name": "support", "source": "s3://models-bucket/jobs/9/adapter/"}],
+                     max_lora_rank=16)
+    endpoint = make_endpoint(user, spec=spec)
+    SageMakerServing().deploy(deployment(endpoint))
+    container = moto.describe_model(ModelName=endpoint.remote_name)["PrimaryContainer"]
+    assert container["AdditionalModelDataSources"] == [{"ChannelName": "support", "S3DataSource": {
+        "S3Uri": "s3://models-bucket/jobs/9/adapter/", "S3DataType": "S3Prefix", "CompressionType": "None"}}]
+
+
+def test_readiness_lists_everything_missing_at_once(monkeypatch, settings):
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY", raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    settings.SAGEMAKER_ROLE_ARN, settings.AWS_REGION = "", ""
+    readiness = SageMakerServing().readiness()
+    assert not readiness.usable
+    assert [m.split(":")[0].split(" ")[1] for m in readiness.missing] == ["SAGEMAKER_ROLE_ARN", "AWS_REGION", "ModelHub"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    settings.SAGEMAKER_ROLE_ARN, settings.AWS_REGION = ROLE, REGION
+    assert SageMakerServing().readiness().usable
+
+
+def test_capabilities_and_label():
+    assert SageMakerServing.label == "SageMaker"
+    assert SageMakerServing.capabilities == {Capability.LOGS, Capability.SCALING, Capability.AUTOSCALING,
+                                             Capability.STREAMING_CHAT, Capability.ADAPTERS}

@@ -12,6 +12,7 @@ from apps.endpoints.models import Endpoint
 from tests import stack
 
 from .fakes import FakeModelServer
+from .http_targets import ENVIRONMENT as CHAT_STAND_INS
 
 HYPERPOD_KEY = "sk-hyperpod-test-key-0123456789"
 
@@ -73,7 +74,7 @@ def gateway_env(certs, sagemaker_fake, **extra) -> dict:
         SAGEMAKER_RUNTIME_ENDPOINT_URL=sagemaker_fake.url,
         AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_REGION="us-east-1",
         CHAT_UPSTREAM_CA_BUNDLE=certs[0], CHAT_UPSTREAM_READ_TIMEOUT="3", CHAT_RATE_LIMIT_REQUESTS="100000",
-        CHAT_MAX_REQUEST_BYTES=str(256 * 1024), **extra,
+        CHAT_MAX_REQUEST_BYTES=str(256 * 1024), **CHAT_STAND_INS, **extra,
     )
 
 

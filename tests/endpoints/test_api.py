@@ -14,10 +14,9 @@ URL = "/api/v1/endpoints/"
 
 
 @pytest.fixture
-def deploys(scripted_backend, run_tasks_inline, monkeypatch):
-    """Tasks a request enqueues run at once (test transactions never commit), against the scripted fake."""
-    monkeypatch.setattr("apps.endpoints.services._enqueue", lambda task, endpoint_id: task.delay(endpoint_id))
-    return run_tasks_inline
+def deploys(fake_serving, inline_tasks):
+    """Tasks a request enqueues run at once (test transactions never commit), against the fake target."""
+    return inline_tasks
 
 
 def catalog_request(model, **overrides):
@@ -35,7 +34,7 @@ def test_create_from_catalog_model(user_api, small_model, deploys):
     assert (endpoint.source, endpoint.base_model, endpoint.model_uri) == ("catalog", small_model, small_model.repo_id)
     assert endpoint.engine == "vllm" and endpoint.spec["tensor_parallel_size"] == 1
     assert endpoint.served_model_name == "Qwen2.5-0.5B-Instruct"
-    assert ("deploy_endpoint", endpoint.pk) in deploys
+    assert ("endpoints.deploy", (endpoint.pk,)) in deploys
     endpoint.refresh_from_db()
     assert endpoint.status == Status.CREATING
 
@@ -156,18 +155,19 @@ def test_api_key_is_never_returned(user_api, user):
         assert "sk-endpoint-secret-value-123456" not in text and "api_key" not in text
 
 
-def test_scale_an_endpoint_in_service(user_api, user, scripted_backend, run_tasks_inline, django_capture_on_commit_callbacks):
+def test_scale_an_endpoint_in_service(user_api, user, fake_serving, request):
     endpoint = make_endpoint(user)
-    scripted_backend.deploy_scripts[endpoint.remote_name] = (["InService"], "")
+    fake_serving.deploy_scripts[endpoint.remote_name] = (["in_service"], "")
     from apps.endpoints import tasks
 
     tasks.deploy_endpoint.run(endpoint.pk)
     assert Endpoint.objects.get(pk=endpoint.pk).status == Status.IN_SERVICE
-    with django_capture_on_commit_callbacks(execute=True):
-        response = user_api.patch(f"{URL}{endpoint.pk}/", {"instance_count": 2}, format="json")
+    inline_tasks = request.getfixturevalue("inline_tasks")
+    response = user_api.patch(f"{URL}{endpoint.pk}/", {"instance_count": 2}, format="json")
     assert response.status_code == 202, response.json()
     assert response.json()["status"] == "updating" and response.json()["instance_count"] == 2
-    assert ("update_endpoint", endpoint.pk) in run_tasks_inline
+    assert ("endpoints.update", (endpoint.pk,)) in inline_tasks
+    assert fake_serving.endpoints[endpoint.remote_name].instance_count == 2
 
     endpoint.refresh_from_db()
     Endpoint.objects.filter(pk=endpoint.pk).update(status=Status.IN_SERVICE)
@@ -189,12 +189,12 @@ def test_scale_validation_and_state(user_api, user):
     assert Endpoint.objects.get(pk=endpoint.pk).status == Status.IN_SERVICE
 
 
-def test_delete_and_events(user_api, user, scripted_backend, run_tasks_inline, django_capture_on_commit_callbacks):
-    endpoint = make_endpoint(user)
-    with django_capture_on_commit_callbacks(execute=True):
-        response = user_api.delete(f"{URL}{endpoint.pk}/")
+def test_delete_and_events(user_api, user, fake_serving, request):
+    endpoint = make_endpoint(user)  # queued: its deploy never ran
+    inline_tasks = request.getfixturevalue("inline_tasks")
+    response = user_api.delete(f"{URL}{endpoint.pk}/")
     assert response.status_code == 202 and response.json()["status"] == "deleting"
-    assert ("delete_endpoint", endpoint.pk) in run_tasks_inline
+    assert ("endpoints.delete", (endpoint.pk,)) in inline_tasks
     assert Endpoint.objects.get(pk=endpoint.pk).status == Status.DELETED  # nothing existed remotely
     assert user_api.delete(f"{URL}{endpoint.pk}/").status_code == 409
     events = user_api.get(f"{URL}{endpoint.pk}/events/").json()["results"]
@@ -203,14 +203,14 @@ def test_delete_and_events(user_api, user, scripted_backend, run_tasks_inline, d
     assert [e["id"] for e in user_api.get(URL + "?status=deleted").json()["results"]] == [endpoint.pk]
 
 
-def test_failure_reason_reaches_the_api(user_api, user, scripted_backend):
-    from apps.endpoints import reconcile, tasks
+def test_failure_reason_reaches_the_api(user_api, user, fake_serving):
+    from apps.endpoints import tasks
 
     endpoint = make_endpoint(user)
-    reason = "The primary container for production variant AllTraffic did not pass the ping health check."
-    scripted_backend.deploy_scripts[endpoint.remote_name] = (["Creating", "Failed"], reason)
+    reason = "The primary container did not pass the ping health check."
+    fake_serving.deploy_scripts[endpoint.remote_name] = (["creating", "failed"], reason)
     tasks.deploy_endpoint.run(endpoint.pk)
-    reconcile.reconcile_all()
+    tasks.reconcile_endpoints.run()
     body = user_api.get(f"{URL}{endpoint.pk}/").json()
     assert body["status"] == "failed"
     assert body["failure_reason"] == body["status_reason"] == reason

@@ -5,7 +5,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from apps.endpoints import reconcile
+from apps.endpoints import tasks
 from apps.endpoints.models import Endpoint
 from apps.jobs.models import Status as JobStatus
 from tests.browser import log_in
@@ -24,10 +24,9 @@ def visible(browser, name) -> bool:
     return browser.find_element(By.NAME, name).is_displayed()
 
 
-def test_deploy_form_to_endpoint_in_service(browser, live_server, scripted_backend, small_model, huge_model,
-                                            monkeypatch, settings, tmp_path):
+def test_deploy_form_to_endpoint_in_service(browser, live_server, fake_serving, inline_tasks, small_model, huge_model,
+                                            settings, tmp_path):
     settings.S3_BUCKET = "modelhub-test"
-    monkeypatch.setattr("apps.endpoints.services._enqueue", lambda task, endpoint_id: task.run(endpoint_id))
     user = make_user("carol", password=PASSWORD)
     job = make_job(user, name="sft-run", status=JobStatus.SUCCEEDED)
     log_in(browser, live_server.url, "carol", PASSWORD)
@@ -60,7 +59,7 @@ def test_deploy_form_to_endpoint_in_service(browser, live_server, scripted_backe
     assert badge() == "creating"
     browser.save_screenshot(str(tmp_path / "detail-creating.png"))
 
-    reconcile.reconcile_all(), reconcile.reconcile_all()  # the fake: Creating, then InService
+    tasks.reconcile_endpoints.run(), tasks.reconcile_endpoints.run()  # the fake: creating, then in service
     wait_for(browser, lambda: badge() == "in service", timeout=20)
     assert "every 3s" not in browser.find_element(By.ID, "endpoint-live").get_attribute("outerHTML")
     browser.save_screenshot(str(tmp_path / "detail-in-service.png"))

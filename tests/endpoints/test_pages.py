@@ -4,7 +4,7 @@ reason, logs, snippets), scale, delete, dashboard section, ownership."""
 import pytest
 from django.urls import reverse
 
-from apps.endpoints import reconcile, tasks
+from apps.endpoints import tasks
 from apps.endpoints.models import Endpoint, Status
 from apps.jobs.models import Status as JobStatus
 from tests.jobs.factories import make_job
@@ -18,12 +18,6 @@ pytestmark = pytest.mark.django_db
 def browser_client(client, user):
     client.force_login(user)
     return client
-
-
-@pytest.fixture
-def inline_tasks(scripted_backend, run_tasks_inline, monkeypatch):
-    monkeypatch.setattr("apps.endpoints.services._enqueue", lambda task, endpoint_id: task.delay(endpoint_id))
-    return run_tasks_inline
 
 
 def form_data(model, **overrides):
@@ -53,14 +47,14 @@ def test_deploy_form_prefills_a_job(browser_client, user, settings):
     assert 'hx-post="/endpoints/new/fit"' in html
 
 
-def test_deploy_form_creates_and_redirects(browser_client, small_model, inline_tasks):
+def test_deploy_form_creates_and_redirects(browser_client, small_model, fake_serving, inline_tasks):
     response = browser_client.post(reverse("endpoints:new"), form_data(small_model, name="form-bot"))
     endpoint = Endpoint.objects.get(name="form-bot")
     assert response.status_code == 302 and response["Location"] == reverse("endpoints:detail", args=[endpoint.pk])
     assert endpoint.status == Status.CREATING and endpoint.spec["max_num_seqs"] == 256
 
 
-def test_deploy_form_shows_inline_errors_and_creates_nothing(browser_client, small_model, huge_model, inline_tasks):
+def test_deploy_form_shows_inline_errors_and_creates_nothing(browser_client, small_model, huge_model, fake_serving, inline_tasks):
     response = browser_client.post(reverse("endpoints:new"), form_data(
         small_model, instance_type="ml.g4dn.xlarge", tensor_parallel_size="4"))
     assert response.status_code == 400
@@ -83,20 +77,20 @@ def test_fit_preview(browser_client, small_model, huge_model):
     assert Endpoint.objects.count() == 0
 
 
-def test_detail_shows_failure_reason_log_tail_and_snippets(browser_client, user, scripted_backend, settings):
+def test_detail_shows_failure_reason_log_tail_and_snippets(browser_client, user, fake_serving, settings):
     settings.SITE_URL = "https://hub.example.com"
     endpoint = make_endpoint(user, name="broken-bot")
-    reason = "The primary container for production variant AllTraffic did not pass the ping health check."
-    scripted_backend.deploy_scripts[endpoint.remote_name] = (["Creating", "Failed"], reason)
-    scripted_backend.logs[endpoint.remote_name] = ["torch.OutOfMemoryError: CUDA out of memory"]
+    reason = "The primary container did not pass the ping health check."
+    fake_serving.deploy_scripts[endpoint.remote_name] = (["creating", "failed"], reason)
+    fake_serving.logs[endpoint.remote_name] = ["torch.OutOfMemoryError: CUDA out of memory"]
     tasks.deploy_endpoint.run(endpoint.pk)
-    reconcile.reconcile_all()
+    tasks.reconcile_endpoints.run()
     html = browser_client.get(reverse("endpoints:detail", args=[endpoint.pk])).content.decode()
     assert "Failure reason:" in html and reason in html
     assert "torch.OutOfMemoryError: CUDA out of memory" in html
     assert "https://hub.example.com/v1/chat/completions" in html
     assert "base_url=&#x27;https://hub.example.com/v1&#x27;" in html and "model=&#x27;broken-bot&#x27;" in html
-    assert f"EndpointName=&#x27;{endpoint.remote_name}&#x27;" in html and "region_name=&#x27;us-test-1&#x27;" in html
+    assert f"EndpointName=&#x27;{endpoint.remote_name}&#x27;" in html and "region_name=&#x27;fake-region-1&#x27;" in html
     assert "every 3s" not in html  # failed: nothing moves, no polling
 
 
@@ -108,16 +102,31 @@ def test_live_partial_polls_only_while_moving(browser_client, user):
     assert "every 3s" not in browser_client.get(url).content.decode()
 
 
-def test_logs_partial(browser_client, user, scripted_backend):
+def test_logs_partial(browser_client, user, fake_serving):
     endpoint = make_endpoint(user)
-    scripted_backend.logs[endpoint.remote_name] = ["INFO Started server process", "INFO Uvicorn running on :8080"]
+    fake_serving.logs[endpoint.remote_name] = ["INFO Started server process", "INFO Uvicorn running on :8080"]
     html = browser_client.get(reverse("endpoints:logs", args=[endpoint.pk])).content.decode()
     assert "Uvicorn running on :8080" in html
+    assert f"From the fake target&#x27;s log of {endpoint.remote_name}." in html
 
 
-def test_scale_from_the_page(browser_client, user, inline_tasks):
+def test_a_target_without_logs_shows_no_logs_card(browser_client, user, fake_serving, monkeypatch):
+    from apps.backends.base import Capability
+    from apps.backends.fake.serving import FakeServing
+
+    endpoint = make_endpoint(user)
+    detail = reverse("endpoints:detail", args=[endpoint.pk])
+    assert "Load latest lines" in browser_client.get(detail).content.decode()
+    monkeypatch.setattr(FakeServing, "capabilities", frozenset(Capability) - {Capability.LOGS})
+    assert "Load latest lines" not in browser_client.get(detail).content.decode()
+    html = browser_client.get(reverse("endpoints:logs", args=[endpoint.pk])).content.decode()
+    assert "No logs for this endpoint." in html
+
+
+def test_scale_from_the_page(browser_client, user, fake_serving, request):
     endpoint = make_endpoint(user)
     Endpoint.objects.filter(pk=endpoint.pk).update(status=Status.IN_SERVICE)
+    inline_tasks = request.getfixturevalue("inline_tasks")
     bad = browser_client.post(reverse("endpoints:scale", args=[endpoint.pk]),
                               {"instance_count": "2", "autoscaling_enabled": "on", "min_instances": "3", "max_instances": "1"})
     assert bad.status_code == 400 and "Must be at least the minimum" in bad.content.decode()
@@ -125,11 +134,11 @@ def test_scale_from_the_page(browser_client, user, inline_tasks):
     good = browser_client.post(reverse("endpoints:scale", args=[endpoint.pk]), {"instance_count": "2"})
     assert good.status_code == 302
     endpoint.refresh_from_db()
-    assert endpoint.instance_count == 2 and ("update_endpoint", endpoint.pk) in inline_tasks
+    assert endpoint.instance_count == 2 and ("endpoints.update", (endpoint.pk,)) in inline_tasks
 
 
-def test_delete_needs_the_name_typed(browser_client, user, inline_tasks):
-    endpoint = make_endpoint(user, name="to-delete")
+def test_delete_needs_the_name_typed(browser_client, user, fake_serving, inline_tasks):
+    endpoint = make_endpoint(user, name="to-delete")  # deployed at once: the fake has it
     url = reverse("endpoints:delete", args=[endpoint.pk])
     assert "Type <span class=\"mono\">to-delete</span> to confirm" in browser_client.get(url).content.decode()
     before = Endpoint.objects.get(pk=endpoint.pk).status
@@ -138,7 +147,7 @@ def test_delete_needs_the_name_typed(browser_client, user, inline_tasks):
     right = browser_client.post(url, {"confirm_name": "to-delete"})
     assert right.status_code == 302
     assert Endpoint.objects.get(pk=endpoint.pk).status == Status.DELETING  # the fake still says Deleting
-    assert ("delete_endpoint", endpoint.pk) in inline_tasks
+    assert ("endpoints.delete", (endpoint.pk,)) in inline_tasks
 
 
 def test_other_users_endpoints_are_404_on_every_page(browser_client, other_user):

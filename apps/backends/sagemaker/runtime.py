@@ -22,7 +22,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.eventstream import EventStreamBuffer
 from django.conf import settings
 
-from ..http_upstream import close_sessions, relay_body, session, translated_errors
+from ..http_upstream import relay_body, session, translated_errors
 from ..upstream_errors import UpstreamError, UpstreamRejected, UpstreamTimeout, message_from_body
 
 SIGNING_NAME = "sagemaker"
@@ -92,19 +92,6 @@ async def invoke_endpoint(endpoint_name: str, body: bytes, *, region: str | None
             if response.status >= 400:
                 raise _error(response.status, content, response.headers.get("x-amzn-errortype", ""))
             return content
-
-
-def invoke_endpoint_blocking(endpoint_name: str, body: bytes, *, region: str | None = None) -> bytes:
-    """`invoke_endpoint` for synchronous callers (tasks, shells): its short-lived loop's connections are closed."""
-    from asgiref.sync import async_to_sync
-
-    async def once() -> bytes:
-        try:
-            return await invoke_endpoint(endpoint_name, body, region=region)
-        finally:
-            await close_sessions()
-
-    return async_to_sync(once)()
 
 
 async def invoke_endpoint_with_response_stream(

@@ -1,4 +1,4 @@
-"""Serving container images per engine, region and version.
+"""SageMaker serving container images per engine, region and version.
 
 URIs come from sagemaker-core's offline table (`sagemaker.core.image_uris`, no AWS call): the vLLM
 and SGLang SageMaker DLCs and LMI (`djl-lmi`, the djl-inference image). A deployment can replace
@@ -11,23 +11,20 @@ from functools import cache
 
 from django.conf import settings
 
+from apps.backends.base import EngineImage, ImageUnavailable
+
 ENGINES = ("vllm", "sglang", "lmi")
 FRAMEWORKS = {"vllm": "vllm", "sglang": "sglang", "lmi": "djl-lmi"}
 _OVERRIDE_SETTINGS = {"vllm": "SERVING_IMAGE_VLLM", "sglang": "SERVING_IMAGE_SGLANG", "lmi": "SERVING_IMAGE_LMI"}
 _VERSION_SETTINGS = {"vllm": "SERVING_VERSION_VLLM", "sglang": "SERVING_VERSION_SGLANG", "lmi": "SERVING_VERSION_LMI"}
 
-# CUDA 13 images need an inference AMI with a new enough NVIDIA driver (sagemaker-dlc.md §5).
+# CUDA 13 images need an inference AMI whose NVIDIA driver is new enough (580+): the al2023 GPU 4.1 AMI.
 CUDA13_AMI = "al2023-ami-sagemaker-inference-gpu-4-1"
 _CUDA_TAG = re.compile(r"[-:]cu(\d{3})\b")
 
 
-class ImageError(ValueError):
+class ImageError(ImageUnavailable):
     """An engine, version or region the image table does not know; `supported` lists what it does."""
-
-    def __init__(self, message: str, *, field: str, supported: list[str]):
-        super().__init__(message)
-        self.field = field
-        self.supported = supported
 
 
 def _image_uris():
@@ -116,6 +113,17 @@ def _dlc_uri(engine: str, region: str, version: str | None) -> str:
         )
     except ValueError as exc:  # anything else the table rejects, with its own list of supported values
         raise ImageError(str(exc), field="engine_version", supported=[]) from exc
+
+
+def engine_image(engine: str, version: str = "", region: str = "") -> EngineImage:
+    """The image for `engine` (the settings override, else the DLC), with the inference AMI it needs."""
+    custom = override(engine)
+    if custom:
+        return EngineImage(uri=custom, version=version or default_version(engine), custom=True)
+    version = version or default_version(engine)
+    uri = image_uri(engine, region or None, version or None)
+    ami = required_inference_ami(uri)
+    return EngineImage(uri=uri, version=version, needs={"inference_ami_version": ami} if ami else {})
 
 
 def cuda_version(uri: str) -> int | None:

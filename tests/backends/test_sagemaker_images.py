@@ -1,7 +1,8 @@
 import pytest
 from django.test import override_settings
 
-from apps.endpoints import images
+from apps.backends.base import ImageUnavailable
+from apps.backends.sagemaker import images
 
 
 @pytest.mark.parametrize(("engine", "version", "region", "uri"), [
@@ -58,3 +59,17 @@ def test_cuda_and_required_ami():
     assert images.required_inference_ami("x/vllm:0.27.1-gpu-py312-cu130-ubuntu22.04-sagemaker") == images.CUDA13_AMI
     assert images.required_inference_ami("x/djl-inference:0.29.0-lmi11.0.0-cu124") == ""
     assert images.required_inference_ami("custom/mh-vllm:latest") == ""
+
+
+def test_engine_image_says_which_ami_a_cuda13_image_needs_and_flags_overrides():
+    image = images.engine_image("vllm", "0.27.1", "us-east-1")
+    assert image.uri.endswith("vllm:0.27.1-gpu-py312-cu130-ubuntu22.04-sagemaker")
+    assert (image.version, image.custom, dict(image.needs)) == ("0.27.1", False,
+                                                                {"inference_ami_version": images.CUDA13_AMI})
+    assert images.engine_image("lmi", "0.29.0").needs == {}
+    with override_settings(SERVING_IMAGE_VLLM="acct.dkr.ecr.eu-west-1.amazonaws.com/mh-vllm:1"):
+        custom = images.engine_image("vllm", "0.1.0")
+    assert (custom.uri, custom.custom) == ("acct.dkr.ecr.eu-west-1.amazonaws.com/mh-vllm:1", True)
+    with pytest.raises(ImageUnavailable) as info:
+        images.engine_image("vllm", "0.1.0")
+    assert info.value.field == "engine_version" and "0.27.1" in info.value.supported
