@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import compare, views
 
 app_name = "jobs"
 
@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.job_list, name="list"),
     path("new", views.job_new, name="new"),
     path("new/estimate", views.estimate, name="estimate"),
+    path("compare", compare.compare, name="compare"),
     path("<int:pk>/", views.job_detail, name="detail"),
     path("<int:pk>/live", views.job_live, name="live"),
     path("<int:pk>/logs", views.job_logs, name="logs"),
