@@ -32,6 +32,7 @@ class Capability(StrEnum):
     SCALING = "scaling"  # update(deployment, ref) changes instance counts
     AUTOSCALING = "autoscaling"  # update applies Deployment.autoscaling
     ADAPTERS = "adapters"  # serves LoRA adapters beside the base model
+    SPOT_PRICES = "spot_prices"  # spot_price_history(instance_type, days) -> SpotPriceHistory (training)
 
 
 @dataclass(frozen=True)
@@ -189,6 +190,38 @@ class JobRef:
     checked_since: datetime | None = None  # poll for changes after this time
 
 
+@dataclass(frozen=True)
+class ZoneSpotPrices:
+    """One availability zone's spot market price (USD per instance-hour) over a period."""
+
+    zone: str
+    current: float  # the price in effect at the end of the period
+    low: float
+    high: float
+    mean: float  # weighted by how long each price held
+    changes: int  # price changes seen in the period
+
+    @property
+    def volatility(self) -> float:
+        """(high - low) / low: how far the price moved in the period (not how often capacity is reclaimed)."""
+        return (self.high - self.low) / self.low if self.low else 0.0
+
+
+@dataclass(frozen=True)
+class SpotPriceHistory:
+    """A spot market's recent prices for the machine behind one instance type (capability SPOT_PRICES)."""
+
+    instance_type: str  # as the job names it (ml.g5.12xlarge)
+    market: str  # what was read, in words ("EC2 spot, g5.12xlarge, Linux/UNIX")
+    region: str
+    days: int
+    zones: tuple[ZoneSpotPrices, ...]  # cheapest current price first; empty when the market has no prices
+
+    @property
+    def cheapest(self) -> ZoneSpotPrices | None:
+        return self.zones[0] if self.zones else None
+
+
 @runtime_checkable
 class TrainingBackend(Protocol):
     name: ClassVar[str]
@@ -216,6 +249,7 @@ class TrainingBackend(Protocol):
     # METRICS: read_text(uri) -> str ("" when absent)
     # SECRETS: delete_secrets(ref) -> bool
     # STORAGE: stage_dataset(folder: str, files: Iterable[tuple[str, bytes-iterable]]) and storage_target
+    # SPOT_PRICES: spot_price_history(instance_type, days=7) -> SpotPriceHistory (its own module's dataclass)
 
 
 # --- serving -----------------------------------------------------------------------------------------
