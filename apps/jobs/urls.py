@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import compare, views
+from . import compare, spot, views
 
 app_name = "jobs"
 
@@ -9,6 +9,7 @@ urlpatterns = [
     path("new", views.job_new, name="new"),
     path("new/estimate", views.estimate, name="estimate"),
     path("compare", compare.compare, name="compare"),
+    path("spot-prices", spot.spot_prices, name="spot_prices"),
     path("<int:pk>/", views.job_detail, name="detail"),
     path("<int:pk>/live", views.job_live, name="live"),
     path("<int:pk>/logs", views.job_logs, name="logs"),
