@@ -33,6 +33,7 @@ class Capability(StrEnum):
     AUTOSCALING = "autoscaling"  # update applies Deployment.autoscaling
     ADAPTERS = "adapters"  # serves LoRA adapters beside the base model
     SPOT_PRICES = "spot_prices"  # spot_price_history(instance_type, days) -> SpotPriceHistory (training)
+    OUTPUTS = "outputs"  # list_outputs(root) / output_link(root, key) / open_output(root, key) (training)
 
 
 @dataclass(frozen=True)
@@ -222,6 +223,26 @@ class SpotPriceHistory:
         return self.zones[0] if self.zones else None
 
 
+@dataclass(frozen=True)
+class StoredFile:
+    """One file under a job's root (capability OUTPUTS)."""
+
+    key: str  # path below the root, "/"-separated ("checkpoints/checkpoint-500/adapter_model.safetensors")
+    size: int  # bytes
+    modified: datetime | None = None
+
+
+@dataclass(frozen=True)
+class OutputListing:
+    root: str  # the listed location (a job's root URI)
+    files: tuple[StoredFile, ...]  # by key
+    truncated: bool = False  # more files exist than were listed
+
+    @property
+    def total_size(self) -> int:
+        return sum(f.size for f in self.files)
+
+
 @runtime_checkable
 class TrainingBackend(Protocol):
     name: ClassVar[str]
@@ -249,7 +270,9 @@ class TrainingBackend(Protocol):
     # METRICS: read_text(uri) -> str ("" when absent)
     # SECRETS: delete_secrets(ref) -> bool
     # STORAGE: stage_dataset(folder: str, files: Iterable[tuple[str, bytes-iterable]]) and storage_target
-    # SPOT_PRICES: spot_price_history(instance_type, days=7) -> SpotPriceHistory (its own module's dataclass)
+    # SPOT_PRICES: spot_price_history(instance_type, days=7) -> SpotPriceHistory
+    # OUTPUTS: list_outputs(root: str) -> OutputListing; output_link(root, key) -> str | None (a URL the
+    #          browser downloads from directly, None when the app must stream open_output(root, key))
 
 
 # --- serving -----------------------------------------------------------------------------------------
