@@ -39,6 +39,13 @@ def client(service: str):
     return boto3.session.Session().client(service, region_name=settings.AWS_REGION, config=_RETRY_CONFIG)
 
 
+def presigning_client(service: str = "s3"):
+    """A client for presigned URLs: Signature Version 4 (SigV2 links fail in regions opened since 2014
+    and are being retired), in the configured region (where ModelHub's bucket is)."""
+    config = _RETRY_CONFIG.merge(Config(signature_version="s3v4"))
+    return boto3.session.Session().client(service, region_name=settings.AWS_REGION, config=config)
+
+
 def is_not_found_message(message: str) -> bool:
     """SageMaker reports missing objects as ValidationException "Could not find ..."."""
     lowered = message.lower()

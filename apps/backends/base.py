@@ -34,6 +34,8 @@ class Capability(StrEnum):
     SCALING = "scaling"  # update(deployment, ref) changes instance counts
     AUTOSCALING = "autoscaling"  # update applies Deployment.autoscaling
     ADAPTERS = "adapters"  # serves LoRA adapters beside the base model
+    SPOT_PRICES = "spot_prices"  # spot_price_history(instance_type, days) -> SpotPriceHistory (training)
+    OUTPUTS = "outputs"  # list_outputs(root) / output_link(root, key) / open_output(root, key) (training)
 
 
 @dataclass(frozen=True)
@@ -192,6 +194,58 @@ class JobRef:
     checked_since: datetime | None = None  # poll for changes after this time
 
 
+@dataclass(frozen=True)
+class ZoneSpotPrices:
+    """One availability zone's spot market price (USD per instance-hour) over a period."""
+
+    zone: str
+    current: float  # the price in effect at the end of the period
+    low: float
+    high: float
+    mean: float  # weighted by how long each price held
+    changes: int  # price changes seen in the period
+
+    @property
+    def volatility(self) -> float:
+        """(high - low) / low: how far the price moved in the period (not how often capacity is reclaimed)."""
+        return (self.high - self.low) / self.low if self.low else 0.0
+
+
+@dataclass(frozen=True)
+class SpotPriceHistory:
+    """A spot market's recent prices for the machine behind one instance type (capability SPOT_PRICES)."""
+
+    instance_type: str  # as the job names it (ml.g5.12xlarge)
+    market: str  # what was read, in words ("EC2 spot, g5.12xlarge, Linux/UNIX")
+    region: str
+    days: int
+    zones: tuple[ZoneSpotPrices, ...]  # cheapest current price first; empty when the market has no prices
+
+    @property
+    def cheapest(self) -> ZoneSpotPrices | None:
+        return self.zones[0] if self.zones else None
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """One file under a job's root (capability OUTPUTS)."""
+
+    key: str  # path below the root, "/"-separated ("checkpoints/checkpoint-500/adapter_model.safetensors")
+    size: int  # bytes
+    modified: datetime | None = None
+
+
+@dataclass(frozen=True)
+class OutputListing:
+    root: str  # the listed location (a job's root URI)
+    files: tuple[StoredFile, ...]  # by key
+    truncated: bool = False  # more files exist than were listed
+
+    @property
+    def total_size(self) -> int:
+        return sum(f.size for f in self.files)
+
+
 @runtime_checkable
 class TrainingBackend(Protocol):
     name: ClassVar[str]
@@ -219,6 +273,9 @@ class TrainingBackend(Protocol):
     # METRICS: read_text(uri) -> str ("" when absent)
     # SECRETS: delete_secrets(ref) -> bool
     # STORAGE: stage_dataset(folder: str, files: Iterable[tuple[str, bytes-iterable]]) and storage_target
+    # SPOT_PRICES: spot_price_history(instance_type, days=7) -> SpotPriceHistory
+    # OUTPUTS: list_outputs(root: str) -> OutputListing; output_link(root, key) -> str | None (a URL the
+    #          browser downloads from directly, None when the app must stream open_output(root, key))
 
 
 # --- serving -----------------------------------------------------------------------------------------

@@ -45,45 +45,30 @@
     if (log && log.dataset.follow) log.scrollTop = log.scrollHeight;
   });
 
-  // Loss chart from /api/v1/jobs/<id>/metrics, refreshed while the job runs.
+  // Loss chart from /api/v1/jobs/<id>/metrics, refreshed while the job runs (drawn by charts.js).
   const chartBox = document.getElementById("loss-chart");
-  if (!chartBox || typeof uPlot === "undefined") return;
+  if (!chartBox || typeof uPlot === "undefined" || !window.ModelHubCharts) return;
+  const { column, stepChart, exponent } = window.ModelHubCharts;
   const url = chartBox.dataset.metricsUrl;
   const empty = document.getElementById("loss-chart-empty");
-  let plot = null;
+  const chart = stepChart(chartBox, [{ label: "loss" }, { scale: "lr", side: 1, label: "learning rate",
+    values: (u, vals) => vals.map((v) => v.toExponential(0)), grid: { show: false } }]);
   let timer = null;
 
-  function series(points, key) {
-    return points.map((p) => (p[key] === undefined ? null : p[key]));
-  }
-
   function draw(points) {
-    const steps = points.map((p) => p.step);
-    const hasEval = points.some((p) => p.eval_loss !== undefined);
-    const hasReward = points.some((p) => p.reward !== undefined);
-    const data = [steps, series(points, "loss")];
-    const lines = [{}, { label: "loss", stroke: "#4f46e5", width: 2, spanGaps: true }];
-    if (hasEval) {
-      data.push(series(points, "eval_loss"));
+    const data = [points.map((p) => p.step), column(points, "loss")];
+    const lines = [{ label: "loss", stroke: "#4f46e5", width: 2, spanGaps: true }];
+    if (points.some((p) => p.eval_loss !== undefined)) {
+      data.push(column(points, "eval_loss"));
       lines.push({ label: "eval loss", stroke: "#d97706", width: 2, spanGaps: true, points: { show: true, size: 6 } });
     }
-    if (hasReward) {
-      data.push(series(points, "reward"));
+    if (points.some((p) => p.reward !== undefined)) {
+      data.push(column(points, "reward"));
       lines.push({ label: "reward", stroke: "#0f7b4d", width: 2, spanGaps: true });
     }
-    data.push(series(points, "lr"));
-    lines.push({ label: "learning rate", stroke: "#94a3b8", width: 1, scale: "lr", spanGaps: true,
-                 value: (u, v) => (v == null ? "—" : v.toExponential(2)) });
-    const width = Math.max(280, chartBox.clientWidth);
-    if (plot) {
-      plot.destroy();
-    }
-    plot = new uPlot({
-      width, height: 280, series: lines,
-      scales: { x: { time: false } },
-      axes: [{ label: "step" }, { label: "loss" }, { scale: "lr", side: 1, label: "learning rate",
-              values: (u, vals) => vals.map((v) => v.toExponential(0)), grid: { show: false } }],
-    }, data, chartBox);
+    data.push(column(points, "lr"));
+    lines.push({ label: "learning rate", stroke: "#94a3b8", width: 1, scale: "lr", spanGaps: true, value: exponent });
+    chart.draw(data, lines);
   }
 
   async function refresh() {
@@ -107,5 +92,4 @@
 
   refresh();
   if (chartBox.dataset.live === "1") timer = setInterval(refresh, 15000);
-  window.addEventListener("resize", () => { if (plot) plot.setSize({ width: Math.max(280, chartBox.clientWidth), height: 280 }); });
 })();
