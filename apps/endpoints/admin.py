@@ -15,7 +15,7 @@ class EndpointAdmin(admin.ModelAdmin):
     list_filter = ("status", "target", "engine")
     search_fields = ("name", "remote_name", "owner__username", "model_uri")
     # Status moves only through transitions; the API key never shows here.
-    readonly_fields = ("status", "status_reason", "status_changed_at", "remote_name", "remote_status",
+    readonly_fields = ("status", "status_reason", "status_changed_at", "remote_name", "remote_status", "remote_phase",
                        "invocation_url", "created_at", "updated_at")
     exclude = ("api_key",)
     inlines = [EndpointEventInline]

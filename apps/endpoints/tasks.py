@@ -57,11 +57,11 @@ def deploy_endpoint(endpoint: Endpoint) -> None:
     if endpoint.status != Status.QUEUED:
         return
     try:
+        backend = registry.serving_backend(endpoint.target)
         request = deployment(endpoint)
-    except ValueError as exc:  # a stored spec the engine tables refuse: retrying will not help
-        endpoint.transition(Status.FAILED, str(exc))
+    except (registry.UnknownBackend, ValueError) as exc:  # no such target here, or a spec the engine tables
+        endpoint.transition(Status.FAILED, str(exc))      # refuse: retrying will not help
         return
-    backend = registry.serving_backend(endpoint.target)
     state = backend.deploy(request)
     fields = reconcile.remote_fields(state)
     if state.invocation_url:

@@ -111,6 +111,7 @@ def _detail_context(request, endpoint: Endpoint) -> dict:
         "playground_url": _url("chat:playground"),
         "target_label": backend.label if backend else endpoint.get_target_display(),
         "has_logs": supports(backend, Capability.LOGS),
+        "has_scaling": supports(backend, Capability.SCALING),
     }
 
 

@@ -187,3 +187,38 @@ def test_an_error_event_after_renamed_chunks_follows_them():
     assert events[:2] == EXPECTED[:2]
     assert "engine died" in events[2]["error"]["message"] and events[3] == "[DONE]"
     assert len(events) == 4
+
+
+# ------------------------------------------------------------------ through the target's backend
+def test_chat_goes_through_the_serving_backend_of_the_endpoints_target(fake_serving):
+    from apps.chat import relay
+    from apps.endpoints.models import Endpoint
+
+    fake_serving.register("elsewhere")
+    endpoint = Endpoint(pk=5, name="bot", target="elsewhere", remote_name="mh-bot-5", served_model_name="served",
+                        engine="vllm")
+
+    async def go():
+        first, chunks = await relay.open_stream(endpoint, {"messages": [{"role": "user", "content": "hi"}]})
+        rest = [c async for c in chunks]
+        reply = await relay.complete(endpoint, {"messages": [{"role": "user", "content": "hi"}]})
+        return [first, *rest], reply
+
+    streamed, reply = asyncio.run(go())
+    text = "".join(c["choices"][0]["delta"].get("content", "") for c in streamed)
+    assert text == reply["choices"][0]["message"]["content"] == fake_serving.reply
+    assert [(name, body["model"], body["stream"]) for name, body in fake_serving.chats] == [
+        ("mh-bot-5", "served", True), ("mh-bot-5", "served", False)]
+
+
+def test_a_target_that_cannot_chat_is_an_upstream_error(fake_serving, monkeypatch):
+    from apps.backends.base import Capability
+    from apps.backends.fake.serving import FakeServing
+    from apps.chat import relay
+    from apps.endpoints.models import Endpoint
+
+    monkeypatch.setattr(FakeServing, "capabilities", frozenset(Capability) - {Capability.STREAMING_CHAT})
+    endpoint = Endpoint(pk=5, name="bot", target="sagemaker", remote_name="mh-bot-5", engine="vllm")
+    with pytest.raises(UpstreamError, match="cannot chat with SageMaker endpoints"):
+        asyncio.run(relay.open_stream(endpoint, {"messages": []}))
+    assert fake_serving.chats == []

@@ -203,6 +203,12 @@ def test_other_backend_errors_fail_the_endpoint_with_the_message(fake_serving, u
     assert endpoint.status_reason == "The role is not authorized"
 
 
+def test_a_target_without_a_backend_fails_the_deploy_with_a_reason(fake_serving, user):
+    endpoint = deploy(make_endpoint(user, target="nowhere"))
+    assert endpoint.status == Status.FAILED
+    assert "No serving backend named 'nowhere'" in endpoint.status_reason
+
+
 def test_an_error_while_scaling_an_endpoint_that_keeps_serving_is_only_recorded(fake_serving, user):
     endpoint = deploy(make_endpoint(user))
     cycle(endpoint), cycle(endpoint)

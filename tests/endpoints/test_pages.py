@@ -110,15 +110,17 @@ def test_logs_partial(browser_client, user, fake_serving):
     assert f"From the fake target&#x27;s log of {endpoint.remote_name}." in html
 
 
-def test_a_target_without_logs_shows_no_logs_card(browser_client, user, fake_serving, monkeypatch):
+def test_a_target_without_logs_or_scaling_shows_neither_card(browser_client, user, fake_serving, monkeypatch):
     from apps.backends.base import Capability
     from apps.backends.fake.serving import FakeServing
 
     endpoint = make_endpoint(user)
     detail = reverse("endpoints:detail", args=[endpoint.pk])
-    assert "Load latest lines" in browser_client.get(detail).content.decode()
-    monkeypatch.setattr(FakeServing, "capabilities", frozenset(Capability) - {Capability.LOGS})
-    assert "Load latest lines" not in browser_client.get(detail).content.decode()
+    html = browser_client.get(detail).content.decode()
+    assert "Load latest lines" in html and 'id="scale-title"' in html
+    monkeypatch.setattr(FakeServing, "capabilities", frozenset(Capability) - {Capability.LOGS, Capability.SCALING})
+    html = browser_client.get(detail).content.decode()
+    assert "Load latest lines" not in html and 'id="scale-title"' not in html
     html = browser_client.get(reverse("endpoints:logs", args=[endpoint.pk])).content.decode()
     assert "No logs for this endpoint." in html
 

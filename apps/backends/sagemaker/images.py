@@ -18,7 +18,7 @@ FRAMEWORKS = {"vllm": "vllm", "sglang": "sglang", "lmi": "djl-lmi"}
 _OVERRIDE_SETTINGS = {"vllm": "SERVING_IMAGE_VLLM", "sglang": "SERVING_IMAGE_SGLANG", "lmi": "SERVING_IMAGE_LMI"}
 _VERSION_SETTINGS = {"vllm": "SERVING_VERSION_VLLM", "sglang": "SERVING_VERSION_SGLANG", "lmi": "SERVING_VERSION_LMI"}
 
-# CUDA 13 images need an inference AMI whose NVIDIA driver is new enough (580+): the al2023 GPU 4.1 AMI.
+# CUDA 13 (cu130) images need an inference AMI: the default host AMI's NVIDIA driver is too old for them.
 CUDA13_AMI = "al2023-ami-sagemaker-inference-gpu-4-1"
 _CUDA_TAG = re.compile(r"[-:]cu(\d{3})\b")
 
