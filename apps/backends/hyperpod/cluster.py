@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import boto3
 import yaml
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
@@ -42,19 +43,33 @@ REQUEST_TIMEOUT = (5, 30)  # connect, read (seconds)
 # --- EKS ------------------------------------------------------------------------------------------
 
 
-def eks_token(eks_cluster_name: str, region: str, *, now: Callable[[], float] = time.time) -> tuple[str, float]:
-    """(token, expires_at) for the EKS API of `eks_cluster_name`, from the default AWS credentials."""
-    sts = aws.client("sts", region)
+def _sts(region: str, role_arn: str):
+    """A new STS client (the signing hook below is per client) with the default credentials, or
+    with those of `role_arn`, assumed for this token."""
+    if not role_arn:
+        return boto3.session.Session().client("sts", region_name=region)
+    with aws.aws_errors():
+        credentials = aws.client("sts", region).assume_role(
+            RoleArn=role_arn, RoleSessionName="modelhub-hyperpod", DurationSeconds=EKS_TOKEN_LIFETIME * 4,
+        )["Credentials"]
+    return boto3.session.Session(
+        aws_access_key_id=credentials["AccessKeyId"], aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    ).client("sts", region_name=region)
+
+
+def eks_token(eks_cluster_name: str, region: str, role_arn: str = "", *,
+              now: Callable[[], float] = time.time) -> tuple[str, float]:
+    """(token, expires_at) for the EKS API of `eks_cluster_name`, from the default AWS credentials
+    or those of `role_arn`."""
+    sts = _sts(region, role_arn)
 
     def bind_cluster(request, **_):
         request.headers["x-k8s-aws-id"] = eks_cluster_name
 
-    sts.meta.events.register_first("before-sign.sts.GetCallerIdentity", bind_cluster, unique_id="modelhub-eks")
-    try:
-        with aws.aws_errors():
-            url = sts.generate_presigned_url("get_caller_identity", Params={}, ExpiresIn=60, HttpMethod="GET")
-    finally:
-        sts.meta.events.unregister("before-sign.sts.GetCallerIdentity", unique_id="modelhub-eks")
+    sts.meta.events.register_first("before-sign.sts.GetCallerIdentity", bind_cluster)
+    with aws.aws_errors():
+        url = sts.generate_presigned_url("get_caller_identity", Params={}, ExpiresIn=60, HttpMethod="GET")
     token = EKS_TOKEN_PREFIX + base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
     return token, now() + EKS_TOKEN_LIFETIME
 

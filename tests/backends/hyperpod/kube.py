@@ -6,14 +6,35 @@ was created, and `requests` every request with its headers. kmock stores objects
 """
 
 import asyncio
+import json
 import threading
 
 import kmock
+from aiohttp import web
 from kubernetes import client as k8s
 
 from apps.backends.hyperpod.facts import ClusterConnection
 
 from .factories import FACTS
+
+
+class Emulator(kmock.KubernetesEmulator):
+    """kmock plus the two reads it lacks: /version, and the namespace list (its path parser fails on
+    /api/v1/namespaces). Namespaces are those of the stored objects, plus the usual system ones."""
+
+    async def __call__(self, raw_request):
+        path = raw_request.path.rstrip("/")
+        if raw_request.method == "GET" and path == "/version":
+            return web.json_response({
+                "major": "1", "minor": "31", "gitVersion": "v1.31.4-eks-2d5f260", "gitCommit": "2d5f260",
+                "gitTreeState": "clean", "buildDate": "2026-11-01T00:00:00Z", "goVersion": "go1.23", "compiler": "gc",
+                "platform": "linux/amd64"})
+        if raw_request.method == "GET" and path == "/api/v1/namespaces":
+            names = {"default", "kube-system", *(key[1] for key in self._objects if key[1])}
+            items = [{"metadata": {"name": n}} for n in sorted(names)]
+            return web.Response(text=json.dumps({"apiVersion": "v1", "kind": "NamespaceList", "items": items}),
+                                content_type="application/json")
+        return await super().__call__(raw_request)
 
 
 class KubeServer:
@@ -31,7 +52,7 @@ class KubeServer:
 
     async def _serve(self):
         self._stop = asyncio.Event()
-        async with kmock.KubernetesEmulator() as emulator, kmock.Server(emulator) as server:
+        async with Emulator() as emulator, kmock.Server(emulator) as server:
             self.emulator, self.url = emulator, str(server.url).rstrip("/")
             self._ready.set()
             await self._stop.wait()
