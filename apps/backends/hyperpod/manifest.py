@@ -132,6 +132,42 @@ def router_deployment_name(name: str, namespace: str) -> str:
     return f"{name}-{namespace}-router"
 
 
+def routing_ingress_name(name: str, namespace: str) -> str:
+    """The operator's (internal) ALB Ingress for an endpoint with intelligent routing."""
+    return f"alb-{name}-{namespace}"
+
+
+def public_ingress_name(name: str, namespace: str) -> str:
+    """ModelHub's internet-facing twin of the routing Ingress."""
+    return f"{name}-{namespace}-public"
+
+
+ALB_SCHEME = "alb.ingress.kubernetes.io/scheme"
+# The operator's annotations a twin must not copy: its scheme, and anything that would merge it into
+# the operator's load balancer.
+_NOT_COPIED = (ALB_SCHEME, "alb.ingress.kubernetes.io/group.name", "alb.ingress.kubernetes.io/group.order",
+               "kubectl.kubernetes.io/last-applied-configuration")
+
+
+def public_ingress(routing_ingress: dict, name: str, namespace: str, endpoint_labels: dict[str, str]) -> dict:
+    """An internet-facing Ingress with the routing Ingress's rules, TLS and ALB settings. A twin, rather
+    than re-creating the operator's own Ingress: the operator keeps reconciling its internal one, and
+    deleting ours lets the load balancer controller remove the ALB (its finalizer) without a fight."""
+    metadata = routing_ingress.get("metadata") or {}
+    annotations = {k: v for k, v in (metadata.get("annotations") or {}).items() if k not in _NOT_COPIED}
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {
+            "name": public_ingress_name(name, namespace),
+            "namespace": OPERATOR_NAMESPACE,
+            "labels": dict(endpoint_labels),
+            "annotations": {**annotations, ALB_SCHEME: "internet-facing"},
+        },
+        "spec": dict(routing_ingress.get("spec") or {}),
+    }
+
+
 # --- engine command line ---------------------------------------------------------------------------
 
 

@@ -7,9 +7,10 @@ settings.HYPERPOD_CLUSTER_RESOLVER for a `ClusterConnection` and never reads the
 - deploy: the API key Secret (and, with intelligent routing, its copy beside the router), then the
   custom object; a name that exists is adopted when its labels say it is this endpoint's.
 - describe / poll_many: `status.state`, `deploymentStatus` and conditions in EndpointPhase words;
-  the URL from the routing Ingress's hostname or the TLS certificate's domain.
+  the URL from the routing Ingress's hostname or the TLS certificate's domain. A public endpoint gets an
+  internet-facing twin of the operator's Ingress and has a URL only once the twin has a hostname.
 - update: a JSON merge patch of `spec.replicas` and the autoscaling bounds, nothing else.
-- delete: the custom object and the Secrets ModelHub made (by label), each 404 meaning done.
+- delete: the custom object and the Secrets and Ingress ModelHub made (by label), each 404 meaning done.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from django.conf import settings
@@ -271,25 +273,55 @@ class HyperPodServing:
         return {item["metadata"]["name"]: item for item in listed.get("items") or []}
 
     def _state(self, api, obj: dict, ref: EndpointRef, namespace: str) -> RemoteState:
+        name = ref.remote_name
         routing = bool(((obj.get("spec") or {}).get("intelligentRoutingSpec") or {}).get("enabled"))
-        hostname = self._ingress_hostname(api, ref.remote_name, namespace) if routing else ""
+        public = routing and bool((ref.options or {}).get("public_load_balancer"))
+        hostname = ""
+        if routing:
+            internal = self._read_ingress(api, manifest.routing_ingress_name(name, namespace))
+            if public:
+                labels = (obj.get("metadata") or {}).get("labels") or {}
+                hostname = self._public_hostname(api, internal, name, namespace, labels)
+            else:
+                hostname = _hostname(internal)
         state = state_from_object(obj, ingress_hostname=hostname)
+        if public and not hostname and state.phase in (EndpointPhase.IN_SERVICE, EndpointPhase.CREATING):
+            # Never record the internal address of an endpoint asked to be public.
+            state = replace(state, phase=EndpointPhase.CREATING, invocation_url="",
+                            message=state.message or "Waiting for the public load balancer's address.")
         if routing and ref.api_key and state.phase != EndpointPhase.DELETING:
-            self._ensure_router_key(api, ref.remote_name, namespace, (obj.get("metadata") or {}).get("labels") or {})
+            self._ensure_router_key(api, name, namespace, (obj.get("metadata") or {}).get("labels") or {})
         return state
 
     @staticmethod
-    def _ingress_hostname(api, name: str, namespace: str) -> str:
+    def _read_ingress(api, name: str) -> dict | None:
         try:
-            with kubernetes_errors("Read the routing Ingress"):
+            with kubernetes_errors(f"Read Ingress {name}"):
                 ingress = k8s.NetworkingV1Api(api).read_namespaced_ingress(
-                    f"alb-{name}-{namespace}", manifest.OPERATOR_NAMESPACE, _request_timeout=REQUEST_TIMEOUT)
+                    name, manifest.OPERATOR_NAMESPACE, _request_timeout=REQUEST_TIMEOUT)
         except k8s.ApiException as exc:
             if is_status(exc, 404):
-                return ""
+                return None
             raise
-        entries = (ingress.status.load_balancer.ingress or []) if ingress.status and ingress.status.load_balancer else []
-        return next((e.hostname for e in entries if e.hostname), "")
+        return api.sanitize_for_serialization(ingress)
+
+    def _public_hostname(self, api, internal: dict | None, name: str, namespace: str, labels: dict) -> str:
+        """The internet-facing twin's hostname; the twin is created once the operator's Ingress exists."""
+        public = self._read_ingress(api, manifest.public_ingress_name(name, namespace))
+        if public is not None:
+            return _hostname(public)
+        if internal is None:
+            return ""
+        body = manifest.public_ingress(internal, name, namespace, labels)
+        try:
+            with kubernetes_errors(f"Create Ingress {body['metadata']['name']}"):
+                k8s.NetworkingV1Api(api).create_namespaced_ingress(manifest.OPERATOR_NAMESPACE, body,
+                                                                   _request_timeout=REQUEST_TIMEOUT)
+        except k8s.ApiException as exc:
+            if not is_status(exc, 409):
+                raise
+        logger.info("Endpoint %s: internet-facing Ingress requested", name)
+        return ""
 
     def _ensure_router_key(self, api, name: str, namespace: str, labels: dict) -> None:
         """The router reads the key from the Secret copy beside it. The operator copies the worker's
@@ -358,21 +390,28 @@ class HyperPodServing:
         except k8s.ApiException as exc:
             if not is_status(exc, 404):
                 raise
-        for secret, secret_namespace in ((manifest.api_key_secret_name(name), namespace),
-                                         (manifest.router_secret_name(name, namespace), manifest.OPERATOR_NAMESPACE)):
-            self._delete_our_secret(api, secret, secret_namespace, ref.endpoint_id)
+        core, networking = k8s.CoreV1Api(api), k8s.NetworkingV1Api(api)
+        owned = (
+            (core.read_namespaced_secret, core.delete_namespaced_secret, manifest.api_key_secret_name(name), namespace),
+            (core.read_namespaced_secret, core.delete_namespaced_secret,
+             manifest.router_secret_name(name, namespace), manifest.OPERATOR_NAMESPACE),
+            (networking.read_namespaced_ingress, networking.delete_namespaced_ingress,
+             manifest.public_ingress_name(name, namespace), manifest.OPERATOR_NAMESPACE),
+        )
+        for read, delete, piece, piece_namespace in owned:
+            self._delete_ours(read, delete, piece, piece_namespace, ref.endpoint_id)
 
     @staticmethod
-    def _delete_our_secret(api, name: str, namespace: str, endpoint_id: int) -> None:
-        core = k8s.CoreV1Api(api)
+    def _delete_ours(read, delete, name: str, namespace: str, endpoint_id: int) -> None:
+        """Delete an object ModelHub made for this endpoint (by its label); gone already is fine.
+        An Ingress's load balancer finalizer is left to its controller, which removes the ALB first."""
         try:
-            with kubernetes_errors(f"Delete Secret {name}"):
-                secret = core.read_namespaced_secret(name, namespace, _request_timeout=REQUEST_TIMEOUT)
-                if (secret.metadata.labels or {}).get(manifest.LABEL_ENDPOINT) != str(endpoint_id):
-                    logger.warning("Secret %s/%s is not ModelHub endpoint %s's: left in place", namespace, name,
-                                   endpoint_id)
+            with kubernetes_errors(f"Delete {namespace}/{name}"):
+                found = read(name, namespace, _request_timeout=REQUEST_TIMEOUT)
+                if (found.metadata.labels or {}).get(manifest.LABEL_ENDPOINT) != str(endpoint_id):
+                    logger.warning("%s/%s is not ModelHub endpoint %s's: left in place", namespace, name, endpoint_id)
                     return
-                core.delete_namespaced_secret(name, namespace, _request_timeout=REQUEST_TIMEOUT)
+                delete(name, namespace, _request_timeout=REQUEST_TIMEOUT)
         except k8s.ApiException as exc:
             if not is_status(exc, 404):
                 raise
@@ -428,6 +467,11 @@ class HyperPodServing:
     async def stream(self, ref: EndpointRef, body: bytes):
         return await http_upstream.stream(ref.invocation_url, self._body_for(ref, body), target=TARGET,
                                           api_key=ref.api_key)
+
+
+def _hostname(ingress: dict | None) -> str:
+    entries = (((ingress or {}).get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+    return next((e["hostname"] for e in entries if e.get("hostname")), "")
 
 
 def _list_items(call, *args, **kwargs) -> list:

@@ -322,3 +322,61 @@ def test_two_clusters_at_once_never_mix_clients(settings):
             server.close()
             cluster.forget(cluster_id)
         kube.CONNECTIONS.clear()
+
+
+# --- the public load balancer ------------------------------------------------------------------------------
+
+
+def _operator_ingress(server, hostname="internal-alb-1.us-west-2.elb.amazonaws.com"):
+    k8s.NetworkingV1Api(server.admin()).create_namespaced_ingress(manifest.OPERATOR_NAMESPACE, {
+        "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+        "metadata": {"name": f"alb-{NAME}-default", "namespace": manifest.OPERATOR_NAMESPACE,
+                     "finalizers": ["ingress.k8s.aws/resources"],
+                     "annotations": {"alb.ingress.kubernetes.io/scheme": "internal",
+                                     "alb.ingress.kubernetes.io/certificate-arn": "arn:aws:acm:us-west-2:1:certificate/x",
+                                     "alb.ingress.kubernetes.io/group.name": "hyperpod"}},
+        "spec": {"ingressClassName": "alb", "rules": [{"http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {
+            "service": {"name": f"{NAME}-default-routing-service", "port": {"number": 8000}}}}]}}]},
+        "status": {"loadBalancer": {"ingress": [{"hostname": hostname}]}}})
+
+
+PUBLIC = {"routing": True, "public_load_balancer": True}
+
+
+def test_issue_16_a_public_endpoint_never_records_the_internal_address(connected):
+    backend = HyperPodServing()
+    backend.deploy(deployment(options=PUBLIC))
+    operator_reports(connected, COMPLETE)
+    _operator_ingress(connected)
+    state = backend.describe(ref(options=PUBLIC))
+    assert state.phase == EndpointPhase.CREATING and state.invocation_url == ""
+    assert "public load balancer" in state.message
+    networking = k8s.NetworkingV1Api(connected.admin())
+    twin = networking.read_namespaced_ingress(f"{NAME}-default-public", manifest.OPERATOR_NAMESPACE)
+    assert twin.metadata.annotations["alb.ingress.kubernetes.io/scheme"] == "internet-facing"
+    assert "alb.ingress.kubernetes.io/group.name" not in twin.metadata.annotations
+    assert twin.metadata.annotations["alb.ingress.kubernetes.io/certificate-arn"].startswith("arn:aws:acm")
+    assert twin.spec.rules[0].http.paths[0].backend.service.name == f"{NAME}-default-routing-service"
+    assert twin.metadata.labels[manifest.LABEL_ENDPOINT] == "42"
+    internal = networking.read_namespaced_ingress(f"alb-{NAME}-default", manifest.OPERATOR_NAMESPACE)
+    assert internal.metadata.annotations["alb.ingress.kubernetes.io/scheme"] == "internal"  # the operator's, untouched
+    networking.patch_namespaced_ingress_status(f"{NAME}-default-public", manifest.OPERATOR_NAMESPACE, {
+        "status": {"loadBalancer": {"ingress": [{"hostname": "public-alb-9.us-west-2.elb.amazonaws.com"}]}}})
+    ready = backend.describe(ref(options=PUBLIC))
+    assert ready.phase == EndpointPhase.IN_SERVICE
+    assert ready.invocation_url == "https://public-alb-9.us-west-2.elb.amazonaws.com/v1/chat/completions"
+
+
+def test_issue_15_delete_removes_the_public_ingress_without_stripping_finalizers(connected):
+    backend = HyperPodServing()
+    backend.deploy(deployment(options=PUBLIC))
+    operator_reports(connected, COMPLETE)
+    _operator_ingress(connected)
+    backend.describe(ref(options=PUBLIC))
+    backend.delete(ref(options=PUBLIC))
+    networking = k8s.NetworkingV1Api(connected.admin())
+    with pytest.raises(k8s.ApiException):
+        networking.read_namespaced_ingress(f"{NAME}-default-public", manifest.OPERATOR_NAMESPACE)
+    internal = networking.read_namespaced_ingress(f"alb-{NAME}-default", manifest.OPERATOR_NAMESPACE)
+    assert internal.metadata.finalizers == ["ingress.k8s.aws/resources"]  # the operator's: not ours to touch
+    assert not [r for r in connected.calls("PATCH") if "ingresses" in r.url.path and "finalizers" in r.text]
