@@ -22,6 +22,9 @@ from apps.backends.hyperpod.facts import ClusterFacts
 from .connection import facts as cluster_facts
 from .models import Cluster
 
+ROUTING_STRATEGIES = manifest.ROUTING_STRATEGIES
+L2_BACKENDS = manifest.L2_BACKENDS
+
 # Manifest problem keys that are deploy-spec fields keep their names; the rest are options.
 _OPTION_FIELDS = {"namespace", "routing_strategy", "public_load_balancer", "kv_cache", "kv_cache_l2",
                   "kv_cache_l2_url"}

@@ -128,6 +128,8 @@ class DeploySpec:
     model_data_download_timeout: int = DEFAULT_DOWNLOAD_TIMEOUT
     inference_ami_version: str = ""
     autoscaling: Autoscaling | None = None
+    # Target-specific options, validated by the target's own validator (HyperPod: apps.clusters.deploy_options).
+    target_options: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -145,6 +147,7 @@ class DeploySpec:
         if values.get("autoscaling"):
             values["autoscaling"] = Autoscaling(**values["autoscaling"])
         values["limit_mm_per_prompt"] = dict(values.get("limit_mm_per_prompt") or {})
+        values["target_options"] = dict(values.get("target_options") or {})
         return cls(**values)
 
     @classmethod
@@ -377,7 +380,10 @@ class DeploySpecSerializer(serializers.Serializer):
             errors.setdefault("max_lora_rank", []).append("Only used with LoRA adapters.")
 
         version = attrs["engine_version"] or images.default_version(engine)
-        if not images.override(engine):
+        if target == "hyperpod":
+            # HyperPod runs the EC2 images of its own table, checked with its options (apps.clusters.deploy_options).
+            version = attrs["engine_version"]
+        elif not images.override(engine):
             try:
                 images.check_version(engine, version)
             except images.ImageError as exc:
