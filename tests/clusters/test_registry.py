@@ -104,3 +104,13 @@ def test_cluster_state_machine():
     machine = Cluster.machine
     assert machine.allows("registered", "active") and machine.allows("active", "unreachable")
     assert machine.allows("unreachable", "active") and not machine.allows("active", "registered")
+
+
+def test_the_admin_site_never_shows_a_kubeconfig(client, admin_user):
+    admin_user.is_superuser = True
+    admin_user.save()
+    cluster = Cluster.objects.create(owner=admin_user, **{**VALID, "access": "kubeconfig"},
+                                     kubeconfig=kubeconfig("https://k8s.example.internal"))
+    client.force_login(admin_user)
+    page = client.get(reverse("admin:clusters_cluster_change", args=[cluster.pk]))
+    assert page.status_code == 200 and KUBE_TOKEN not in page.content.decode()
