@@ -60,8 +60,10 @@ def check(row: Cluster) -> Cluster:
             "before deploying here.",
             level="info" if inspection.operator_installed else "warning",
         )
+    previous = (row.capacity or {}).get("warnings", [])
     for warning in inspection.warnings:
-        row.record_event(warning, level="warning")
+        if warning not in previous:  # once, not on every check
+            row.record_event(warning, level="warning")
     reason = f"Reachable (Kubernetes {inspection.kubernetes_version})."
     if not row.transition(Cluster.Status.ACTIVE, reason, **fields):
         Cluster.objects.filter(pk=row.pk).update(**fields)

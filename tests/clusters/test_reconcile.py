@@ -89,3 +89,57 @@ def test_the_kubeconfig_is_encrypted_and_never_logged(gpu_cluster, make_cluster,
         raw = cursor.fetchone()[0]
     assert KUBE_TOKEN not in raw and raw.startswith("gAAAA")
     assert KUBE_TOKEN not in caplog.text
+
+
+@pytest.fixture
+def moto_aws(monkeypatch):
+    from moto import mock_aws
+
+    from apps.backends import aws
+
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_DEFAULT_REGION": "us-west-2"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    aws.client.cache_clear()
+    with mock_aws():
+        yield aws
+    aws.client.cache_clear()
+
+
+def test_instance_groups_and_status_come_from_sagemaker(gpu_cluster, make_cluster, moto_aws):
+    sagemaker = moto_aws.client("sagemaker", "us-west-2")
+    arn = sagemaker.create_cluster(
+        ClusterName="hp", Orchestrator={"Eks": {"ClusterArn": "arn:aws:eks:us-west-2:123456789012:cluster/hp-eks"}},
+        InstanceGroups=[{"InstanceGroupName": "gpu", "InstanceType": "ml.g5.12xlarge", "InstanceCount": 2,
+                         "ThreadsPerCore": 1, "ExecutionRole": "arn:aws:iam::123456789012:role/hp",
+                         "LifeCycleConfig": {"SourceS3Uri": "s3://sagemaker-lifecycle/base", "OnCreate": "on_create.sh"}}],
+        VpcConfig={"SecurityGroupIds": ["sg-1"], "Subnets": ["subnet-1"]},
+    )["ClusterArn"]
+    cluster = make_cluster(kubeconfig=kubeconfig(gpu_cluster.url), hyperpod_cluster_arn=arn, tiered_storage_enabled=True)
+    tasks.check_cluster.body(cluster)
+    cluster.refresh_from_db()
+    assert cluster.hyperpod_status == "InService"
+    assert cluster.capacity["instance_groups"] == [
+        {"name": "gpu", "instance_type": "ml.g5.12xlarge", "current": 2, "target": 2, "status": ""}]
+    assert cluster.tiered_storage_enabled is False  # SageMaker reports no TieredStorageConfig
+
+
+def test_a_sagemaker_failure_is_a_warning_not_unreachable(gpu_cluster, make_cluster, moto_aws):
+    cluster = make_cluster(kubeconfig=kubeconfig(gpu_cluster.url),
+                           hyperpod_cluster_arn="arn:aws:sagemaker:us-west-2:123456789012:cluster/missing")
+    tasks.check_cluster.body(cluster)
+    tasks.check_cluster.body(Cluster.objects.get(pk=cluster.pk))
+    cluster.refresh_from_db()
+    assert cluster.status == "active"
+    assert cluster.events.filter(level="warning", message__contains="SageMaker did not describe").count() == 1
+
+
+def test_eks_endpoint_and_ca_are_looked_up(moto_aws):
+    from apps.backends.hyperpod.cluster import eks_endpoint
+
+    moto_aws.client("eks", "us-west-2").create_cluster(
+        name="hp-eks", roleArn="arn:aws:iam::123456789012:role/eks",
+        resourcesVpcConfig={"subnetIds": ["subnet-1"]})
+    endpoint, ca = eks_endpoint("hp-eks", "us-west-2")
+    assert endpoint.startswith("https://") and ca
