@@ -157,12 +157,10 @@ def forget(cluster_id: int) -> None:
         _clients.pop(cluster_id, None)
 
 
-def kubernetes_errors(what: str):
-    """Context manager: Kubernetes client exceptions as backend errors (404 and 409 stay ApiException)."""
-    return _KubernetesErrors(what)
+class kubernetes_errors:  # noqa: N801 - used like a function, as apps.backends.aws.aws_errors
+    """Context manager: Kubernetes client exceptions as backend errors. 404 and 409 stay ApiExceptions,
+    for the caller to read as "gone" and "adopt"."""
 
-
-class _KubernetesErrors:
     def __init__(self, what: str):
         self.what = what
 

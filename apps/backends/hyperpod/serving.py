@@ -196,8 +196,7 @@ class HyperPodServing:
         obj = self._get(api, namespace, name)  # create may answer without a body: read what is there
         if obj is None:
             return _missing(name)
-        state = state_from_object(obj)
-        return RemoteState(**{**state.__dict__, "adopted": adopted, "region": connection.region})
+        return replace(state_from_object(obj), adopted=adopted, region=connection.region)
 
     def _apply_secret(self, api, secret: dict, endpoint_id: int) -> None:
         core = k8s.CoreV1Api(api)
@@ -485,7 +484,7 @@ def _list_items(call, *args, **kwargs) -> list:
 
 def _model_container(pod) -> str:
     """The container serving the engine port (the operator adds sidecars beside it)."""
-    containers = pod.spec.containers or [] if pod.spec else []
+    containers = (pod.spec.containers or []) if pod.spec else []
     for container in containers:
         if any(p.container_port in manifest.ENGINE_PORTS.values() for p in container.ports or []):
             return container.name
