@@ -34,7 +34,8 @@ class ClusterForm(forms.ModelForm):
         return self._check("hyperpod_cluster_arn", validation.hyperpod_arn_problem(self.cleaned_data["hyperpod_cluster_arn"]))
 
     def clean_role_arn(self):
-        return self._check("role_arn", validation.role_arn_problem(self.cleaned_data["role_arn"].strip()))
+        self.cleaned_data["role_arn"] = self.cleaned_data["role_arn"].strip()
+        return self._check("role_arn", validation.role_arn_problem(self.cleaned_data["role_arn"]))
 
     def clean_tls_certificate_s3_uri(self):
         return self._check("tls_certificate_s3_uri", validation.tls_uri_problem(self.cleaned_data["tls_certificate_s3_uri"]))
