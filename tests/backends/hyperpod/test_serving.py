@@ -380,3 +380,10 @@ def test_issue_15_delete_removes_the_public_ingress_without_stripping_finalizers
     internal = networking.read_namespaced_ingress(f"alb-{NAME}-default", manifest.OPERATOR_NAMESPACE)
     assert internal.metadata.finalizers == ["ingress.k8s.aws/resources"]  # the operator's: not ours to touch
     assert not [r for r in connected.calls("PATCH") if "ingresses" in r.url.path and "finalizers" in r.text]
+
+
+def test_readiness_names_what_is_missing(settings):
+    assert HyperPodServing().readiness().usable
+    settings.HYPERPOD_CLUSTER_RESOLVER = "apps.clusters.nowhere.resolve"
+    readiness = HyperPodServing().readiness()
+    assert not readiness.usable and "HYPERPOD_CLUSTER_RESOLVER" in readiness.missing[0]
