@@ -70,4 +70,10 @@ beat_schedule["catalog.redispatch-validations"] = {
     "schedule": timedelta(minutes=5),
     "options": {"expires": 4 * 60},
 }
+# HyperPod clusters: one check per registered cluster (reachability, capacity, namespaces, operator).
+beat_schedule["clusters.reconcile"] = {
+    "task": "clusters.reconcile",
+    "schedule": timedelta(seconds=settings.CLUSTER_RECONCILE_SECONDS),
+    "options": {"expires": max(5, settings.CLUSTER_RECONCILE_SECONDS - 30)},
+}
 beat_schedule_filename = str(settings.DATA_DIR / "celerybeat-schedule")

@@ -204,6 +204,7 @@ TRAINING_BACKENDS = {
 }
 SERVING_BACKENDS = {
     "sagemaker": "apps.backends.sagemaker.serving.SageMakerServing",
+    "hyperpod": "apps.backends.hyperpod.serving.HyperPodServing",
 }
 # --- Endpoints (apps/endpoints) ---
 # How often the reconcile loop polls endpoints; after how long queued/deleting work whose message
@@ -313,3 +314,15 @@ DASHBOARD_SECTIONS.append("apps.catalog.dashboard.section")
 DASHBOARD_SECTIONS.append("apps.endpoints.dashboard.endpoints_section")
 # Training jobs dashboard section (apps/jobs/dashboard.py).
 DASHBOARD_SECTIONS.insert(0, "apps.jobs.dashboard.jobs_section")  # jobs lead the dashboard
+
+# --- HyperPod (apps/clusters, apps/backends/hyperpod; docs/hyperpod.md) ---
+# The callable the HyperPod backend asks for a cluster's connection (cluster id -> ClusterConnection).
+HYPERPOD_CLUSTER_RESOLVER = env.str("HYPERPOD_CLUSTER_RESOLVER", default="apps.clusters.connection.resolve")
+# Where the inference operator writes endpoints' TLS certificates (s3://bucket/prefix), for clusters that set none.
+HYPERPOD_TLS_CERTIFICATE_S3_URI = env.str("HYPERPOD_TLS_CERTIFICATE_S3_URI", default="")
+# Worker images replacing the built-in DLC table (apps/backends/hyperpod/images.py), e.g. a mirror in your ECR.
+HYPERPOD_IMAGE_VLLM = env.str("HYPERPOD_IMAGE_VLLM", default="")
+HYPERPOD_IMAGE_SGLANG = env.str("HYPERPOD_IMAGE_SGLANG", default="")
+# How often the cluster reconcile loop looks at every registered cluster.
+CLUSTER_RECONCILE_SECONDS = env.int("CLUSTER_RECONCILE_SECONDS", default=300)
+# --- end HyperPod ---

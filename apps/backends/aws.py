@@ -34,9 +34,9 @@ _NOT_FOUND = {"ResourceNotFound", "ResourceNotFoundException", "NoSuchKey", "NoS
 
 
 @cache
-def client(service: str):
-    """A shared client per service (boto3 clients are thread-safe)."""
-    return boto3.session.Session().client(service, region_name=settings.AWS_REGION, config=_RETRY_CONFIG)
+def client(service: str, region: str | None = None):
+    """A shared client per service and region (default AWS_REGION; boto3 clients are thread-safe)."""
+    return boto3.session.Session().client(service, region_name=region or settings.AWS_REGION, config=_RETRY_CONFIG)
 
 
 def presigning_client(service: str = "s3"):

@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from .api import ClusterViewSet
+
+router = SimpleRouter()
+router.trailing_slash = "/?"
+router.register("clusters", ClusterViewSet, basename="cluster")
+
+urlpatterns = router.urls

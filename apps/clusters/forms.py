@@ -1,30 +1,60 @@
-import re
-
 from django import forms
 
+from . import validation
 from .models import Cluster
-
-_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:cluster/[a-z0-9]+$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 
 
 class ClusterForm(forms.ModelForm):
+    kubeconfig_file = forms.FileField(
+        label="Kubeconfig", required=False,
+        help_text="Only with “Uploaded kubeconfig”. Stored encrypted and never shown again.",
+    )
+
     class Meta:
         model = Cluster
-        fields = ["name", "region", "eks_cluster_name", "hyperpod_cluster_arn", "namespace", "tiered_storage_enabled"]
+        fields = ["name", "access", "region", "eks_cluster_name", "hyperpod_cluster_arn", "role_arn", "namespace",
+                  "tls_certificate_s3_uri", "tiered_storage_enabled"]
         help_texts = {
             "name": "How ModelHub refers to the cluster.",
-            "namespace": "Kubernetes namespace for ModelHub's endpoints.",
+            "namespace": "Default Kubernetes namespace for ModelHub's endpoints.",
+            "hyperpod_cluster_arn": "Lets ModelHub read instance groups and tiered storage from SageMaker.",
         }
 
+    def _check(self, field: str, problem: str):
+        if problem:
+            raise forms.ValidationError(problem)
+        return self.cleaned_data[field]
+
     def clean_region(self):
-        region = self.cleaned_data["region"].strip()
-        if not _REGION.match(region):
-            raise forms.ValidationError("Enter an AWS region such as us-east-1.")
-        return region
+        self.cleaned_data["region"] = self.cleaned_data["region"].strip()
+        return self._check("region", validation.region_problem(self.cleaned_data["region"]))
 
     def clean_hyperpod_cluster_arn(self):
-        arn = self.cleaned_data["hyperpod_cluster_arn"].strip()
-        if arn and not _ARN.match(arn):
-            raise forms.ValidationError("Enter a HyperPod cluster ARN: arn:aws:sagemaker:<region>:<account>:cluster/<id>.")
-        return arn
+        self.cleaned_data["hyperpod_cluster_arn"] = self.cleaned_data["hyperpod_cluster_arn"].strip()
+        return self._check("hyperpod_cluster_arn", validation.hyperpod_arn_problem(self.cleaned_data["hyperpod_cluster_arn"]))
+
+    def clean_role_arn(self):
+        self.cleaned_data["role_arn"] = self.cleaned_data["role_arn"].strip()
+        return self._check("role_arn", validation.role_arn_problem(self.cleaned_data["role_arn"]))
+
+    def clean_tls_certificate_s3_uri(self):
+        return self._check("tls_certificate_s3_uri", validation.tls_uri_problem(self.cleaned_data["tls_certificate_s3_uri"]))
+
+    def clean(self):
+        data = super().clean()
+        upload = data.get("kubeconfig_file")
+        if data.get("access") == Cluster.Access.KUBECONFIG:
+            if not upload:
+                self.add_error("kubeconfig_file", "Upload the cluster's kubeconfig.")
+            else:
+                text = upload.read().decode("utf-8", errors="replace")
+                problem = validation.kubeconfig_problem(text)
+                if problem:
+                    self.add_error("kubeconfig_file", problem)
+                else:
+                    self.instance.kubeconfig = text
+        elif data.get("access") == Cluster.Access.EKS:
+            problem = validation.eks_name_problem(data.get("eks_cluster_name", ""))
+            if problem:
+                self.add_error("eks_cluster_name", problem)
+        return data

@@ -6,6 +6,7 @@ prefix) into ModelFacts, then runs DeploySpecSerializer with them, and reports e
 of both at once.
 """
 
+import dataclasses
 import re
 
 from django.conf import settings
@@ -140,14 +141,27 @@ class DeployRequest:
         target = source.validated_data.get("target", Target.SAGEMAKER) if not source.errors else (
             self.data.get("target") or Target.SAGEMAKER)
         spec_data = {k: v for k, v in _as_dict(self.data).items() if k in DeploySpecSerializer().fields}
+        options = self.data.get("target_options") or {}
         spec, errors, self.fit_result, self.notes = validate_deploy_spec(
             spec_data, model=facts, target=target, region=settings.AWS_REGION, name_taken=name_taken,
+            namespace=options.get("namespace") or "default", routing=bool(options.get("routing")),
         )
         for field, messages in errors.items():
             self.errors.setdefault(field, []).extend(messages if isinstance(messages, list) else [messages])
         name = str(spec_data.get("name") or "")
         if name.lower().startswith(DERIVED_NAME_PREFIX) and "name" not in self.errors:
             self.errors["name"] = [f"Names starting with '{DERIVED_NAME_PREFIX}' are kept for derived names; choose another."]
+        if target == Target.HYPERPOD and spec is not None and not self.errors:
+            from apps.clusters.deploy_options import HyperPodOptionsSerializer
+
+            checked = HyperPodOptionsSerializer(
+                data=options, context={"spec": spec.to_dict(), "model_uri": source.validated_data["model_uri"]})
+            if checked.is_valid():
+                spec = dataclasses.replace(spec, target_options=dict(checked.validated_data))
+            else:
+                self.errors["target_options"] = checked.errors
+        elif options and target != Target.HYPERPOD:
+            self.errors["target_options"] = ["Only HyperPod deployments take target options."]
         if self.errors:
             return False
         self.spec = spec

@@ -36,7 +36,12 @@ def create_endpoint(owner, *, name: str, source: str, model_uri: str, engine: st
         base_model=base_model, status=Status.QUEUED,
     )
     label = name or model_uri
-    endpoint.remote_name = names.endpoint_name(endpoint.pk, label)
+    if target == "hyperpod":
+        options = spec.get("target_options") or {}
+        endpoint.remote_name = names.kubernetes_endpoint_name(
+            endpoint.pk, label, namespace=options.get("namespace") or "default", routing=bool(options.get("routing")))
+    else:
+        endpoint.remote_name = names.endpoint_name(endpoint.pk, label)
     if not name:
         endpoint.name = endpoint.remote_name
     endpoint.served_model_name = served_model_name or endpoint.name

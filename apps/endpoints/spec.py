@@ -131,6 +131,8 @@ class DeploySpec:
     model_data_download_timeout: int = DEFAULT_DOWNLOAD_TIMEOUT
     inference_ami_version: str = ""
     autoscaling: Autoscaling | None = None
+    # Target-specific options, validated by the target's own validator (HyperPod: apps.clusters.deploy_options).
+    target_options: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -148,6 +150,7 @@ class DeploySpec:
         if values.get("autoscaling"):
             values["autoscaling"] = Autoscaling(**values["autoscaling"])
         values["limit_mm_per_prompt"] = dict(values.get("limit_mm_per_prompt") or {})
+        values["target_options"] = dict(values.get("target_options") or {})
         return cls(**values)
 
     @classmethod
