@@ -34,8 +34,6 @@ def object_task(name: str, *, model: str, time_limit: int, soft_time_limit: int 
     """Register `fn(row)` as a Celery task named `name` that takes the row's primary key."""
 
     def decorate(fn):
-        @shared_task(name=name, bind=True, max_retries=max_retries, time_limit=time_limit,
-                     soft_time_limit=soft_time_limit or max(1, time_limit - 30))
         def task(self, pk):
             row = apps.get_model(model).objects.select_related(*select_related).filter(pk=pk).first()
             if row is None:
@@ -53,6 +51,11 @@ def object_task(name: str, *, model: str, time_limit: int, soft_time_limit: int 
                 _fail(on_failure, row, str(exc), name)
                 return None
 
+        # The task belongs to the module that defines `fn` (Celery names its class after it).
+        task.__module__, task.__name__, task.__qualname__, task.__doc__ = (
+            fn.__module__, fn.__name__, fn.__qualname__, fn.__doc__)
+        task = shared_task(name=name, bind=True, max_retries=max_retries, time_limit=time_limit,
+                           soft_time_limit=soft_time_limit or max(1, time_limit - 30))(task)
         task.body = fn  # the undecorated function, for tests that call it directly
         return task
 
