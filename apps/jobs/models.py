@@ -196,10 +196,6 @@ class TrainingJob(StatefulModel):
         return self.uri(layout.CHECKPOINT_DIR)
 
     @property
-    def config_uri(self) -> str:
-        return self.uri(layout.CONFIG_DIR)
-
-    @property
     def is_deployable(self) -> bool:
         try:
             self.deployable_model_uri()
