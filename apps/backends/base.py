@@ -29,7 +29,7 @@ class Capability(StrEnum):
     METRICS = "metrics"  # read_text(uri) of a job's trainer log
     STOP = "stop"  # stop(ref)
     SECRETS = "secrets"  # keeps a submission's secrets in its own store; delete_secrets(ref)
-    STORAGE = "storage"  # stage_dataset(...) / read_text(uri): datasets must be copied where it reads them
+    STORAGE = "storage"  # storage_target: the catalog store ("s3", "local") datasets are staged to before a run
     STREAMING_CHAT = "streaming_chat"  # stream(ref, body) / complete(ref, body)
     SCALING = "scaling"  # update(deployment, ref) changes instance counts
     AUTOSCALING = "autoscaling"  # update applies Deployment.autoscaling
@@ -272,7 +272,8 @@ class TrainingBackend(Protocol):
     # LOGS:    logs(ref, next_token=None, limit=500) -> LogPage
     # METRICS: read_text(uri) -> str ("" when absent)
     # SECRETS: delete_secrets(ref) -> bool
-    # STORAGE: stage_dataset(folder: str, files: Iterable[tuple[str, bytes-iterable]]) and storage_target
+    # STORAGE: storage_target: str, the catalog store its runs read datasets from (apps/catalog/staging.py
+    #          copies them there before submit)
     # SPOT_PRICES: spot_price_history(instance_type, days=7) -> SpotPriceHistory
     # OUTPUTS: list_outputs(root: str) -> OutputListing; output_link(root, key) -> str | None (a URL the
     #          browser downloads from directly, None when the app must stream open_output(root, key))

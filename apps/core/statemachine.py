@@ -1,6 +1,7 @@
 """Explicit status state machines for jobs, endpoints and clusters.
 
-A model declares its machine and its event model; `transition()` moves the row with a
+A model declares its machine and has an event model (a subclass of `apps.core.models.Event` whose
+foreign key has `related_name=events_related_name`); `transition()` moves the row with a
 compare-and-set UPDATE, so two workers acting on the same row can never both win, and every
 move is recorded as an event with its reason.
 """
@@ -44,7 +45,8 @@ class StateMachine:
 
 
 class StatefulModel(models.Model):
-    """A row with a status driven by `machine`; subclasses set `machine` and `event_model`."""
+    """A row with a status driven by `machine`; subclasses set `machine`, and their event model's foreign key
+    uses `related_name=events_related_name` ("events")."""
 
     machine: ClassVar[StateMachine]
     failure_states: ClassVar[frozenset[str]] = frozenset()

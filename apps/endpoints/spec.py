@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field, fields
 from django.conf import settings
 from rest_framework import serializers
 
+from apps.backends import storage
 from apps.catalog import instances
 
 from apps.backends import registry
@@ -182,7 +183,11 @@ class LoraAdapterSerializer(serializers.Serializer):
     source = serializers.CharField(max_length=900)
 
     def validate_source(self, value):
-        if not value.startswith("s3://") or len(value.split("/", 3)) < 4 or not value.split("/", 3)[3].strip("/"):
+        try:
+            _, key = storage.split_s3(value)
+        except storage.StorageError:
+            key = ""
+        if not key.strip("/"):
             raise serializers.ValidationError("Give the adapter's S3 prefix, e.g. s3://bucket/jobs/42/adapter/.")
         return value if value.endswith("/") else value + "/"
 

@@ -1,11 +1,11 @@
 """Where a training job's files live on its target's storage, and how its container learns it.
 
-Every job owns one prefix, its root (`backend.job_root(remote name)`; on SageMaker
+Every job owns one prefix, its root, which its target gives (`backend.job_root(remote name)`, e.g.
 `s3://<S3_BUCKET>/<S3_PREFIX>/jobs/<remote name>/`), with:
 
     config/         the rendered bundle (train/merge configs, dataset_info.json, reward code) put there before the run
     checkpoints/    checkpoints synced during training (spot resume), and the trainer log that feeds the loss curve
-    output/         what the target packs when the run ends (SageMaker's model.tar.gz of /opt/ml/model)
+    output/         what the target packs when the run ends (e.g. a model.tar.gz of the container's model dir)
     model/          the trained model or adapter, uploaded by the entry point (full fine-tuning deploys this)
     merged/         LoRA / QLoRA adapter merged into the (unquantized) base model (lora and qlora deploy this)
     huggingface/    EasyR1 actor exported to Hugging Face format (the GRPO family deploys this)

@@ -102,7 +102,7 @@ class TrainingJob(StatefulModel):
     # so a retried submit finds (adopts) the remote job instead of creating a second one.
     name_nonce = models.CharField(max_length=8, default=_nonce, editable=False)
     remote_name = models.CharField(max_length=63, blank=True, db_index=True)
-    remote_id = models.CharField(max_length=255, blank=True, help_text="The target's id of the run (an ARN on SageMaker).")
+    remote_id = models.CharField(max_length=255, blank=True, help_text="The target's id of the run (an ARN, a process id...).")
     output_uri = models.CharField(max_length=1024, blank=True, help_text="The job's storage prefix (see layout.py).")
 
     # Last remote state seen by the reconcile loop, in the target's own words (for display).
@@ -194,10 +194,6 @@ class TrainingJob(StatefulModel):
     @property
     def checkpoint_uri(self) -> str:
         return self.uri(layout.CHECKPOINT_DIR)
-
-    @property
-    def config_uri(self) -> str:
-        return self.uri(layout.CONFIG_DIR)
 
     @property
     def is_deployable(self) -> bool:

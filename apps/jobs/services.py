@@ -35,7 +35,7 @@ def backend_for(job: TrainingJob):
 
 
 def target_label(target: str) -> str:
-    """The target's name for people ("Amazon SageMaker"); its key when it is no longer configured."""
+    """The target's name for people (its `label`); its key when it is no longer configured."""
     try:
         return registry.training_backend(target).label
     except LookupError:

@@ -1,4 +1,7 @@
-"""Every ModelHub task follows the conventions: explicit name, time limits, a known queue, JSON only."""
+"""Every ModelHub task follows the conventions: explicit name, its own time limits, a known queue, JSON only,
+and no scheduled task can outlive its interval (so two cycles never overlap)."""
+
+import pytest
 
 from modelhub.celery import app
 
@@ -16,8 +19,29 @@ def test_every_task_has_an_explicit_name_and_time_limits():
     for name, task in tasks.items():
         module = task.__module__.split(".")
         assert module[0] == "apps" and name.split(".")[0] == module[1], f"{name} is not named after its app"
-        limits = (task.soft_time_limit or app.conf.task_soft_time_limit, task.time_limit or app.conf.task_time_limit)
-        assert limits[0] and limits[1] > limits[0], f"{name} has no sensible time limits"
+        # The task's own limits, not the global defaults: each task says how long it may take.
+        assert task.soft_time_limit and task.time_limit, f"{name} sets no time limits of its own"
+        assert task.time_limit > task.soft_time_limit, f"{name}: the soft limit must leave time before the hard one"
+
+
+# Known to overlap until the serving half of issue #10 lands (its reconcile task's limit drops below 30 s);
+# strict, so this mark fails the suite as soon as it is fixed and must then be removed.
+KNOWN_OVERLAP = {"endpoints.reconcile"}
+
+
+def beat_entries():
+    return [pytest.param(name, marks=pytest.mark.xfail(strict=True, reason="issue #10, serving half"))
+            if app.conf.beat_schedule[name]["task"] in KNOWN_OVERLAP else name for name in app.conf.beat_schedule]
+
+
+@pytest.mark.parametrize("entry_name", beat_entries())
+def test_every_scheduled_task_ends_before_its_next_run(entry_name):
+    entry = app.conf.beat_schedule[entry_name]
+    task = our_tasks()[entry["task"]]
+    interval = entry["schedule"].total_seconds()
+    assert task.time_limit, f"{entry['task']} (beat entry {entry_name}) sets no hard time limit of its own"
+    assert task.time_limit < interval, (
+        f"{entry['task']} may run {task.time_limit} s but is scheduled every {interval:g} s: cycles could overlap")
 
 
 def test_every_task_is_routed_to_a_known_queue_and_slow_io_is_separate():

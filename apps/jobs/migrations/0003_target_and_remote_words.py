@@ -1,5 +1,5 @@
 """One name for the compute target on jobs and endpoints (`target`), and the remote columns in
-target-neutral words: `remote_id` (an ARN on SageMaker) and `remote_detail` (its secondary status)."""
+target-neutral words: `remote_id` (an ARN, a process id...) and `remote_detail` (a finer status word)."""
 
 from django.db import migrations, models
 
@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
         migrations.RenameField("trainingjob", "remote_arn", "remote_id"),
         migrations.AlterField(
             "trainingjob", "remote_id",
-            models.CharField(blank=True, help_text="The target's id of the run (an ARN on SageMaker).", max_length=255),
+            models.CharField(blank=True, help_text="The target's id of the run (an ARN, a process id...).", max_length=255),
         ),
         migrations.RenameField("trainingjob", "remote_secondary_status", "remote_detail"),
     ]
