@@ -14,6 +14,8 @@ from functools import cache
 
 from django.conf import settings
 
+from ..base import EngineImage, ImageUnavailable
+
 # engine -> version -> repository:tag (newest last; the last one is the default)
 WORKER_IMAGES = {
     "vllm": {
@@ -73,3 +75,13 @@ def worker_image(engine: str, version: str, region: str, explicit: str = "") -> 
         )
     domain = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
     return f"{_account(region)}.dkr.ecr.{region}.{domain}/{tags[version]}"
+
+
+def engine_image(engine: str, version: str, region: str) -> EngineImage:
+    """The worker image as the contract's EngineImage; ImageUnavailable names the field at fault."""
+    try:
+        uri = worker_image(engine, version, region)
+    except WorkerImageError as exc:
+        raise ImageUnavailable(str(exc), field=exc.field, supported=WORKER_IMAGES.get(engine, ())) from exc
+    return EngineImage(uri=uri, version=version or default_version(engine),
+                       custom=bool(getattr(settings, _OVERRIDES[engine], "")))

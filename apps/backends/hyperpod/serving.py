@@ -27,6 +27,7 @@ from kubernetes import client as k8s
 
 from apps.backends import http_upstream
 from apps.backends.base import (
+    EngineImage,
     Capability,
     Deployment,
     EndpointPhase,
@@ -38,7 +39,7 @@ from apps.backends.base import (
 )
 from apps.backends.errors import RemoteConflict, RemoteNotFound, RemoteValidationError
 
-from . import manifest
+from . import images, manifest
 from .cluster import REQUEST_TIMEOUT, api_client, is_status, kubernetes_errors
 from .facts import ClusterConnection
 
@@ -164,6 +165,9 @@ class HyperPodServing:
                          detail="Register a HyperPod cluster on the Clusters page to deploy to it.")
 
     # deploy ------------------------------------------------------------------------------------------
+
+    def engine_image(self, engine: str, version: str = "", region: str = "") -> EngineImage:
+        return images.engine_image(engine, version, region or settings.AWS_REGION)
 
     def deploy(self, deployment: Deployment) -> RemoteState:
         connection, namespace = resolve(deployment.options)
