@@ -1,5 +1,6 @@
 """Job pages: list, create form, detail, and their live htmx parts."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -104,7 +105,9 @@ def job_new(request):
         form = JobForm(initial=initial, job_type=job_type, user=request.user)
     values = form.data if form.is_bound else {**form.initial}
     estimate = _estimate(values.get("instance_type"), values.get("instance_count") or 1, values.get("max_run_hours"))
-    context = {"form": form, "job_type": job_type, "estimate": estimate, "catalog_models": _catalog_models(request.user)}
+    target = settings.TRAINING_DEFAULT_BACKEND
+    context = {"form": form, "job_type": job_type, "estimate": estimate, "catalog_models": _catalog_models(request.user),
+               "target_label": services.target_label(target), "readiness": services.target_readiness(target)}
     return render(request, "jobs/new.html", context, status=400 if form.is_bound else 200)
 
 
