@@ -212,9 +212,12 @@ def has_started(job: TrainingJob) -> bool:
 
 
 def read_logs(job: TrainingJob, next_token: str | None = None) -> LogPage | None:
-    """A page of the run's log after `next_token`; None when the target keeps no logs. A bad token
-    raises ValueError."""
-    backend = backend_for(job)
+    """A page of the run's log after `next_token`; None when the target keeps no logs (or is no longer
+    configured). A bad token raises ValueError."""
+    try:
+        backend = backend_for(job)
+    except LookupError:
+        return None
     if not supports(backend, Capability.LOGS):
         return None
     return backend.logs(submission.job_ref(job), next_token)
