@@ -15,7 +15,7 @@ from apps.core.job_types import JobType
 from apps.users.ownership import get_visible_or_404, is_admin, visible_to
 
 from . import services
-from .api import ORDERINGS, filter_jobs
+from .listing import ORDERINGS, filter_jobs
 from .forms import JobForm
 from .forms import _label as label_for
 from .models import JOB_MACHINE, Status, TrainingJob
