@@ -246,12 +246,10 @@ class SageMakerTraining:
         if existing is not None:
             logger.info("Adopting existing training job %s", submission.remote_name)
             return existing
-        environment = container_environment(submission)
-        training_job_request(submission, environment)  # settings are checked before anything is made
-        if submission.secrets:
-            environment[ENV_SECRETS_ARN] = self.secrets.put(submission.job_id, submission.remote_name,
-                                                            submission.secrets)
-        request = training_job_request(submission, environment)
+        request = training_job_request(submission, container_environment(submission))  # checks the settings first
+        if submission.secrets:  # only the secret's ARN goes into the request
+            request["Environment"][ENV_SECRETS_ARN] = self.secrets.put(submission.job_id, submission.remote_name,
+                                                                       submission.secrets)
         self.stage_files(submission.locations, submission.files)
         try:
             with aws_errors():
