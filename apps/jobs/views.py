@@ -15,9 +15,9 @@ from apps.core.job_types import JobType
 from apps.users.ownership import get_visible_or_404, is_admin, visible_to
 
 from . import services
-from .listing import ORDERINGS, filter_jobs
 from .forms import JobForm
 from .forms import _label as label_for
+from .listing import ORDERINGS, filter_jobs
 from .models import JOB_MACHINE, Status, TrainingJob
 from .serializers import spec_as_input
 
@@ -90,7 +90,7 @@ def job_new(request):
         name, spec = form.validate(request)
         if spec is not None:
             job = services.create_job(request.user, name, spec)
-            messages.success(request, f"Job “{job.name}” is queued; it is being submitted to {job.target}.")
+            messages.success(request, f"Job “{job.name}” is queued; it is being submitted to {services.target_label(job.target)}.")
             return redirect("jobs:detail", pk=job.pk)
     else:
         initial = {}
