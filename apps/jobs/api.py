@@ -1,6 +1,5 @@
 """/api/v1/jobs/: list, create, get, delete, stop, clone, logs, metrics, events."""
 
-from django.db.models import Q
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -9,9 +8,10 @@ from rest_framework.response import Response
 
 from apps.backends.errors import BackendError, TransientError
 from apps.core.api import error_body
-from apps.users.ownership import IsOwnerOrAdmin, OwnedQuerysetMixin, is_admin
+from apps.users.ownership import IsOwnerOrAdmin, OwnedQuerysetMixin
 
 from . import openapi, services
+from .listing import ORDERINGS, filter_jobs
 from .models import Status, TrainingJob
 from .serializers import (
     JobEventSerializer,
@@ -20,31 +20,6 @@ from .serializers import (
     spec_as_input,
     validate_create,
 )
-
-ORDERINGS = {
-    "created_at": "created_at", "-created_at": "-created_at", "name": "name", "-name": "-name",
-    "status": "status", "-status": "-status", "started_at": "started_at", "-started_at": "-started_at",
-    "job_type": "job_type", "-job_type": "-job_type",
-}
-
-
-def filter_jobs(queryset, params, user):
-    """The job list's filters, shared by the API and the list page."""
-    statuses = [s for s in params.get("status", "").split(",") if s in Status.values]
-    if statuses:
-        queryset = queryset.filter(status__in=statuses)
-    job_types = [t for t in params.get("job_type", "").split(",") if t]
-    if job_types:
-        queryset = queryset.filter(job_type__in=job_types)
-    owner = params.get("owner", "").strip()
-    if owner and is_admin(user):
-        queryset = queryset.filter(owner__username=owner)
-    search = params.get("search", "").strip()
-    if search:
-        queryset = queryset.filter(Q(name__icontains=search) | Q(remote_name__icontains=search))
-    ordering = ORDERINGS.get(params.get("ordering", ""), "-created_at")
-    return queryset.order_by(ordering, "-id" if ordering.startswith("-") else "id")
-
 
 def _backend_error(exc: BackendError) -> Response:
     code = status.HTTP_503_SERVICE_UNAVAILABLE if isinstance(exc, TransientError) else status.HTTP_502_BAD_GATEWAY

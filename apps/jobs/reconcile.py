@@ -60,8 +60,7 @@ def redispatch_lost_submissions(now, report: CycleReport) -> None:
         | models.Q(status=Status.SUBMITTING, status_changed_at__lt=submitting_cutoff)
     ).exclude(dispatched_at__gte=queued_cutoff)
     for job_id in stale.values_list("pk", flat=True):
-        TrainingJob.objects.filter(pk=job_id).update(dispatched_at=now)
-        dispatch.submit(job_id, now=now)
+        dispatch.submit(job_id, now=now)  # notes dispatched_at, so the next cycles leave it alone
         report.redispatched += 1
 
 

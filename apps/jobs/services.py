@@ -13,7 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.backends import registry
-from apps.backends.base import Capability, JobPhase, LogPage, supports
+from apps.backends.base import Capability, JobPhase, LogPage, Readiness, supports
 from apps.backends.errors import BackendError, TransientError
 from apps.catalog import staging
 from apps.catalog.models import Dataset
@@ -32,6 +32,14 @@ logger = logging.getLogger(__name__)
 
 def backend_for(job: TrainingJob):
     return registry.training_backend(job.target)
+
+
+def target_readiness(target: str) -> Readiness:
+    """Whether new jobs can run on `target` now, and everything missing if not."""
+    try:
+        return registry.training_backend(target).readiness()
+    except LookupError as exc:
+        return Readiness(usable=False, missing=(str(exc),))
 
 
 def target_label(target: str) -> str:
@@ -204,9 +212,12 @@ def has_started(job: TrainingJob) -> bool:
 
 
 def read_logs(job: TrainingJob, next_token: str | None = None) -> LogPage | None:
-    """A page of the run's log after `next_token`; None when the target keeps no logs. A bad token
-    raises ValueError."""
-    backend = backend_for(job)
+    """A page of the run's log after `next_token`; None when the target keeps no logs (or is no longer
+    configured). A bad token raises ValueError."""
+    try:
+        backend = backend_for(job)
+    except LookupError:
+        return None
     if not supports(backend, Capability.LOGS):
         return None
     return backend.logs(submission.job_ref(job), next_token)

@@ -31,11 +31,10 @@ def locations(job: TrainingJob, spec: TrainingSpec) -> JobLocations:
     return layout.locations(job.output_uri, trainer_log_key(spec))
 
 
-def job_ref(job: TrainingJob, spec: TrainingSpec | None = None) -> JobRef:
-    """How the backend finds the job's run; with the job's locations when `spec` is given."""
+def job_ref(job: TrainingJob) -> JobRef:
+    """How the backend finds the job's run (cheap: no spec parsed, so a poll of thousands stays fast)."""
     return JobRef(
         job_id=job.pk, remote_name=job.remote_name, remote_id=job.remote_id,
-        locations=locations(job, spec) if spec is not None and job.output_uri else None,
         last_status=job.remote_status, checked_since=job.remote_checked_at or job.created_at,
     )
 

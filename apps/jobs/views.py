@@ -1,5 +1,6 @@
 """Job pages: list, create form, detail, and their live htmx parts."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -14,9 +15,9 @@ from apps.core.job_types import JobType
 from apps.users.ownership import get_visible_or_404, is_admin, visible_to
 
 from . import services
-from .api import ORDERINGS, filter_jobs
 from .forms import JobForm
 from .forms import _label as label_for
+from .listing import ORDERINGS, filter_jobs
 from .models import JOB_MACHINE, Status, TrainingJob
 from .serializers import spec_as_input
 
@@ -89,7 +90,7 @@ def job_new(request):
         name, spec = form.validate(request)
         if spec is not None:
             job = services.create_job(request.user, name, spec)
-            messages.success(request, f"Job “{job.name}” is queued; it is being submitted to {job.target}.")
+            messages.success(request, f"Job “{job.name}” is queued; it is being submitted to {services.target_label(job.target)}.")
             return redirect("jobs:detail", pk=job.pk)
     else:
         initial = {}
@@ -104,7 +105,9 @@ def job_new(request):
         form = JobForm(initial=initial, job_type=job_type, user=request.user)
     values = form.data if form.is_bound else {**form.initial}
     estimate = _estimate(values.get("instance_type"), values.get("instance_count") or 1, values.get("max_run_hours"))
-    context = {"form": form, "job_type": job_type, "estimate": estimate, "catalog_models": _catalog_models(request.user)}
+    target = settings.TRAINING_DEFAULT_BACKEND
+    context = {"form": form, "job_type": job_type, "estimate": estimate, "catalog_models": _catalog_models(request.user),
+               "target_label": services.target_label(target), "readiness": services.target_readiness(target)}
     return render(request, "jobs/new.html", context, status=400 if form.is_bound else 200)
 
 

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from apps.backends.sagemaker.training import SageMakerTraining
+from apps.backends.sagemaker.training import SageMakerTraining, credentials_found
 from apps.backends.storage import split_s3
 from apps.jobs import bundle
 from apps.jobs.models import Status, TrainingJob
@@ -215,7 +215,15 @@ def test_a_deleted_secret_fails_the_job_clearly(user, moto_backend):
     assert moto_backend.sagemaker.created == []
 
 
-def test_readiness_lists_everything_missing_at_once(settings, monkeypatch):
+@pytest.fixture
+def fresh_credentials():
+    """The credential lookup is cached per process; look again in this test, and after it."""
+    credentials_found.cache_clear()
+    yield
+    credentials_found.cache_clear()
+
+
+def test_readiness_lists_everything_missing_at_once(settings, monkeypatch, fresh_credentials):
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE",
                 "AWS_CONFIG_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_WEB_IDENTITY_TOKEN_FILE"):
         monkeypatch.delenv(key, raising=False)
@@ -234,6 +242,7 @@ def test_readiness_lists_everything_missing_at_once(settings, monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     settings.S3_BUCKET, settings.SAGEMAKER_ROLE_ARN, settings.TRAINING_IMAGE_EASYR1 = BUCKET, ROLE, "img:1"
+    credentials_found.cache_clear()  # credentials appeared: a new process would find them
     assert SageMakerTraining().readiness().usable
 
 

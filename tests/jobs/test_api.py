@@ -189,3 +189,10 @@ def test_logs_and_metrics_of_a_fake_job(user, user_api, fake_training, inline_ta
     assert [line["message"] for line in logs["lines"]] == ["hello", "world"] and logs["next_token"] == "2"
     body = user_api.get(f"/api/v1/jobs/{job.pk}/metrics").json()
     assert body["records"] == [{"step": 3, "total_steps": 6, "loss": 1.0}] and body["progress"]["percentage"] == 50.0
+
+
+def test_a_job_whose_target_is_no_longer_configured_still_answers(user, user_api):
+    job = make_job(user, status=Status.RUNNING, target="retired-cluster")
+    assert user_api.get(f"/api/v1/jobs/{job.pk}/logs").json() == {"lines": [], "next_token": None}
+    assert user_api.get(f"/api/v1/jobs/{job.pk}/metrics").json()["records"] == []
+    assert user_api.get(f"/api/v1/jobs/{job.pk}/").json()["target"] == "retired-cluster"

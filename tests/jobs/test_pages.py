@@ -190,3 +190,14 @@ def test_tracker_key_is_chosen_from_stored_secrets(web, user):
     page = web.get("/jobs/new").content.decode()
     assert '<option value="wandb-team">wandb-team (Weights &amp; Biases API key' in page
     assert "k" * 40 not in page
+
+
+def test_new_job_page_lists_what_the_target_is_missing(web, fake_training):
+    from apps.backends.base import Readiness
+
+    assert 'id="target-readiness"' not in web.get("/jobs/new").content.decode()
+    fake_training.readiness = Readiness(usable=False, missing=("Set LAB_TOKEN: the lab's API token.",
+                                                               "Set LAB_QUEUE: where jobs wait."))
+    page = web.get("/jobs/new").content.decode()
+    assert 'id="target-readiness"' in page and "Fake (in memory) cannot run them" in page
+    assert "Set LAB_TOKEN" in page and "Set LAB_QUEUE" in page

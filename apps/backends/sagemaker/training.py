@@ -13,6 +13,7 @@ and the words themselves travel only as `remote_status` / `detail` for display.
 import logging
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 import boto3
@@ -170,6 +171,13 @@ def _described_state(description: dict, *, adopted: bool = False) -> RemoteState
     )
 
 
+@cache
+def credentials_found() -> bool:
+    """Whether boto3's credential chain finds credentials (looked up once per process: the chain may ask the
+    instance metadata service, which is slow where there is none)."""
+    return boto3.session.Session().get_credentials() is not None
+
+
 def _s3_location(uri: str) -> tuple[str, str]:
     try:
         return storage.split_s3(uri)
@@ -203,7 +211,7 @@ class SageMakerTraining:
     # Configuration ------------------------------------------------------------------------------------
 
     def readiness(self) -> Readiness:
-        """Everything missing to run training jobs, at once (no AWS call: credentials are only looked up)."""
+        """Everything missing to run training jobs, at once (no AWS request: credentials are only looked up)."""
         missing = []
         if not settings.S3_BUCKET:
             missing.append("Set S3_BUCKET: jobs keep their configuration, checkpoints and models there.")
@@ -214,7 +222,7 @@ class SageMakerTraining:
                 missing.append(f"Set {setting}: the ECR URI of the training image built from docker/.")
         if not settings.AWS_REGION:
             missing.append("Set AWS_REGION: the region ModelHub's jobs run in.")
-        if boto3.session.Session().get_credentials() is None:
+        if not credentials_found():
             missing.append("Give ModelHub AWS credentials (environment, profile or instance role).")
         return Readiness(usable=not missing, missing=tuple(missing))
 
@@ -238,12 +246,10 @@ class SageMakerTraining:
         if existing is not None:
             logger.info("Adopting existing training job %s", submission.remote_name)
             return existing
-        environment = container_environment(submission)
-        training_job_request(submission, environment)  # settings are checked before anything is made
-        if submission.secrets:
-            environment[ENV_SECRETS_ARN] = self.secrets.put(submission.job_id, submission.remote_name,
-                                                            submission.secrets)
-        request = training_job_request(submission, environment)
+        request = training_job_request(submission, container_environment(submission))  # checks the settings first
+        if submission.secrets:  # only the secret's ARN goes into the request
+            request["Environment"][ENV_SECRETS_ARN] = self.secrets.put(submission.job_id, submission.remote_name,
+                                                                       submission.secrets)
         self.stage_files(submission.locations, submission.files)
         try:
             with aws_errors():
