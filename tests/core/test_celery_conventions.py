@@ -24,17 +24,7 @@ def test_every_task_has_an_explicit_name_and_time_limits():
         assert task.time_limit > task.soft_time_limit, f"{name}: the soft limit must leave time before the hard one"
 
 
-# Known to overlap until the serving half of issue #10 lands (its reconcile task's limit drops below 30 s);
-# strict, so this mark fails the suite as soon as it is fixed and must then be removed.
-KNOWN_OVERLAP = {"endpoints.reconcile"}
-
-
-def beat_entries():
-    return [pytest.param(name, marks=pytest.mark.xfail(strict=True, reason="issue #10, serving half"))
-            if app.conf.beat_schedule[name]["task"] in KNOWN_OVERLAP else name for name in app.conf.beat_schedule]
-
-
-@pytest.mark.parametrize("entry_name", beat_entries())
+@pytest.mark.parametrize("entry_name", list(app.conf.beat_schedule))
 def test_every_scheduled_task_ends_before_its_next_run(entry_name):
     entry = app.conf.beat_schedule[entry_name]
     task = our_tasks()[entry["task"]]
