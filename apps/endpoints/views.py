@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from apps.backends import registry
 from apps.backends.errors import BackendError
-from apps.users.ownership import get_visible_or_404, is_admin, visible_to
+from apps.users.ownership import get_changeable_or_404, get_visible_or_404, is_admin, visible_to
 
 from . import forms, services, snippets
 from .models import MOVING_STATUSES, Endpoint, Status
@@ -144,7 +144,7 @@ def endpoint_logs(request, pk: int):
 @login_required
 @require_POST
 def endpoint_scale(request, pk: int):
-    endpoint = get_visible_or_404(_endpoints(request.user), request.user, pk=pk)
+    endpoint = get_changeable_or_404(_endpoints(request.user), request.user, pk=pk)
     form = forms.ScaleForm(endpoint=endpoint, data=request.POST)
     serializer = ScaleSerializer(data=form.payload())
     if serializer.is_valid():
@@ -164,7 +164,7 @@ def endpoint_scale(request, pk: int):
 @login_required
 def endpoint_delete(request, pk: int):
     """GET: a confirmation page; POST with the endpoint's name typed: delete."""
-    endpoint = get_visible_or_404(_endpoints(request.user), request.user, pk=pk)
+    endpoint = get_changeable_or_404(_endpoints(request.user), request.user, pk=pk)
     error = ""
     if request.method == "POST":
         if request.POST.get("confirm_name", "").strip() != endpoint.name:

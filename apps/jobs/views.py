@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 from apps.backends.errors import BackendError
 from apps.catalog import instances
 from apps.core.job_types import JobType
-from apps.users.ownership import get_visible_or_404, is_admin, visible_to
+from apps.users.ownership import get_changeable_or_404, get_visible_or_404, is_admin, visible_to
 
 from . import services
 from .api import ORDERINGS, filter_jobs
@@ -29,6 +29,10 @@ def _jobs(user):
 
 def _job_or_404(request, pk):
     return get_visible_or_404(_jobs(request.user), request.user, pk=pk)
+
+
+def _own_job_or_404(request, pk):
+    return get_changeable_or_404(_jobs(request.user), request.user, pk=pk)
 
 
 @login_required
@@ -197,7 +201,7 @@ def job_logs(request, pk):
 @login_required
 @require_POST
 def job_stop(request, pk):
-    job = _job_or_404(request, pk)
+    job = _own_job_or_404(request, pk)
     if services.stop_job(job, f"Stopped by {request.user.get_username()}"):
         messages.success(request, f"Stopping “{job.name}”.")
     else:
@@ -208,7 +212,7 @@ def job_stop(request, pk):
 @login_required
 @require_POST
 def job_delete(request, pk):
-    job = _job_or_404(request, pk)
+    job = _own_job_or_404(request, pk)
     services.delete_job(job, by=request.user)
     messages.success(request, f"Deleted “{job.name}”." + (" It is being stopped first." if job.status == Status.STOPPING else ""))
     return redirect("jobs:list")

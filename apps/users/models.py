@@ -135,3 +135,6 @@ class UserSecret(models.Model):
 def secret_names(user) -> set[str]:
     """The names a job spec may refer to (`tracker_key_ref`)."""
     return set(UserSecret.objects.filter(owner=user).values_list("name", flat=True))
+
+
+from .shares import Share  # noqa: E402,F401  (defined beside its rules; registered with this app's models)
