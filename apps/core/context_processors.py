@@ -20,4 +20,6 @@ def navigation(request):
         except NoReverseMatch:  # an app whose pages are not wired yet stays out of the menu
             continue
         items.append({"label": label, "url": url, "active": section == segment})
+    if getattr(request.user, "is_admin", False):
+        items.append({"label": "Users", "url": reverse("users-admin:list"), "active": section == "users"})
     return {"nav_items": items}
