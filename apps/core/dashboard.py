@@ -8,6 +8,7 @@ from importlib import import_module
 
 from django.conf import settings
 
+from . import readiness
 from .health import check_workers
 
 
@@ -16,9 +17,14 @@ def system_section(user):
     return {"title": "System", "template": "core/_system_section.html", "context": {"workers": workers}}
 
 
+def targets_section(user):
+    return {"title": "Compute targets", "template": "core/_targets_section.html",
+            "context": {"targets": readiness.targets(), "where": readiness.WHERE_TO_SET, "is_admin": user.is_admin}}
+
+
 def sections(user) -> list[dict]:
     result = []
-    for path in [*settings.DASHBOARD_SECTIONS, "apps.core.dashboard.system_section"]:
+    for path in [*settings.DASHBOARD_SECTIONS, "apps.core.dashboard.targets_section", "apps.core.dashboard.system_section"]:
         module, name = path.rsplit(".", 1)
         section = getattr(import_module(module), name)(user)
         if section:
