@@ -69,7 +69,8 @@ def endpoint_new(request):
             except IntegrityError:
                 deploy.errors["name"] = ["An endpoint with this name already exists; choose another name."]
             else:
-                messages.success(request, f"Deploying “{endpoint.name}”. Creation takes 5–15 minutes; this page updates by itself.")
+                # Neutral: the deployment may already have failed by the time the page shows; its status says which.
+                messages.info(request, f"Created endpoint “{endpoint.name}”. Its status below updates by itself.")
                 return redirect("endpoints:detail", endpoint.pk)
         form = forms.DeployForm(request.user, data=request.POST, errors=deploy.errors)
         status = 400

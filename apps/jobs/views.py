@@ -94,7 +94,8 @@ def job_new(request):
         name, spec = form.validate(request)
         if spec is not None:
             job = services.create_job(request.user, name, spec)
-            messages.success(request, f"Job “{job.name}” is queued; it is being submitted to {job.backend}.")
+            # Neutral: the submission may already have failed by the time the page shows; its status says which.
+            messages.info(request, f"Created job “{job.name}”. Its status below is kept up to date.")
             return redirect("jobs:detail", pk=job.pk)
     else:
         initial = {}
