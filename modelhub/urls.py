@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from apps.core import system_api
 from apps.core import views as core_views
 from apps.users import api as users_api
-from apps.users import api_tokens, api_users, share_api, share_views
+from apps.users import api_tokens, api_users, language, share_api, share_views
 from apps.users import views as users_views
 
 api_v1 = [
@@ -38,6 +38,7 @@ urlpatterns = [
     path("profile/secrets/", users_views.add_secret, name="add-secret"),
     path("profile/secrets/<int:pk>/delete", users_views.delete_secret, name="delete-secret"),
     path("users/", include("apps.users.admin_urls")),
+    path("language", language.set_language, name="set-language"),
     path("shares/", share_views.add_share, name="add-share"),
     path("shares/<int:pk>/remove", share_views.remove_share, name="remove-share"),
     path("catalog/", include("apps.catalog.urls")),

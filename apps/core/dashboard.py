@@ -7,6 +7,7 @@ and returns a dict for `core/_section.html` (title, template, context) or None.
 from importlib import import_module
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from . import readiness
 from .health import check_workers
@@ -14,11 +15,11 @@ from .health import check_workers
 
 def system_section(user):
     workers = check_workers()
-    return {"title": "System", "template": "core/_system_section.html", "context": {"workers": workers}}
+    return {"title": _("System"), "template": "core/_system_section.html", "context": {"workers": workers}}
 
 
 def targets_section(user):
-    return {"title": "Compute targets", "template": "core/_targets_section.html",
+    return {"title": _("Compute targets"), "template": "core/_targets_section.html",
             "context": {"targets": readiness.targets(), "where": readiness.WHERE_TO_SET, "is_admin": user.is_admin}}
 
 

@@ -22,6 +22,8 @@ def group(name: str) -> Group:
 
 
 class User(AbstractUser):
+    language = models.CharField(max_length=10, blank=True, help_text="Pages' language; empty: the browser's.")
+
     @property
     def is_admin(self) -> bool:
         """Admins see and act on everything; everyone else only on what they own."""
