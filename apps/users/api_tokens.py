@@ -10,6 +10,7 @@ from .ownership import visible_to
 
 class TokenSerializer(serializers.ModelSerializer):
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    state = serializers.CharField(read_only=True, help_text="active, expired or revoked")
     expires_in_days = serializers.IntegerField(write_only=True, required=False, allow_null=True, min_value=1,
                                                max_value=3650, help_text="Empty: never expires.")
 
@@ -18,8 +19,6 @@ class TokenSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "owner", "hint", "state", "created_at", "expires_at", "last_used_at", "revoked_at",
                   "expires_in_days"]
         read_only_fields = ["hint", "created_at", "expires_at", "last_used_at", "revoked_at"]
-
-    state = serializers.CharField(read_only=True)
 
 
 class NewTokenSerializer(TokenSerializer):

@@ -2,6 +2,7 @@
 
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, routers, serializers, viewsets
 from rest_framework.decorators import action
@@ -30,8 +31,8 @@ class AccountSerializer(serializers.ModelSerializer):
                 raise serializers.ValidationError({"password": ["A password is required for a new account."]})
             try:
                 validate_password(data["password"], User(username=data.get("username", "")))
-            except Exception as exc:  # django.core.exceptions.ValidationError
-                raise serializers.ValidationError({"password": list(getattr(exc, "messages", [str(exc)]))}) from None
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError({"password": exc.messages}) from None
         elif "password" in data:
             raise serializers.ValidationError({"password": ["Use reset_password to change a password."]})
         return data

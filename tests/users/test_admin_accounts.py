@@ -1,11 +1,10 @@
 """One admin notion (the `admin` group), the users page for admins, /api/v1/users/ and /api/v1/tokens/."""
 
 import pytest
-from django.contrib.auth.models import Group
 
 from apps.users.models import ApiToken, User
 from apps.users.models import group as get_group
-from tests.conftest import _client_for, make_user
+from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
 
