@@ -3,7 +3,8 @@
 A `Share` names the object by content type and id, so the shared tables need no column of their own.
 Sharing only widens who may *see* and *use* an object; changing and deleting stay with its owner and
 admins (see apps/users/ownership.py). Owners share with the groups they belong to; admins with any group,
-and only admins share with everyone, as a dataset made visible to all users appears in every picker.
+and only admins share with everyone. Datasets are shared with everyone by their older `shared` flag
+instead (one way to do one thing), so a dataset's shares here are group shares.
 """
 
 from django.apps import apps
@@ -78,8 +79,11 @@ def groups_user_may_share_with(user):
     return Group.objects.all() if user.is_admin else user.groups.all()
 
 
-def check_audience(user, group: Group | None) -> None:
+def check_audience(user, group: Group | None, kind: str) -> None:
     if group is None:
+        if kind == "dataset":  # one way to do it: datasets keep their own flag for this
+            raise ShareError("Datasets are shared with all users by their “shared” flag (the dataset page's "
+                             "“Share with all users”, or PATCH /api/v1/datasets/{id}/); share with a group here.")
         if not user.is_admin:
             raise ShareError("Only admins share with everyone; share with one of your groups.")
     elif not groups_user_may_share_with(user).filter(pk=group.pk).exists():
@@ -88,7 +92,7 @@ def check_audience(user, group: Group | None) -> None:
 
 def share(obj, group: Group | None, by) -> Share:
     """Share `obj` with `group` (None: everyone); sharing twice returns the existing share."""
-    check_audience(by, group)
+    check_audience(by, group, kind_of(type(obj)))
     content_type = ContentType.objects.get_for_model(obj)
     with transaction.atomic():
         existing = Share.objects.select_for_update().filter(content_type=content_type, object_id=obj.pk, group=group)

@@ -177,3 +177,25 @@ def test_deleting_an_object_removes_its_shares(owner, team):
     share(dataset, team, by=owner)
     Dataset.objects.filter(pk=dataset.pk).first().delete()
     assert not Share.objects.exists()
+
+
+def test_datasets_are_shared_with_everyone_by_their_flag_only(client, owner, admin_user, team):
+    from apps.users.shares import ShareError
+
+    dataset = make_dataset(owner, "alpaca")
+    with pytest.raises(ShareError, match="shared” flag"):
+        share(dataset, None, by=admin_user)
+    client.force_login(admin_user)
+    page = client.get(f"/catalog/datasets/{dataset.pk}/").content.decode()
+    assert "Share with all users" in page and ">Everyone<" not in page and 'value="team-a"' in page
+
+
+def test_lists_name_who_shared_what(client, owner, member, team):
+    share(make_endpoint(owner, "team-bot", "local"), team, by=owner)
+    share(make_job(owner, name="team-run"), team, by=owner)
+    make_job(member, name="own-run")
+    client.force_login(member)
+    endpoints = client.get("/endpoints/").content.decode()
+    assert "team-bot" in endpoints and "shared by olga" in endpoints
+    jobs = client.get("/jobs/").content.decode()
+    assert "team-run" in jobs and jobs.count("shared by olga") == 1  # own-run is not marked

@@ -22,5 +22,5 @@ def share_panel(context, obj):
         "csrf_token": context.get("csrf_token"), "obj": obj, "kind": kind_of(type(obj)), "shares": shares,
         "may_change": may_change, "owner": getattr(obj, "owner", None),
         "groups": [g for g in groups_user_may_share_with(user).order_by("name") if g.pk not in taken] if may_change else [],
-        "may_share_with_everyone": may_change and user.is_admin and None not in taken,
+        "may_share_with_everyone": may_change and user.is_admin and None not in taken and kind_of(type(obj)) != "dataset",
     }
