@@ -33,7 +33,7 @@ class GroupsField(forms.ModelMultipleChoiceField):
 
     def __init__(self, **kwargs):
         super().__init__(queryset=accounts.all_groups(), required=False, to_field_name="name",
-                         help_text="`admin` makes an admin, here and in Django admin.", **kwargs)
+                         help_text="The admin group makes an admin, here and in Django admin.", **kwargs)
 
     def label_from_instance(self, group):
         return group.name
