@@ -122,3 +122,8 @@ def test_numbers_and_dates_follow_the_language(chinese, user):
         seconds = intcomma(12345)
     assert not re.search("[A-Za-z]", created)  # the month from Django's own Chinese catalogue
     assert f'title="{created}"' in page and f"已计费 {seconds} 秒" in page
+
+
+def test_error_pages_in_chinese(chinese):
+    page = chinese.get("/no-such-page/").content.decode()
+    assert "页面不存在" in page and english_left(page) == []
