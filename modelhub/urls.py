@@ -6,11 +6,15 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from apps.core import system_api
 from apps.core import views as core_views
 from apps.users import api as users_api
+from apps.users import api_tokens, api_users, language, share_api, share_views
 from apps.users import views as users_views
 
 api_v1 = [
     path("me", users_api.me, name="me"),
     path("", include(users_api.router.urls)),
+    path("", include(share_api.router.urls)),
+    path("", include(api_users.router.urls)),
+    path("", include(api_tokens.router.urls)),
     path("system/pings", system_api.create_ping, name="ping-create"),
     path("system/pings/<uuid:pk>", system_api.get_ping, name="ping-detail"),
     path("", include("apps.catalog.api_urls")),
@@ -33,6 +37,10 @@ urlpatterns = [
     path("profile/tokens/<int:pk>/revoke", users_views.revoke_token, name="revoke-token"),
     path("profile/secrets/", users_views.add_secret, name="add-secret"),
     path("profile/secrets/<int:pk>/delete", users_views.delete_secret, name="delete-secret"),
+    path("users/", include("apps.users.admin_urls")),
+    path("language", language.set_language, name="set-language"),
+    path("shares/", share_views.add_share, name="add-share"),
+    path("shares/<int:pk>/remove", share_views.remove_share, name="remove-share"),
     path("catalog/", include("apps.catalog.urls")),
     path("jobs/", include("apps.jobs.urls")),
     path("endpoints/", include("apps.endpoints.urls")),

@@ -20,6 +20,7 @@ from botocore.exceptions import (
 )
 from django.conf import settings
 
+from . import aws_messages
 from .errors import BackendError, RemoteConflict, RemoteNotFound, RemoteValidationError, TransientError
 
 _RETRY_CONFIG = Config(retries={"max_attempts": 5, "mode": "adaptive"}, connect_timeout=10, read_timeout=60)
@@ -65,7 +66,7 @@ def translate(exc: Exception) -> BackendError:
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         code = str(error.get("Code", ""))
-        message = error.get("Message") or str(exc)
+        message = aws_messages.readable(error.get("Message") or str(exc))
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         if code in _THROTTLING or status >= 500:
             return TransientError(f"AWS is busy ({code}): {message}")

@@ -13,7 +13,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from apps.backends.errors import BackendError
-from apps.users.ownership import can_access, is_admin
+from apps.users.ownership import can_change, is_admin
 
 from . import services, sizing
 from .forms import BaseModelForm, DatasetRegisterForm, DatasetUploadForm
@@ -218,7 +218,7 @@ class DatasetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED)
 
     def _deletable(self, dataset) -> bool:
-        return can_access(self.request.user, dataset)
+        return can_change(self.request.user, dataset)
 
     @extend_schema(request=inline_serializer("DatasetShare", {"shared": serializers.BooleanField()}),
                    responses=DatasetSerializer, summary="Share with all users, or stop sharing (admins only)")

@@ -1,3 +1,5 @@
+from django.utils.translation import gettext_lazy as _
+
 from .models import BaseModel, Dataset
 
 
@@ -8,7 +10,7 @@ def section(user):
     datasets = Dataset.objects.visible_to_user(user).exclude(source=Dataset.Source.BUILTIN)
     counts = {status: datasets.filter(status=status).count() for status in Dataset.Status.values}
     return {
-        "title": "Datasets",
+        "title": _("Datasets"),
         "template": "catalog/_dashboard_section.html",
         "context": {
             "counts": counts,

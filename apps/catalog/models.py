@@ -8,7 +8,7 @@ from django.utils.text import slugify
 
 from apps.core.models import Event
 from apps.core.statemachine import StateMachine, StatefulModel
-from apps.users.ownership import is_admin
+from apps.users.ownership import is_admin, visible_to
 
 from . import instances, sizing
 from .formats import DatasetFormat, formats_for
@@ -92,12 +92,10 @@ class BaseModel(models.Model):
 
 class DatasetQuerySet(models.QuerySet):
     def visible_to_user(self, user):
-        """What `user` may see: their own and shared datasets (admins see all)."""
+        """What `user` may see: their own, those shared with them, and those shared with all (admins see all)."""
         if not (user and user.is_authenticated):
             return self.none()
-        if is_admin(user):
-            return self
-        return self.filter(Q(owner=user) | Q(shared=True))
+        return visible_to(self, user) | self.filter(shared=True)
 
     def usable_by(self, user):
         """Ready datasets `user` may train on."""

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from apps.backends.errors import BackendError
 from apps.core.job_types import JobType
-from apps.users.ownership import can_access, is_admin
+from apps.users.ownership import can_change, is_admin
 
 from . import instances, services, sizing
 from .curation import builtin_datasets
@@ -86,7 +86,7 @@ def model_detail(request, key: str):
         types = model.serving_instance_types() if use == "serve" else model.training_instance_types(use)
         fits.append({"use": use, "label": label, "needed": sizing.memory_needed_gib(model.parameters_b, use),
                      "types": types[:8], "more": max(0, len(types) - 8)})
-    can_delete = model.is_custom and can_access(request.user, model)
+    can_delete = model.is_custom and can_change(request.user, model)
     return render(request, "catalog/model_detail.html", {"model": model, "fits": fits, "can_delete": can_delete})
 
 
@@ -119,7 +119,7 @@ def model_add(request):
 @require_POST
 def model_delete(request, key: str):
     model = _visible_model_or_404(request.user, key)
-    if not (model.is_custom and can_access(request.user, model)):
+    if not (model.is_custom and can_change(request.user, model)):
         raise Http404("Curated models are edited in the admin.")
     model.delete()
     messages.success(request, f"Removed “{model.display_name}”.")
@@ -238,7 +238,7 @@ def _detail_context(request, dataset):
             {**item, "json": json.dumps(item.get("data"), indent=2, ensure_ascii=False)} for item in dataset.preview
         ],
         "job_type_labels": [JobType(t).label for t in dataset.job_types if t in JobType.values],
-        "can_delete": can_access(request.user, dataset),  # the owner or an admin, never a user it is shared with
+        "can_delete": can_change(request.user, dataset),  # the owner or an admin, never a user it is shared with
         "can_share": is_admin(request.user),
     }
 
@@ -258,7 +258,7 @@ def dataset_detail(request, pk: int):
 @login_required
 def dataset_delete(request, pk: int):
     dataset = _visible_dataset_or_404(request.user, pk)
-    if not can_access(request.user, dataset):
+    if not can_change(request.user, dataset):
         raise Http404("No dataset matches the given query.")  # shared with you, not yours: not deletable
     if request.method == "POST":
         name = dataset.name

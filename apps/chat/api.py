@@ -78,7 +78,7 @@ class ConversationViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.Retr
             data = parse_body(read_body(request._request))
         except GatewayError as exc:
             return Response(error_body(exc.code or "validation_error", exc.message), status=exc.status)
-        turn = UserTurnSerializer(data=data)
+        turn = UserTurnSerializer(data=data, context={"conversation": conversation})
         turn.is_valid(raise_exception=True)
         message = Message.objects.create(conversation=conversation, role=Message.Role.USER, content=turn.content())
         fields = ["updated_at"]

@@ -8,6 +8,7 @@ from apps.users.ownership import visible_to
 
 from .completions import SAMPLING, check_sampling
 from .errors import GatewayError
+from .modality import accepts_images
 from .models import Conversation, Message
 
 DATA_IMAGE = re.compile(r"^data:image/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=]+$")
@@ -80,6 +81,15 @@ class UserTurnSerializer(serializers.Serializer):
     def validate(self, attrs):
         if not attrs.get("text", "").strip() and not attrs.get("images"):
             raise serializers.ValidationError({"text": ["Write a message or attach an image."]})
+        conversation = self.context.get("conversation")
+        if attrs.get("images") and conversation is not None:
+            names = [conversation.endpoint_name, conversation.compare_endpoint_name]
+            text_only = [e.name for e in Endpoint.objects.filter(name__in=[n for n in names if n])
+                         .select_related("base_model") if accepts_images(e) is False]
+            if text_only:
+                raise serializers.ValidationError({"images": [
+                    f"{' and '.join(sorted(text_only))} read{'' if len(text_only) > 1 else 's'} text only: "
+                    "send the message without images, or choose a vision model."]})
         return attrs
 
     def content(self):

@@ -4,18 +4,22 @@ from django.shortcuts import render
 from apps.endpoints.models import Endpoint
 from apps.users.ownership import visible_to
 
+from .modality import accepts_images
 
-def endpoint_choices(user) -> list[dict]:
-    """The endpoints a user may pick in the playground, usable ones first."""
-    endpoints = visible_to(Endpoint.objects.live(), user).select_related("owner").order_by("name")
-    choices = [
-        {"name": e.name, "status": e.status, "target": e.get_target_display(), "engine": e.engine,
-         "usable": e.is_invocable, "owner": e.owner.username}
-        for e in endpoints
-    ]
-    return sorted(choices, key=lambda c: not c["usable"])
+
+def endpoint_choices(user) -> tuple[list[dict], list[dict]]:
+    """The endpoints a user may chat with now, and those they may see that are not in service (named apart,
+    so a failed or still-creating endpoint is never offered)."""
+    endpoints = visible_to(Endpoint.objects.live(), user).select_related("owner", "base_model").order_by("name")
+    usable, unavailable = [], []
+    for e in endpoints:
+        choice = {"name": e.name, "status": e.status, "target": e.get_target_display(), "engine": e.engine,
+                  "owner": e.owner.username, "images": accepts_images(e)}
+        (usable if e.is_invocable else unavailable).append(choice)
+    return usable, unavailable
 
 
 @login_required
 def playground(request):
-    return render(request, "chat/playground.html", {"endpoints": endpoint_choices(request.user)})
+    usable, unavailable = endpoint_choices(request.user)
+    return render(request, "chat/playground.html", {"endpoints": usable, "unavailable": unavailable})

@@ -1,13 +1,14 @@
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
 
 # (label, url name, the first path segment that marks it active)
 NAVIGATION = [
-    ("Dashboard", "dashboard", ""),
-    ("Jobs", "jobs:list", "jobs"),
-    ("Endpoints", "endpoints:list", "endpoints"),
-    ("Playground", "chat:playground", "playground"),
-    ("Catalog", "catalog:models", "catalog"),
-    ("Clusters", "clusters:list", "clusters"),
+    (_("Dashboard"), "dashboard", ""),
+    (_("Jobs"), "jobs:list", "jobs"),
+    (_("Endpoints"), "endpoints:list", "endpoints"),
+    (_("Playground"), "chat:playground", "playground"),
+    (_("Catalog"), "catalog:models", "catalog"),
+    (_("Clusters"), "clusters:list", "clusters"),
 ]
 
 
@@ -20,4 +21,6 @@ def navigation(request):
         except NoReverseMatch:  # an app whose pages are not wired yet stays out of the menu
             continue
         items.append({"label": label, "url": url, "active": section == segment})
+    if getattr(request.user, "is_admin", False):
+        items.append({"label": _("Users"), "url": reverse("users-admin:list"), "active": section == "users"})
     return {"nav_items": items}

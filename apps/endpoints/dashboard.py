@@ -1,6 +1,7 @@
 """Dashboard section: the user's endpoints (everyone's for admins) by status, engine and target."""
 
 from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
 
 from apps.users.ownership import visible_to
 
@@ -28,4 +29,4 @@ def endpoint_counts(user) -> dict:
 
 
 def endpoints_section(user):
-    return {"title": "Endpoints", "template": "endpoints/_dashboard_section.html", "context": endpoint_counts(user)}
+    return {"title": _("Endpoints"), "template": "endpoints/_dashboard_section.html", "context": endpoint_counts(user)}

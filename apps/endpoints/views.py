@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from apps.backends import registry
 from apps.backends.base import Capability, supports
 from apps.backends.errors import BackendError
-from apps.users.ownership import get_visible_or_404, is_admin, visible_to
+from apps.users.ownership import get_changeable_or_404, get_visible_or_404, is_admin, visible_to
 
 from . import forms, services, snippets
 from .deployment import ref
@@ -71,7 +71,8 @@ def endpoint_new(request):
             except IntegrityError:
                 deploy.errors["name"] = ["An endpoint with this name already exists; choose another name."]
             else:
-                messages.success(request, f"Deploying “{endpoint.name}”. Creation takes 5–15 minutes; this page updates by itself.")
+                # Neutral: the deployment may already have failed by the time the page shows; its status says which.
+                messages.info(request, f"Created endpoint “{endpoint.name}”. Its status below updates by itself.")
                 return redirect("endpoints:detail", endpoint.pk)
         form = forms.DeployForm(request.user, data=request.POST, errors=deploy.errors)
         status = 400
@@ -160,7 +161,7 @@ def endpoint_logs(request, pk: int):
 @login_required
 @require_POST
 def endpoint_scale(request, pk: int):
-    endpoint = get_visible_or_404(_endpoints(request.user), request.user, pk=pk)
+    endpoint = get_changeable_or_404(_endpoints(request.user), request.user, pk=pk)
     form = forms.ScaleForm(endpoint=endpoint, data=request.POST)
     serializer = ScaleSerializer(data=form.payload())
     if serializer.is_valid():
@@ -180,7 +181,7 @@ def endpoint_scale(request, pk: int):
 @login_required
 def endpoint_delete(request, pk: int):
     """GET: a confirmation page; POST with the endpoint's name typed: delete."""
-    endpoint = get_visible_or_404(_endpoints(request.user), request.user, pk=pk)
+    endpoint = get_changeable_or_404(_endpoints(request.user), request.user, pk=pk)
     error = ""
     if request.method == "POST":
         if request.POST.get("confirm_name", "").strip() != endpoint.name:

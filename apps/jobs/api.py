@@ -38,6 +38,7 @@ LIST_PARAMETERS = [
 class TrainingJobViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                          mixins.DestroyModelMixin, viewsets.GenericViewSet):
     permission_classes = [IsOwnerOrAdmin]
+    viewer_actions = ("clone",)  # a job shared with you is cloned into your own
     queryset = TrainingJob.objects.alive().select_related("owner")
 
     def get_serializer_class(self):

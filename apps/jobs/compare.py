@@ -95,7 +95,7 @@ def selected_ids(params) -> list[int]:
 
 
 def _metrics(job: TrainingJob) -> list[dict]:
-    if not job.remote_arn and job.status in (Status.QUEUED, Status.SUBMITTING):
+    if not job.remote_id and job.status in (Status.QUEUED, Status.SUBMITTING):
         return []  # nothing can have been logged yet
     return services.refresh_metrics(job)
 

@@ -1,6 +1,7 @@
 """The dashboard's training-jobs section: counts by status and type, running jobs, recent failures."""
 
 from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
 
 from apps.core.job_types import JobType
 from apps.users.ownership import visible_to
@@ -16,7 +17,7 @@ def jobs_section(user):
                    .select_related("owner").order_by("-created_at")[:8])
     failures = list(jobs.filter(status=Status.FAILED).defer("spec").order_by("-status_changed_at")[:5])
     return {
-        "title": "Training jobs",
+        "title": _("Training jobs"),
         "template": "jobs/_dashboard_section.html",
         "context": {
             "total": sum(by_status.values()),

@@ -18,7 +18,7 @@ from apps.backends.base import Capability, StoredFile, supports
 from apps.backends.errors import BackendError, RemoteNotFound, RemoteValidationError
 from apps.users.ownership import get_visible_or_404
 
-from . import layout, services
+from . import layout, services, submission
 from .models import Status, TrainingJob
 
 # The layout's folders, in the order a reader looks for them (others follow by name).
@@ -122,11 +122,11 @@ def log_text(lines) -> str:
 
 async def _log_pages(backend, job: TrainingJob) -> AsyncIterator[bytes]:
     """Every page of the job's log, from the start, until a page brings nothing new."""
-    token = None
+    token, ref = None, submission.job_ref(job)
     read = sync_to_async(backend.logs, thread_sensitive=False)
     for _ in range(MAX_LOG_PAGES):
         try:
-            page = await read(job, token, limit=LOG_PAGE_LINES)
+            page = await read(ref, token, limit=LOG_PAGE_LINES)
         except BackendError as exc:
             yield f"[ModelHub] The log could not be read to its end: {exc}\n".encode()
             return
@@ -143,7 +143,7 @@ def job_log_download(request, pk):
     """The whole log of every node as one text file (timestamp, node, message per line)."""
     job = _job(request, pk)
     backend = services.backend_for(job)
-    if not supports(backend, Capability.LOGS) or (not job.remote_arn and job.status in (Status.QUEUED, Status.SUBMITTING)):
+    if not supports(backend, Capability.LOGS) or (not job.remote_id and job.status in (Status.QUEUED, Status.SUBMITTING)):
         raise Http404("This job has no log yet.")
     response = StreamingHttpResponse(_log_pages(backend, job), content_type="text/plain; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{job.remote_name}.log"'

@@ -11,26 +11,26 @@ from django.core.cache import cache
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from apps.backends import registry
 from apps.backends.base import Capability, supports
 from apps.backends.errors import BackendError
 from apps.catalog import instances
 
-from . import services
 
 DAYS = 7
 CACHE_SECONDS = 600  # the market moves slowly; a form changed back and forth asks EC2 once
 
 
-def spot_history(backend_name: str, instance_type: str, days: int = DAYS):
+def spot_history(target: str, instance_type: str, days: int = DAYS):
     """(history, error): the backend's spot price history for a known instance type, cached; history is
     None when the backend has no spot prices or the instance type is unknown."""
     try:
-        backend = services.backend_named(backend_name)
+        backend = registry.training_backend(target)
     except LookupError:
         return None, None
     if not supports(backend, Capability.SPOT_PRICES) or instances.get(instance_type) is None:
         return None, None
-    key = f"jobs:spot:{backend_name}:{instance_type}:{days}"
+    key = f"jobs:spot:{target}:{instance_type}:{days}"
     history = cache.get(key)
     if history is None:
         try:
@@ -50,7 +50,7 @@ def spot_prices(request):
     wants_spot = "form" not in request.GET or bool(request.GET.get("use_spot"))
     history, error = (None, None)
     if wants_spot and instance_type:
-        history, error = spot_history(request.GET.get("backend") or settings.TRAINING_DEFAULT_BACKEND, instance_type)
+        history, error = spot_history(request.GET.get("target") or settings.TRAINING_DEFAULT_BACKEND, instance_type)
     return render(request, "jobs/_spot_prices.html", {
         "history": history, "error": error, "wants_spot": wants_spot, "instance_type": instance_type,
     })

@@ -12,7 +12,7 @@ from apps.backends.errors import BackendError
 from apps.catalog import instances
 from apps.catalog.models import BaseModel, Dataset
 from apps.core.job_types import JobType
-from apps.users.ownership import get_visible_or_404, is_admin, visible_to
+from apps.users.ownership import get_changeable_or_404, get_visible_or_404, is_admin, visible_to
 
 from . import services
 from .forms import JobForm
@@ -31,6 +31,10 @@ def _jobs(user):
 
 def _job_or_404(request, pk):
     return get_visible_or_404(_jobs(request.user), request.user, pk=pk)
+
+
+def _own_job_or_404(request, pk):
+    return get_changeable_or_404(_jobs(request.user), request.user, pk=pk)
 
 
 @login_required
@@ -90,7 +94,8 @@ def job_new(request):
         name, spec = form.validate(request)
         if spec is not None:
             job = services.create_job(request.user, name, spec)
-            messages.success(request, f"Job “{job.name}” is queued; it is being submitted to {services.target_label(job.target)}.")
+            # Neutral: the submission may already have failed by the time the page shows; its status says which.
+            messages.info(request, f"Created job “{job.name}”. Its status below is kept up to date.")
             return redirect("jobs:detail", pk=job.pk)
     else:
         initial = {}
@@ -201,7 +206,7 @@ def job_logs(request, pk):
 @login_required
 @require_POST
 def job_stop(request, pk):
-    job = _job_or_404(request, pk)
+    job = _own_job_or_404(request, pk)
     if services.stop_job(job, f"Stopped by {request.user.get_username()}"):
         messages.success(request, f"Stopping “{job.name}”.")
     else:
@@ -212,7 +217,7 @@ def job_stop(request, pk):
 @login_required
 @require_POST
 def job_delete(request, pk):
-    job = _job_or_404(request, pk)
+    job = _own_job_or_404(request, pk)
     services.delete_job(job, by=request.user)
     messages.success(request, f"Deleted “{job.name}”." + (" It is being stopped first." if job.status == Status.STOPPING else ""))
     return redirect("jobs:list")

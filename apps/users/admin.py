@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
 from .models import ApiToken, User, UserSecret
+from .shares import Share
 
 
 @admin.register(User)
@@ -43,3 +44,11 @@ class UserSecretAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # owners add secrets on their profile page; the value never passes through the admin
+
+
+@admin.register(Share)
+class ShareAdmin(admin.ModelAdmin):
+    list_display = ("content_type", "object_id", "audience", "created_by", "created_at")
+    list_filter = ("content_type", "group")
+    search_fields = ("group__name", "created_by__username")
+    list_select_related = ("content_type", "group", "created_by")

@@ -5,3 +5,8 @@ class UsersConfig(AppConfig):
     name = "apps.users"
     label = "users"
     verbose_name = "Accounts"
+
+    def ready(self):
+        from . import signals
+
+        signals.connect()

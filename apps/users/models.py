@@ -22,6 +22,8 @@ def group(name: str) -> Group:
 
 
 class User(AbstractUser):
+    language = models.CharField(max_length=10, blank=True, help_text="Pages' language; empty: the browser's.")
+
     @property
     def is_admin(self) -> bool:
         """Admins see and act on everything; everyone else only on what they own."""
@@ -135,3 +137,6 @@ class UserSecret(models.Model):
 def secret_names(user) -> set[str]:
     """The names a job spec may refer to (`tracker_key_ref`)."""
     return set(UserSecret.objects.filter(owner=user).values_list("name", flat=True))
+
+
+from .shares import Share  # noqa: E402,F401  (defined beside its rules; registered with this app's models)

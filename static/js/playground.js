@@ -9,6 +9,7 @@
   const $ = (id) => document.getElementById(id);
   const csrf = () => (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || "";
   const PARAMS = ["temperature", "top_p", "max_tokens", "stop", "seed"];
+  const readableError = (message) => window.ModelHubChatErrors.readable(message);
 
   const state = {
     conversation: null, // {id, title, endpoint_name, compare_endpoint_name, system_prompt, params}
@@ -90,7 +91,7 @@
 
   function showError(message) {
     const box = $("pg-error");
-    box.textContent = message || "";
+    box.textContent = message ? readableError(message) : "";
     box.hidden = !message;
   }
 
@@ -132,13 +133,42 @@
     };
   }
 
+  function otherEndpoint() {
+    // Side by side compares two different endpoints: the second lane moves off the first's choice.
+    const first = $("pg-endpoint").value, second = $("pg-compare-endpoint");
+    if (second.value !== first) return;
+    const other = [...second.options].find((o) => o.value !== first);
+    if (other) second.value = other.value;
+  }
+
+  function imagesAccepted() {
+    // "no" for a catalog model that reads text only; "unknown" lets the model server decide.
+    const chosen = [$("pg-endpoint")];
+    if ($("pg-compare").checked) chosen.push($("pg-compare-endpoint"));
+    const textOnly = chosen.map((select) => select.selectedOptions[0]).filter((o) => o && o.dataset.images === "no");
+    return { ok: textOnly.length === 0, names: textOnly.map((o) => o.value) };
+  }
+
+  function applyImages() {
+    const { ok, names } = imagesAccepted();
+    const input = $("pg-images"), note = $("pg-images-note");
+    input.disabled = !ok;
+    $("pg-attach").classList.toggle("is-disabled", !ok);
+    $("pg-attach").setAttribute("aria-disabled", String(!ok));
+    note.hidden = ok;
+    note.textContent = ok ? "" : `${names.join(" and ")} read${names.length > 1 ? "" : "s"} text only: images cannot be attached.`;
+    if (!ok && state.images.length) { state.images = []; renderAttachments(); }
+  }
+
   function applyCompare() {
     const comparing = $("pg-compare").checked;
+    if (comparing) otherEndpoint();
     $("pg-compare-field").hidden = !comparing;
     root.querySelector('.pg-lane[data-lane="1"]').hidden = !comparing;
     $("pg-lanes").classList.toggle("pg-lanes-two", comparing);
     $("pg-lane-name-0").textContent = $("pg-endpoint").value;
     $("pg-lane-name-1").textContent = comparing ? $("pg-compare-endpoint").value : "";
+    applyImages();
   }
 
   // ---------------------------------------------------------------- rendering
@@ -201,7 +231,7 @@
       setContent(node, message.content);
       if (message.role === "assistant") {
         node.querySelector(".pg-msg-stats").textContent = formatStats(message);
-        if (message.error) { node.classList.add("pg-msg-error"); node.querySelector(".pg-msg-body").textContent = message.error; }
+        if (message.error) { node.classList.add("pg-msg-error"); node.querySelector(".pg-msg-body").textContent = readableError(message.error); }
       }
       $(`pg-log-${lane}`).appendChild(node);
       scrollDown(lane);
@@ -367,7 +397,7 @@
       node.classList.remove("is-streaming");
       node.dataset.raw = text;
       if (message) {
-        if (message.error) { node.classList.add("pg-msg-error"); body.textContent = message.error; }
+        if (message.error) { node.classList.add("pg-msg-error"); body.textContent = readableError(message.error); }
         else body.innerHTML = render(message.content || text);
         stats.textContent = formatStats(message);
       }
@@ -419,7 +449,7 @@
         body.innerHTML = render(text) || '<p class="muted">Stopped before the first token.</p>';
       } else {
         node.classList.add("pg-msg-error");
-        body.textContent = error.message;
+        body.textContent = readableError(error.message);
         stats.textContent = "";
       }
     } finally {

@@ -11,7 +11,7 @@ from apps.users.models import ApiToken
 from apps.users.ownership import (
     IsOwnerOrAdmin,
     OwnedQuerysetMixin,
-    can_access,
+    can_change,
     get_visible_or_404,
     visible_to,
 )
@@ -53,13 +53,13 @@ def test_anonymous_sees_nothing(tokens):
     from django.contrib.auth.models import AnonymousUser
 
     assert not visible_to(ApiToken.objects.all(), AnonymousUser()).exists()
-    assert not can_access(AnonymousUser(), tokens[0])
+    assert not can_change(AnonymousUser(), tokens[0])
 
 
 def test_can_access(user, admin_user, tokens):
     mine, theirs = tokens
-    assert can_access(user, mine) and not can_access(user, theirs)
-    assert can_access(admin_user, theirs)
+    assert can_change(user, mine) and not can_change(user, theirs)
+    assert can_change(admin_user, theirs)
 
 
 def test_get_visible_or_404_hides_other_users_objects(user, tokens):

@@ -33,7 +33,9 @@ from ..base import (
     TrainingSubmission,
 )
 from ..errors import RemoteConflict, RemoteNotFound, RemoteValidationError
+from ..storage_listing import StoredOutputs
 from . import logs as cloudwatch
+from .pricing import SpotPrices
 from .secrets import ENV_SECRETS_ARN, JobSecrets
 
 logger = logging.getLogger(__name__)
@@ -185,11 +187,11 @@ def _s3_location(uri: str) -> tuple[str, str]:
         raise RemoteValidationError(str(exc)) from None
 
 
-class SageMakerTraining:
+class SageMakerTraining(SpotPrices, StoredOutputs):
     name = "sagemaker"
     label = "Amazon SageMaker"
     capabilities = frozenset({Capability.LOGS, Capability.METRICS, Capability.STOP, Capability.SECRETS,
-                              Capability.STORAGE})
+                              Capability.STORAGE}) | SpotPrices.capabilities | StoredOutputs.capabilities
     storage_target = "s3"  # where the catalog stages datasets for this backend
 
     def __init__(self, sagemaker=None, s3=None, logs=None, secretsmanager=None):

@@ -1,0 +1,19 @@
+"""Words that reach pages from model choices (statuses, job types) and are translated where they are
+shown (`{% translate job.status_display %}`). Listed here so `makemessages` puts them in the catalogue;
+the models keep plain English labels, which the API returns unchanged."""
+
+from django.utils.translation import gettext_noop as _
+
+STATUS_LABELS = (
+    # training jobs
+    _("Queued"), _("Submitting"), _("Starting"), _("Running"), _("Stopping"), _("Succeeded"), _("Failed"), _("Stopped"),
+    # endpoints (capitalised on pages)
+    _("Creating"), _("In service"), _("Updating"), _("Deleting"), _("Deleted"),
+    # datasets
+    _("Validating"), _("Ready"), _("Invalid"),
+)
+
+JOB_TYPE_LABELS = (
+    _("Supervised fine-tuning"), _("Continued pre-training"), _("PPO (reward-model RLHF)"), _("DPO (preference pairs)"),
+    _("KTO (desirable / undesirable)"), _("Reward model"), _("GRPO"), _("DAPO"), _("GSPO"), _("CISPO"),
+)
