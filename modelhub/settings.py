@@ -300,8 +300,6 @@ SAGEMAKER_RUNTIME_ENDPOINT_URL = env.str("SAGEMAKER_RUNTIME_ENDPOINT_URL", defau
 # --- catalog configuration (apps/catalog) ---
 # Largest dataset upload accepted, in MB; bigger uploads are refused while streaming and leave nothing behind.
 DATASET_MAX_UPLOAD_MB = env.int("DATASET_MAX_UPLOAD_MB", default=2048)
-# Uploads up to this size (MB) are validated inside the request; larger ones by a Celery task on the io queue.
-DATASET_SYNC_VALIDATION_MB = env.float("DATASET_SYNC_VALIDATION_MB", default=5)
 # Where uploaded dataset files are kept: "local" (STORAGE_DIR) or "s3" (S3_BUCKET/S3_PREFIX, for workers on other hosts).
 DATASET_STORE = env.str("DATASET_STORE", default="local")
 # A dataset still validating after this long (longer than the task's time limit) gets its validation sent again.
@@ -313,3 +311,10 @@ DASHBOARD_SECTIONS.append("apps.catalog.dashboard.section")
 DASHBOARD_SECTIONS.append("apps.endpoints.dashboard.endpoints_section")
 # Training jobs dashboard section (apps/jobs/dashboard.py).
 DASHBOARD_SECTIONS.insert(0, "apps.jobs.dashboard.jobs_section")  # jobs lead the dashboard
+
+# --- security and reliability (issue #15): input bounds, isolation, quotas, accounts ---
+# Dataset readers (apps/catalog/readers.py): the most one row may take once decoded, and the most
+# turned into Python values at once; rows over the first are row errors, never decoded.
+DATASET_MAX_ROW_BYTES = env.int("DATASET_MAX_ROW_BYTES", default=16 * 1024 * 1024)
+DATASET_MAX_BATCH_BYTES = env.int("DATASET_MAX_BATCH_BYTES", default=64 * 1024 * 1024)
+# --- end security and reliability ---

@@ -10,7 +10,7 @@ import logging
 from contextlib import ExitStack
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from apps.backends import storage
 from apps.backends.errors import BackendError, RemoteNotFound, TransientError
@@ -43,7 +43,7 @@ def _store() -> str:
 
 def create_from_upload(*, owner, name: str, uploaded_file, description: str = "", base_model=None,
                        cutoff_len: int = 2048, val_fraction: float = 0.0) -> Dataset:
-    """Store an uploaded file as a new dataset and validate it (inline when small, else on the io queue)."""
+    """Store an uploaded file as a new dataset and send its validation to the io queue."""
     if uploaded_file.size > max_upload_bytes():
         raise DatasetInputError("file", too_large_message(uploaded_file.size), "too_large")
     try:
@@ -75,6 +75,7 @@ def create_from_upload(*, owner, name: str, uploaded_file, description: str = ""
         Dataset.objects.filter(pk=dataset.pk).update(storage_uri=uri)
         dataset.record_event(f"Uploaded {uploaded_file.name} ({uploaded_file.size} bytes); detected {layout.format}.")
     _dispatch_validation(dataset)
+    dataset.refresh_from_db()  # as it stands now: a quick worker (or an eager task) may have validated it already
     return dataset
 
 
@@ -86,11 +87,8 @@ def _remove_quietly(dataset, uri: str) -> None:
 
 
 def _dispatch_validation(dataset: Dataset) -> None:
-    small = (dataset.size_bytes or 0) <= settings.DATASET_SYNC_VALIDATION_MB * 1024 * 1024
-    if small and dataset.source == Dataset.Source.UPLOAD:
-        validate(dataset.pk)
-        dataset.refresh_from_db()
-        return
+    """Validation always runs on a worker (the io queue), never in the web process: however small the
+    upload, its rows may decompress (Parquet) or nest (JSON) into far more than the request should hold."""
     from .tasks import validate_dataset
 
     transaction.on_commit(lambda: validate_dataset.delay(dataset.pk))
@@ -196,6 +194,13 @@ def _validate(dataset_id: int) -> None:
         return
     except BackendError as exc:
         _fail(dataset, str(exc), {"code": "storage", "message": str(exc)})
+        return
+    except DatabaseError:
+        raise  # the database is away: the task's retry or the stale sweep will try again
+    except Exception as exc:  # noqa: BLE001 - a file no reader expected must end the validation, not loop it
+        logger.exception("Validation of dataset %s failed", dataset_id)
+        message = f"The data could not be read ({type(exc).__name__}); check the file and upload it again."
+        _fail(dataset, message, {"code": "unreadable", "message": message})
         return
     fields = dict(
         format=result.layout.format, layout=result.layout.as_json(), job_types=result.job_types,
