@@ -317,4 +317,12 @@ DASHBOARD_SECTIONS.insert(0, "apps.jobs.dashboard.jobs_section")  # jobs lead th
 # turned into Python values at once; rows over the first are row errors, never decoded.
 DATASET_MAX_ROW_BYTES = env.int("DATASET_MAX_ROW_BYTES", default=16 * 1024 * 1024)
 DATASET_MAX_BATCH_BYTES = env.int("DATASET_MAX_BATCH_BYTES", default=64 * 1024 * 1024)
+# API request bodies (apps/core/parsers.py): JSON larger than this is refused with 413; the
+# playground's chat API carries images, so it matches CHAT_MAX_REQUEST_BYTES.
+API_MAX_JSON_BYTES = env.int("API_MAX_JSON_BYTES", default=CHAT_MAX_REQUEST_BYTES)
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
+    "apps.core.parsers.BoundedJSONParser",
+    "rest_framework.parsers.FormParser",
+    "rest_framework.parsers.MultiPartParser",
+]
 # --- end security and reliability ---
