@@ -325,4 +325,8 @@ REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
     "rest_framework.parsers.FormParser",
     "rest_framework.parsers.MultiPartParser",
 ]
+# Per-user quotas (apps/core/quotas.py); 0 means no limit; admins have none.
+QUOTA_CONCURRENT_JOBS = env.int("QUOTA_CONCURRENT_JOBS", default=4)
+QUOTA_ENDPOINTS = env.int("QUOTA_ENDPOINTS", default=4)
+QUOTA_INSTANCES = env.int("QUOTA_INSTANCES", default=16)
 # --- end security and reliability ---

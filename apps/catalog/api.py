@@ -98,7 +98,7 @@ class BaseModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.
         data = request.data.copy() if hasattr(request.data, "copy") else dict(request.data)
         if isinstance(data.get("lora_targets"), list):
             data["lora_targets"] = ",".join(map(str, data["lora_targets"]))
-        form = BaseModelForm(data)
+        form = BaseModelForm(data, user=request.user)
         if not form.is_valid():
             raise _form_errors(form)
         model = create_custom_model(form, request.user)

@@ -14,6 +14,7 @@ from django.db import DatabaseError, transaction
 
 from apps.backends import storage
 from apps.backends.errors import BackendError, RemoteNotFound, TransientError
+from apps.core.storage_refs import check_reference
 
 from . import staging
 from .formats import job_types_for
@@ -121,14 +122,21 @@ def register(*, owner, name: str, source: str, source_uri: str, fmt: str = "", d
     elif source == Dataset.Source.S3:
         if not source_uri.startswith("s3://") or not storage.split_s3(source_uri)[1]:
             raise DatasetInputError("source_uri", "Enter an S3 prefix such as s3://my-bucket/data/.")
-        if settings.S3_BUCKET and source_uri.startswith(storage.s3_uri("datasets")):
-            raise DatasetInputError("source_uri", "That prefix is ModelHub's own storage; register your own data.")
+        if problem := check_reference(source_uri, owner, owned_prefixes=_own_dataset_folders(owner)):
+            raise DatasetInputError("source_uri", problem)
         with transaction.atomic():
             dataset = Dataset.objects.create(**fields, status=Dataset.Status.VALIDATING)
             _dispatch_validation(dataset)
     else:
         raise DatasetInputError("source", f"Unknown source “{source}”.")
     return dataset
+
+
+def _own_dataset_folders(owner) -> list[str]:
+    """The folders of `owner`'s datasets in ModelHub's S3 storage (where registering again is harmless)."""
+    if not settings.S3_BUCKET:
+        return []
+    return [staging.folder_uri(d, "s3") for d in Dataset.objects.filter(owner=owner).only("pk", "name")]
 
 
 def default_layout(fmt: str) -> Layout:
