@@ -329,4 +329,25 @@ REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
 QUOTA_CONCURRENT_JOBS = env.int("QUOTA_CONCURRENT_JOBS", default=4)
 QUOTA_ENDPOINTS = env.int("QUOTA_ENDPOINTS", default=4)
 QUOTA_INSTANCES = env.int("QUOTA_INSTANCES", default=16)
+# HTTPS. SECURE_COOKIES=true says the site is served over HTTPS (behind a TLS proxy that sets
+# X-Forwarded-Proto): then plain HTTP is redirected and browsers are told to stay on HTTPS (HSTS, one day by
+# default; raise HSTS_SECONDS once HTTPS is known to work everywhere the host name is used).
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=SESSION_COOKIE_SECURE)
+SECURE_HSTS_SECONDS = env.int("HSTS_SECONDS", default=86400 if SESSION_COOKIE_SECURE else 0)
+# Whether every subdomain is HTTPS too, and whether to ask for the browsers' preload list, are facts about
+# the operator's domain, not about ModelHub: off unless set, and their deploy-check reminders silenced.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("HSTS_PRELOAD", default=False)
+SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
+if env.bool("BEHIND_TLS_PROXY", default=SESSION_COOKIE_SECURE):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Logins (apps/users/throttle.py): after LOGIN_MAX_FAILURES failed attempts for one username, or from one
+# address, within LOGIN_LOCKOUT_SECONDS, further attempts are refused until the window passes; every
+# failure is logged (username and address, never the password).
+LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=5)
+LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=900)
+AUTHENTICATION_BACKENDS = ["apps.users.throttle.ThrottledModelBackend"]
 # --- end security and reliability ---

@@ -5,3 +5,6 @@ class UsersConfig(AppConfig):
     name = "apps.users"
     label = "users"
     verbose_name = "Accounts"
+
+    def ready(self):
+        from . import throttle  # noqa: F401 - connects the failed-login log and counter
