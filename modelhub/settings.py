@@ -302,8 +302,9 @@ SAGEMAKER_RUNTIME_ENDPOINT_URL = env.str("SAGEMAKER_RUNTIME_ENDPOINT_URL", defau
 DATASET_MAX_UPLOAD_MB = env.int("DATASET_MAX_UPLOAD_MB", default=2048)
 # Where uploaded dataset files are kept: "local" (STORAGE_DIR) or "s3" (S3_BUCKET/S3_PREFIX, for workers on other hosts).
 DATASET_STORE = env.str("DATASET_STORE", default="local")
-# A dataset still validating after this long (longer than the task's time limit) gets its validation sent again.
-DATASET_VALIDATION_STALE_SECONDS = env.int("DATASET_VALIDATION_STALE_SECONDS", default=2 * 3600)
+# A running validation renews its dataset's status time every tenth of this; a dataset still validating with
+# no renewal for this long (its worker died, its message was lost) gets its validation sent again.
+DATASET_VALIDATION_STALE_SECONDS = env.int("DATASET_VALIDATION_STALE_SECONDS", default=10 * 60)
 DASHBOARD_SECTIONS.append("apps.catalog.dashboard.section")
 # --- end catalog configuration ---
 
@@ -350,4 +351,8 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=5)
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=900)
 AUTHENTICATION_BACKENDS = ["apps.users.throttle.ThrottledModelBackend"]
+# Broker (celeryconfig.py): Redis redelivers a dead worker's message after BROKER_VISIBILITY_TIMEOUT; the
+# embedded broker's taken messages are deleted after BROKER_PURGE_AFTER_SECONDS.
+BROKER_VISIBILITY_TIMEOUT = env.int("BROKER_VISIBILITY_TIMEOUT", default=15 * 60)
+BROKER_PURGE_AFTER_SECONDS = env.int("BROKER_PURGE_AFTER_SECONDS", default=15 * 60)
 # --- end security and reliability ---

@@ -8,7 +8,7 @@ import itertools
 import statistics
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +24,7 @@ MAX_LISTED_ERRORS = 100
 PREVIEW_ROWS = 5
 PREVIEW_TEXT_CHARS = 600
 PREVIEW_KEYS = 50
+HEARTBEAT_ROWS = 1000
 
 
 @dataclass
@@ -148,8 +149,10 @@ def inspect_files(
     counter: TokenCounter | None = None,
     cutoff_len: int = 2048,
     layout: Layout | None = None,
+    heartbeat: Callable[[], None] | None = None,
 ) -> Inspection:
-    """Check every row of one or more files (name, path, file type) read as one dataset."""
+    """Check every row of one or more files (name, path, file type) read as one dataset; `heartbeat` is
+    called every HEARTBEAT_ROWS rows (it decides itself how often to act)."""
     counter = counter or EstimatedCounter()
     files = list(files)
     multi = len(files) > 1
@@ -167,6 +170,8 @@ def inspect_files(
     conversational = layout.style in ("sharegpt", "openai")
     for name, number, row in numbered():
         result.row_count += 1
+        if heartbeat is not None and result.row_count % HEARTBEAT_ROWS == 0:
+            heartbeat()
         found = [row.problem] if isinstance(row, RowError) else row_rules.problems(row, layout)
         if len(result.preview) < PREVIEW_ROWS and not isinstance(row, RowError):
             result.preview.append({"row": number, **({"file": name} if multi else {}), "data": _shorten(row)})

@@ -7,10 +7,12 @@ wrong and why.
 """
 
 import logging
+import time
 from contextlib import ExitStack
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
+from django.utils import timezone
 
 from apps.backends import storage
 from apps.backends.errors import BackendError, RemoteNotFound, TransientError
@@ -178,10 +180,28 @@ def validate(dataset_id: int) -> None:
         logger.info("Dataset %s was deleted while it was being validated.", dataset_id)
 
 
+def _heartbeat(dataset_id: int):
+    """A function renewing the dataset's status time while it validates (at most every tenth of the stale
+    window), so the sweep can tell a running validation from one whose worker died."""
+    every = settings.DATASET_VALIDATION_STALE_SECONDS / 10
+    last = 0.0
+
+    def beat() -> None:
+        nonlocal last
+        if time.monotonic() - last >= every:
+            last = time.monotonic()
+            Dataset.objects.filter(pk=dataset_id, status=Dataset.Status.VALIDATING).update(
+                status_changed_at=timezone.now())
+
+    return beat
+
+
 def _validate(dataset_id: int) -> None:
     dataset = Dataset.objects.filter(pk=dataset_id, status=Dataset.Status.VALIDATING).first()
     if dataset is None:
         return
+    heartbeat = _heartbeat(dataset_id)
+    heartbeat()
     try:
         with ExitStack() as stack:
             files = [(name, stack.enter_context(storage.local_copy(uri)), ftype)
@@ -189,7 +209,7 @@ def _validate(dataset_id: int) -> None:
             size = sum(path.stat().st_size for _, path, _ in files)
             layout = Layout.from_json(dataset.format, dataset.layout) if dataset.layout else None
             result = inspect_files(files, counter=counter_for(dataset.base_model),
-                                   cutoff_len=dataset.cutoff_len, layout=layout)
+                                   cutoff_len=dataset.cutoff_len, layout=layout, heartbeat=heartbeat)
     except FileRejected as exc:
         _fail(dataset, exc.message, {"code": exc.code, "message": exc.message})
         return
