@@ -1,24 +1,33 @@
-# ModelHub: `make run` serves the app with a worker and beat; `make test` runs the whole suite.
+# ModelHub: `make run` installs the runtime and serves the app with a worker and beat;
+# `make test` adds the test tools and runs the whole suite.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-STAMP := $(VENV)/.installed
+RUNTIME := $(VENV)/.installed-runtime
+DEV := $(VENV)/.installed-dev
 
-.PHONY: run test install migrate bench clean
+.PHONY: run test install install-dev migrate bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): requirements.txt requirements-dev.txt requirements-mysql.txt | $(PY)
+# `make run` needs only the runtime; `make test` and `make bench` add the test tools on top.
+$(RUNTIME): requirements.txt requirements-mysql.txt | $(PY)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -r requirements-dev.txt
+	$(PIP) install --quiet -r requirements.txt
 	@# The MySQL driver compiles against the MariaDB/MySQL client headers; without them the embedded default still works.
 	@if pkg-config --exists mysqlclient 2>/dev/null; then $(PIP) install --quiet -r requirements-mysql.txt; \
 	  else echo "note: MySQL client headers not found; skipping mysqlclient (needed only for DATABASE_URL=mysql://...)"; fi
-	touch $(STAMP)
+	touch $(RUNTIME)
 
-install: $(STAMP)
+$(DEV): $(RUNTIME) requirements-dev.txt
+	$(PIP) install --quiet -r requirements-dev.txt
+	touch $(DEV)
+
+install: $(RUNTIME)
+
+install-dev: $(DEV)
 
 migrate: install
 	$(PY) manage.py migrate --noinput
@@ -28,10 +37,10 @@ run: migrate
 	$(PY) manage.py ensure_admin
 	$(PY) manage.py runstack
 
-test: install
+test: install-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: install
+bench: install-dev
 	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 clean:

@@ -10,10 +10,18 @@ from django.conf import settings
 
 broker_url = settings.CELERY_BROKER_URL or f"sqla+sqlite:///{settings.EMBEDDED_BROKER_PATH}"
 broker_connection_retry_on_startup = True
-# Redis redelivers unacknowledged messages after this; keep it above the longest task and countdown.
+# Redis hands a message taken by a worker that then died (kill -9, lost host) to another worker after the
+# visibility timeout. It must stay above the longest countdown (retries back off up to 10 minutes) plus the
+# run time of a task that acknowledges late, or Redis redelivers work that is still running; BROKER_
+# VISIBILITY_TIMEOUT (15 minutes) is that bound, so lost work is redelivered within 15 minutes rather than
+# the 6 hours it was. Tasks that may run longer acknowledge early and are recovered by a database sweep
+# instead (catalog.validate_dataset); docs/reliability.md has the table.
 broker_transport_options = (
-    {"visibility_timeout": 6 * 3600} if broker_url.startswith(("redis://", "rediss://")) else {}
+    {"visibility_timeout": settings.BROKER_VISIBILITY_TIMEOUT} if broker_url.startswith(("redis://", "rediss://"))
+    else {}
 )
+# Modules with tasks outside the apps' tasks.py (the embedded broker's purge).
+imports = ["apps.core.broker"]
 
 task_serializer = "json"
 result_serializer = "json"
@@ -67,8 +75,14 @@ beat_schedule["endpoints.reconcile"] = {
 # Datasets: re-dispatch validations whose message was lost (worker killed, request cut short).
 beat_schedule["catalog.redispatch-validations"] = {
     "task": "catalog.redispatch_validations",
-    "schedule": timedelta(minutes=5),
-    "options": {"expires": 4 * 60},
+    "schedule": timedelta(minutes=1),
+    "options": {"expires": 50},
+}
+# Embedded broker: delete messages taken more than BROKER_PURGE_AFTER_SECONDS ago (a no-op on Redis).
+beat_schedule["core.purge-broker"] = {
+    "task": "core.purge_broker",
+    "schedule": timedelta(minutes=10),
+    "options": {"expires": 9 * 60},
 }
 # HyperPod clusters: one check per registered cluster (reachability, capacity, namespaces, operator).
 beat_schedule["clusters.reconcile"] = {

@@ -306,12 +306,11 @@ SAGEMAKER_RUNTIME_ENDPOINT_URL = env.str("SAGEMAKER_RUNTIME_ENDPOINT_URL", defau
 # --- catalog configuration (apps/catalog) ---
 # Largest dataset upload accepted, in MB; bigger uploads are refused while streaming and leave nothing behind.
 DATASET_MAX_UPLOAD_MB = env.int("DATASET_MAX_UPLOAD_MB", default=2048)
-# Uploads up to this size (MB) are validated inside the request; larger ones by a Celery task on the io queue.
-DATASET_SYNC_VALIDATION_MB = env.float("DATASET_SYNC_VALIDATION_MB", default=5)
 # Where uploaded dataset files are kept: "local" (STORAGE_DIR) or "s3" (S3_BUCKET/S3_PREFIX, for workers on other hosts).
 DATASET_STORE = env.str("DATASET_STORE", default="local")
-# A dataset still validating after this long (longer than the task's time limit) gets its validation sent again.
-DATASET_VALIDATION_STALE_SECONDS = env.int("DATASET_VALIDATION_STALE_SECONDS", default=2 * 3600)
+# A running validation renews its dataset's status time every tenth of this; a dataset still validating with
+# no renewal for this long (its worker died, its message was lost) gets its validation sent again.
+DATASET_VALIDATION_STALE_SECONDS = env.int("DATASET_VALIDATION_STALE_SECONDS", default=10 * 60)
 DASHBOARD_SECTIONS.append("apps.catalog.dashboard.section")
 # --- end catalog configuration ---
 
@@ -331,3 +330,47 @@ HYPERPOD_IMAGE_SGLANG = env.str("HYPERPOD_IMAGE_SGLANG", default="")
 # How often the cluster reconcile loop looks at every registered cluster.
 CLUSTER_RECONCILE_SECONDS = env.int("CLUSTER_RECONCILE_SECONDS", default=300)
 # --- end HyperPod ---
+
+# --- security and reliability (issue #15): input bounds, isolation, quotas, accounts ---
+# Dataset readers (apps/catalog/readers.py): the most one row may take once decoded, and the most
+# turned into Python values at once; rows over the first are row errors, never decoded.
+DATASET_MAX_ROW_BYTES = env.int("DATASET_MAX_ROW_BYTES", default=16 * 1024 * 1024)
+DATASET_MAX_BATCH_BYTES = env.int("DATASET_MAX_BATCH_BYTES", default=64 * 1024 * 1024)
+# API request bodies (apps/core/parsers.py): JSON larger than this is refused with 413; the
+# playground's chat API carries images, so it matches CHAT_MAX_REQUEST_BYTES.
+API_MAX_JSON_BYTES = env.int("API_MAX_JSON_BYTES", default=CHAT_MAX_REQUEST_BYTES)
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
+    "apps.core.parsers.BoundedJSONParser",
+    "rest_framework.parsers.FormParser",
+    "rest_framework.parsers.MultiPartParser",
+]
+# Per-user quotas (apps/core/quotas.py); 0 means no limit; admins have none.
+QUOTA_CONCURRENT_JOBS = env.int("QUOTA_CONCURRENT_JOBS", default=4)
+QUOTA_ENDPOINTS = env.int("QUOTA_ENDPOINTS", default=4)
+QUOTA_INSTANCES = env.int("QUOTA_INSTANCES", default=16)
+# HTTPS. SECURE_COOKIES=true says the site is served over HTTPS (behind a TLS proxy that sets
+# X-Forwarded-Proto): then plain HTTP is redirected and browsers are told to stay on HTTPS (HSTS, one day by
+# default; raise HSTS_SECONDS once HTTPS is known to work everywhere the host name is used).
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=SESSION_COOKIE_SECURE)
+SECURE_HSTS_SECONDS = env.int("HSTS_SECONDS", default=86400 if SESSION_COOKIE_SECURE else 0)
+# Whether every subdomain is HTTPS too, and whether to ask for the browsers' preload list, are facts about
+# the operator's domain, not about ModelHub: off unless set, and their deploy-check reminders silenced.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("HSTS_PRELOAD", default=False)
+SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
+if env.bool("BEHIND_TLS_PROXY", default=SESSION_COOKIE_SECURE):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Logins (apps/users/throttle.py): after LOGIN_MAX_FAILURES failed attempts for one username, or from one
+# address, within LOGIN_LOCKOUT_SECONDS, further attempts are refused until the window passes; every
+# failure is logged (username and address, never the password).
+LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=5)
+LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=900)
+AUTHENTICATION_BACKENDS = ["apps.users.throttle.ThrottledModelBackend"]
+# Broker (celeryconfig.py): Redis redelivers a dead worker's message after BROKER_VISIBILITY_TIMEOUT; the
+# embedded broker's taken messages are deleted after BROKER_PURGE_AFTER_SECONDS.
+BROKER_VISIBILITY_TIMEOUT = env.int("BROKER_VISIBILITY_TIMEOUT", default=15 * 60)
+BROKER_PURGE_AFTER_SECONDS = env.int("BROKER_PURGE_AFTER_SECONDS", default=15 * 60)
+# --- end security and reliability ---

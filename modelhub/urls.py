@@ -7,6 +7,7 @@ from apps.core import system_api
 from apps.core import views as core_views
 from apps.users import api as users_api
 from apps.users import api_tokens, api_users, language, share_api, share_views
+from apps.users import forms as users_forms
 from apps.users import views as users_views
 
 api_v1 = [
@@ -29,7 +30,8 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(template_name="users/login.html", redirect_authenticated_user=True),
+        auth_views.LoginView.as_view(template_name="users/login.html", redirect_authenticated_user=True,
+                                     authentication_form=users_forms.LoginForm),
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

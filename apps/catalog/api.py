@@ -9,10 +9,11 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from apps.backends.errors import BackendError
+from apps.core.parsers import BoundedJSONParser
 from apps.users.ownership import can_change, is_admin
 
 from . import services, sizing
@@ -73,7 +74,7 @@ class BaseModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.
     """Base models: the curated catalogue plus your custom entries."""
 
     lookup_field = "key"
-    parser_classes = [JSONParser, FormParser, MultiPartParser]
+    parser_classes = [BoundedJSONParser, FormParser, MultiPartParser]
 
     def get_queryset(self):
         return filter_models(BaseModel.objects.visible_to_user(self.request.user), self.request.query_params)
@@ -97,7 +98,7 @@ class BaseModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.
         data = request.data.copy() if hasattr(request.data, "copy") else dict(request.data)
         if isinstance(data.get("lora_targets"), list):
             data["lora_targets"] = ",".join(map(str, data["lora_targets"]))
-        form = BaseModelForm(data)
+        form = BaseModelForm(data, user=request.user)
         if not form.is_valid():
             raise _form_errors(form)
         model = create_custom_model(form, request.user)
@@ -153,7 +154,7 @@ class DatasetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     """Datasets you own plus shared ones (admins see all)."""
 
     serializer_class = DatasetSerializer
-    parser_classes = [MultiPartParser, JSONParser, FormParser]
+    parser_classes = [MultiPartParser, BoundedJSONParser, FormParser]
 
     def initialize_request(self, request, *args, **kwargs):
         if request.method == "POST":

@@ -5,6 +5,8 @@ import re
 from django import forms
 from django.conf import settings
 
+from apps.core.storage_refs import check_reference
+
 from . import curation
 from .formats import DatasetFormat
 from .models import BaseModel, Dataset
@@ -117,8 +119,9 @@ class BaseModelForm(forms.ModelForm):
             "template": "The LLaMA-Factory chat template name, e.g. qwen3, llama3, mistral, gemma3.",
         }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.user = user
         self.fields["template"].widget.attrs["list"] = "template-names"
         for name in ("modality", "context_length"):  # the model's defaults apply when left out
             self.fields[name].required = False
@@ -148,6 +151,8 @@ class BaseModelForm(forms.ModelForm):
         value = self.cleaned_data["s3_uri"].strip()
         if value and not re.match(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+", value):
             raise forms.ValidationError("Enter an S3 prefix such as s3://my-bucket/models/my-model/.")
+        if value and (problem := check_reference(value, self.user, owned_prefixes=[])):
+            raise forms.ValidationError(problem)
         return value
 
     def clean_template(self):

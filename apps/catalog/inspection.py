@@ -8,7 +8,7 @@ import itertools
 import statistics
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +23,8 @@ DETECT_ROWS = 50
 MAX_LISTED_ERRORS = 100
 PREVIEW_ROWS = 5
 PREVIEW_TEXT_CHARS = 600
+PREVIEW_KEYS = 50
+HEARTBEAT_ROWS = 1000
 
 
 @dataclass
@@ -61,25 +63,34 @@ def _describe_keys(row) -> str:
     return f"{row_rules._type_name(row)} rows"
 
 
-def detect_layout(head: list) -> Layout:
-    """The layout most of the first rows are in; FileRejected when none of them match a format."""
-    parsed = [row for _, row in head if not isinstance(row, RowError)]
-    if not head:
-        raise FileRejected("empty", "The file has no rows.")
-    if not parsed:
-        raise FileRejected("syntax", f"No row could be read (row 1: {head[0][1].problem}).")
-    votes = Counter()
-    layouts = {}
-    for row in parsed:
+def detect_layout(head: Iterable[tuple[int, object]]) -> Layout:
+    """The layout most of the first rows are in; FileRejected when none of them match a format.
+
+    Rows are looked at one at a time and not kept, so detection holds one row in memory, not DETECT_ROWS.
+    """
+    votes, layouts = Counter(), {}
+    first_error, first_row, seen, parsed = None, None, 0, 0
+    for _, row in head:
+        seen += 1
+        if isinstance(row, RowError):
+            first_error = first_error or row
+            continue
+        parsed += 1
+        if first_row is None:
+            first_row = _describe_keys(row)
         layout = row_rules.detect(row)
         if layout is not None:
             key = (layout.format, layout.style, tuple(sorted(layout.columns.items())))
             votes[key] += 1
             layouts[key] = layout
+    if not seen:
+        raise FileRejected("empty", "The file has no rows.")
+    if not parsed:
+        raise FileRejected("syntax", f"No row could be read (row 1: {first_error.problem}).")
     if not votes:
         raise FileRejected(
             "unknown_format",
-            f"Unknown format: the rows have {_describe_keys(parsed[0])}. Expected Alpaca (instruction/input/output), "
+            f"Unknown format: the rows have {first_row}. Expected Alpaca (instruction/input/output), "
             "ShareGPT (conversations), OpenAI (messages), preference (chosen/rejected), KTO (a true/false label), "
             "prompt with answer (problem/answer) or plain text (text).",
         )
@@ -89,8 +100,7 @@ def detect_layout(head: list) -> Layout:
 def precheck(path: Path, file_type: str) -> Layout:
     """File-level checks and format detection from the first rows; raises FileRejected."""
     check_file(path, file_type)
-    head = list(itertools.islice(iter_rows(path, file_type), DETECT_ROWS))
-    return detect_layout(head)
+    return detect_layout(itertools.islice(iter_rows(path, file_type), DETECT_ROWS))
 
 
 def _shorten(value):
@@ -99,7 +109,7 @@ def _shorten(value):
     if isinstance(value, list):
         return [_shorten(v) for v in value[:20]]
     if isinstance(value, dict):
-        return {k: _shorten(v) for k, v in value.items()}
+        return {k: _shorten(v) for k, v in itertools.islice(value.items(), PREVIEW_KEYS)}
     if isinstance(value, bytes):
         return f"<{len(value)} bytes>"
     return value
@@ -139,8 +149,10 @@ def inspect_files(
     counter: TokenCounter | None = None,
     cutoff_len: int = 2048,
     layout: Layout | None = None,
+    heartbeat: Callable[[], None] | None = None,
 ) -> Inspection:
-    """Check every row of one or more files (name, path, file type) read as one dataset."""
+    """Check every row of one or more files (name, path, file type) read as one dataset; `heartbeat` is
+    called every HEARTBEAT_ROWS rows (it decides itself how often to act)."""
     counter = counter or EstimatedCounter()
     files = list(files)
     multi = len(files) > 1
@@ -151,15 +163,15 @@ def inspect_files(
             for number, row in iter_rows(path, file_type):
                 yield name, number, row
 
-    stream = numbered()
-    head = list(itertools.islice(stream, DETECT_ROWS))
-    if layout is None:
-        layout = detect_layout([(n, r) for _, n, r in head])
+    if layout is None:  # a first, short pass over the head; the full pass below starts again from row 1
+        layout = detect_layout((n, r) for _, n, r in itertools.islice(numbered(), DETECT_ROWS))
     result = Inspection(layout)
     lengths, turns = array("I"), []
     conversational = layout.style in ("sharegpt", "openai")
-    for name, number, row in itertools.chain(head, stream):
+    for name, number, row in numbered():
         result.row_count += 1
+        if heartbeat is not None and result.row_count % HEARTBEAT_ROWS == 0:
+            heartbeat()
         found = [row.problem] if isinstance(row, RowError) else row_rules.problems(row, layout)
         if len(result.preview) < PREVIEW_ROWS and not isinstance(row, RowError):
             result.preview.append({"row": number, **({"file": name} if multi else {}), "data": _shorten(row)})

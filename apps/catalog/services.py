@@ -7,13 +7,16 @@ wrong and why.
 """
 
 import logging
+import time
 from contextlib import ExitStack
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
+from django.utils import timezone
 
 from apps.backends import storage
 from apps.backends.errors import BackendError, RemoteNotFound, TransientError
+from apps.core.storage_refs import check_reference
 
 from . import staging
 from .formats import job_types_for
@@ -43,7 +46,7 @@ def _store() -> str:
 
 def create_from_upload(*, owner, name: str, uploaded_file, description: str = "", base_model=None,
                        cutoff_len: int = 2048, val_fraction: float = 0.0) -> Dataset:
-    """Store an uploaded file as a new dataset and validate it (inline when small, else on the io queue)."""
+    """Store an uploaded file as a new dataset and send its validation to the io queue."""
     if uploaded_file.size > max_upload_bytes():
         raise DatasetInputError("file", too_large_message(uploaded_file.size), "too_large")
     try:
@@ -75,6 +78,7 @@ def create_from_upload(*, owner, name: str, uploaded_file, description: str = ""
         Dataset.objects.filter(pk=dataset.pk).update(storage_uri=uri)
         dataset.record_event(f"Uploaded {uploaded_file.name} ({uploaded_file.size} bytes); detected {layout.format}.")
     _dispatch_validation(dataset)
+    dataset.refresh_from_db()  # as it stands now: a quick worker (or an eager task) may have validated it already
     return dataset
 
 
@@ -86,11 +90,8 @@ def _remove_quietly(dataset, uri: str) -> None:
 
 
 def _dispatch_validation(dataset: Dataset) -> None:
-    small = (dataset.size_bytes or 0) <= settings.DATASET_SYNC_VALIDATION_MB * 1024 * 1024
-    if small and dataset.source == Dataset.Source.UPLOAD:
-        validate(dataset.pk)
-        dataset.refresh_from_db()
-        return
+    """Validation always runs on a worker (the io queue), never in the web process: however small the
+    upload, its rows may decompress (Parquet) or nest (JSON) into far more than the request should hold."""
     from .tasks import validate_dataset
 
     transaction.on_commit(lambda: validate_dataset.delay(dataset.pk))
@@ -123,14 +124,21 @@ def register(*, owner, name: str, source: str, source_uri: str, fmt: str = "", d
     elif source == Dataset.Source.S3:
         if not source_uri.startswith("s3://") or not storage.split_s3(source_uri)[1]:
             raise DatasetInputError("source_uri", "Enter an S3 prefix such as s3://my-bucket/data/.")
-        if settings.S3_BUCKET and source_uri.startswith(storage.s3_uri("datasets")):
-            raise DatasetInputError("source_uri", "That prefix is ModelHub's own storage; register your own data.")
+        if problem := check_reference(source_uri, owner, owned_prefixes=_own_dataset_folders(owner)):
+            raise DatasetInputError("source_uri", problem)
         with transaction.atomic():
             dataset = Dataset.objects.create(**fields, status=Dataset.Status.VALIDATING)
             _dispatch_validation(dataset)
     else:
         raise DatasetInputError("source", f"Unknown source “{source}”.")
     return dataset
+
+
+def _own_dataset_folders(owner) -> list[str]:
+    """The folders of `owner`'s datasets in ModelHub's S3 storage (where registering again is harmless)."""
+    if not settings.S3_BUCKET:
+        return []
+    return [staging.folder_uri(d, "s3") for d in Dataset.objects.filter(owner=owner).only("pk", "name")]
 
 
 def default_layout(fmt: str) -> Layout:
@@ -172,10 +180,28 @@ def validate(dataset_id: int) -> None:
         logger.info("Dataset %s was deleted while it was being validated.", dataset_id)
 
 
+def _heartbeat(dataset_id: int):
+    """A function renewing the dataset's status time while it validates (at most every tenth of the stale
+    window), so the sweep can tell a running validation from one whose worker died."""
+    every = settings.DATASET_VALIDATION_STALE_SECONDS / 10
+    last = 0.0
+
+    def beat() -> None:
+        nonlocal last
+        if time.monotonic() - last >= every:
+            last = time.monotonic()
+            Dataset.objects.filter(pk=dataset_id, status=Dataset.Status.VALIDATING).update(
+                status_changed_at=timezone.now())
+
+    return beat
+
+
 def _validate(dataset_id: int) -> None:
     dataset = Dataset.objects.filter(pk=dataset_id, status=Dataset.Status.VALIDATING).first()
     if dataset is None:
         return
+    heartbeat = _heartbeat(dataset_id)
+    heartbeat()
     try:
         with ExitStack() as stack:
             files = [(name, stack.enter_context(storage.local_copy(uri)), ftype)
@@ -183,7 +209,7 @@ def _validate(dataset_id: int) -> None:
             size = sum(path.stat().st_size for _, path, _ in files)
             layout = Layout.from_json(dataset.format, dataset.layout) if dataset.layout else None
             result = inspect_files(files, counter=counter_for(dataset.base_model),
-                                   cutoff_len=dataset.cutoff_len, layout=layout)
+                                   cutoff_len=dataset.cutoff_len, layout=layout, heartbeat=heartbeat)
     except FileRejected as exc:
         _fail(dataset, exc.message, {"code": exc.code, "message": exc.message})
         return
@@ -196,6 +222,13 @@ def _validate(dataset_id: int) -> None:
         return
     except BackendError as exc:
         _fail(dataset, str(exc), {"code": "storage", "message": str(exc)})
+        return
+    except DatabaseError:
+        raise  # the database is away: the task's retry or the stale sweep will try again
+    except Exception as exc:  # noqa: BLE001 - a file no reader expected must end the validation, not loop it
+        logger.exception("Validation of dataset %s failed", dataset_id)
+        message = f"The data could not be read ({type(exc).__name__}); check the file and upload it again."
+        _fail(dataset, message, {"code": "unreadable", "message": message})
         return
     fields = dict(
         format=result.layout.format, layout=result.layout.as_json(), job_types=result.job_types,

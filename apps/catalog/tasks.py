@@ -5,8 +5,11 @@ from apps.backends.errors import TransientError
 from . import services
 
 
+# Acknowledged when taken, not when done: a validation may run longer than Redis's visibility timeout, which
+# would hand it to a second worker while the first still reads. A validation whose worker dies is found by
+# `redispatch_validations` instead, once its heartbeat (the dataset's status time) stops being renewed.
 @shared_task(
-    name="catalog.validate_dataset", bind=True, soft_time_limit=3600, time_limit=3700,
+    name="catalog.validate_dataset", bind=True, soft_time_limit=3600, time_limit=3700, acks_late=False,
     autoretry_for=(TransientError,), retry_backoff=True, retry_backoff_max=600, max_retries=6,
 )
 def validate_dataset(self, dataset_id: int) -> None:
@@ -16,7 +19,7 @@ def validate_dataset(self, dataset_id: int) -> None:
 
 @shared_task(name="catalog.redispatch_validations", soft_time_limit=60, time_limit=90)
 def redispatch_validations() -> int:
-    """Send validation again for datasets left validating longer than a validation can run."""
+    """Send validation again for datasets whose validation stopped renewing its heartbeat."""
     from datetime import timedelta
 
     from django.conf import settings

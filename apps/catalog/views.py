@@ -106,7 +106,7 @@ def create_custom_model(form: BaseModelForm, owner) -> BaseModel:
 
 @login_required
 def model_add(request):
-    form = BaseModelForm(request.POST or None)
+    form = BaseModelForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         model = create_custom_model(form, request.user)
         messages.success(request, f"Added “{model.display_name}” to your catalog.")

@@ -5,10 +5,12 @@ calls them through `in_db_thread`; `admit` does what a gateway request needs in 
 `aadmit` remembers its result in the process for CHAT_AUTH_CACHE_SECONDS, so a client streaming
 many requests costs no database work per request: a revoked token, a user removed from every
 group or an endpoint leaving service is noticed after at most that long. The rate limit is
-counted on every request.
+counted on every request; when the cache holding its counters cannot be reached, requests go on
+without a limit (logged) rather than failing.
 """
 
 import asyncio
+import logging
 import math
 import time
 
@@ -25,6 +27,8 @@ from apps.users.models import GROUPS, hash_token
 from apps.users.ownership import visible_to
 
 from .errors import GatewayError, model_not_found, not_in_service, unauthenticated
+
+logger = logging.getLogger(__name__)
 
 
 def user_from_authorization(header: str):
@@ -55,20 +59,29 @@ def check_rate(user) -> None:
     window = settings.CHAT_RATE_LIMIT_WINDOW_SECONDS
     now = time.time()
     index = int(now // window)
-    key = f"chat-rate:{user.pk}:{index}"
-    cache = caches[settings.CHAT_RATE_LIMIT_CACHE]
-    cache.add(key, 0, timeout=window + 1)
     try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=window + 1)
-        count = 1
+        count = _count(f"chat-rate:{user.pk}:{index}", window)
+    except Exception as exc:  # noqa: BLE001 - any cache backend's connection error
+        # Availability over the limit: the limit protects capacity; refusing everyone protects nothing.
+        logger.warning("Chat rate limit not applied: the cache %r is unreachable (%s: %s)",
+                       settings.CHAT_RATE_LIMIT_CACHE, type(exc).__name__, exc)
+        return
     if count > limit:
         retry_after = max(1, math.ceil((index + 1) * window - now))
         raise GatewayError(
             429, f"Rate limit reached: {limit} requests per {window} s. Try again in {retry_after} s.",
             type="requests", code="rate_limit_exceeded", headers={"Retry-After": str(retry_after)},
         )
+
+
+def _count(key: str, window: int) -> int:
+    cache = caches[settings.CHAT_RATE_LIMIT_CACHE]
+    cache.add(key, 0, timeout=window + 1)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=window + 1)
+        return 1
 
 
 def usable_endpoint(user, name) -> Endpoint:
@@ -107,16 +120,22 @@ async def acheck_rate(user) -> None:
         await sync_to_async(check_rate)(user)
 
 
-def admit(authorization: str, model) -> tuple:
-    """Authenticate and authorise one gateway request; the user and the endpoint."""
+def authenticate(authorization: str):
+    """The user behind a gateway request's token, if that user may chat at all."""
     user = user_from_authorization(authorization)
     check_may_chat(user)
+    return user
+
+
+def admit(authorization: str, model) -> tuple:
+    """Authenticate and authorise one gateway request; the user and the endpoint."""
+    user = authenticate(authorization)
     return user, usable_endpoint(user, model)
 
 
-_admitted: dict[tuple[str, str], tuple[float, object, Endpoint]] = {}
-_in_flight: dict[tuple[str, str], asyncio.Future] = {}
 _ADMITTED_MAX = 10_000
+_admitted: dict[tuple, tuple[float, object]] = {}
+_in_flight: dict[tuple, asyncio.Future] = {}
 
 
 def _remember(key, lookup: asyncio.Future) -> None:
@@ -125,25 +144,33 @@ def _remember(key, lookup: asyncio.Future) -> None:
         return
     if len(_admitted) >= _ADMITTED_MAX:
         _admitted.clear()
-    _admitted[key] = (time.monotonic() + settings.CHAT_AUTH_CACHE_SECONDS, *lookup.result())
+    _admitted[key] = (time.monotonic() + settings.CHAT_AUTH_CACHE_SECONDS, lookup.result())
+
+
+async def _remembered(key: tuple, function, *args):
+    """`function(*args)` in the database thread, remembered under `key` for CHAT_AUTH_CACHE_SECONDS;
+    concurrent callers with the same key share one lookup (and its failure, which is not remembered)."""
+    hit = _admitted.get(key)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    lookup = _in_flight.get(key)
+    if lookup is None:
+        lookup = _in_flight[key] = asyncio.ensure_future(in_db_thread(function)(*args))
+        lookup.add_done_callback(lambda done: _remember(key, done))
+    # shield: a request that goes away does not cancel the lookup others are waiting for.
+    return await asyncio.shield(lookup)
+
+
+async def aauthenticate(authorization: str):
+    """`authenticate`, remembered per token: the gateway calls it before reading the request body, so an
+    anonymous client cannot make the gateway read or parse anything."""
+    return await _remembered((hash_token(authorization), None), authenticate, authorization)
 
 
 async def aadmit(authorization: str, model) -> tuple:
-    """`admit`, remembered per (token, model) for CHAT_AUTH_CACHE_SECONDS; then the rate limit.
-
-    Concurrent requests with the same token and model share one database lookup.
-    """
+    """`admit`, remembered per (token, model) for CHAT_AUTH_CACHE_SECONDS; then the rate limit."""
     key = (hash_token(authorization), model if isinstance(model, str) else "")
-    hit = _admitted.get(key)
-    if hit is not None and hit[0] > time.monotonic():
-        user, endpoint = hit[1], hit[2]
-    else:
-        lookup = _in_flight.get(key)
-        if lookup is None:
-            lookup = _in_flight[key] = asyncio.ensure_future(in_db_thread(admit)(authorization, model))
-            lookup.add_done_callback(lambda done: _remember(key, done))
-        # shield: a request that goes away does not cancel the lookup others are waiting for.
-        user, endpoint = await asyncio.shield(lookup)
+    user, endpoint = await _remembered(key, admit, authorization, model)
     await acheck_rate(user)
     return user, endpoint
 

@@ -7,10 +7,13 @@ Every 4xx/5xx answer of /api/ is `{"code": ..., "message": ..., "errors": {field
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, pagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from .parsers import RequestTooLarge
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +29,9 @@ _CODES = {
     exceptions.ParseError: ("parse_error", None),
     exceptions.Throttled: ("rate_limited", None),
 }
+
+
+_CODES[RequestTooLarge] = ("request_too_large", None)
 
 
 def error_body(code: str, message: str, errors: dict | None = None) -> dict:
@@ -63,6 +69,10 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = RequestTooLarge()
+    elif isinstance(exc, TooManyFieldsSent):
+        exc = exceptions.ParseError("The request has too many fields.")
     response = drf_exception_handler(exc, context)
     if response is None:
         logger.exception("Unhandled API error", exc_info=exc)

@@ -6,7 +6,8 @@ logger = logging.getLogger(__name__)
 
 
 class JsonApiErrorsMiddleware:
-    """Answers errors raised outside DRF views under /api/ (unknown URLs, crashes) with the API's error body."""
+    """Answers errors raised outside DRF views under /api/ (unknown URLs, crashes) with the API's error body,
+    and marks every /api/ answer `Cache-Control: no-store`."""
 
     prefix = "/api/"
 
@@ -15,6 +16,9 @@ class JsonApiErrorsMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
+        if request.path.startswith(self.prefix) and not response.has_header("Cache-Control"):
+            # API answers carry users' data and, once, new secrets and tokens: never kept by a cache.
+            response["Cache-Control"] = "no-store"
         if (
             request.path.startswith(self.prefix)
             and response.status_code == 404

@@ -10,3 +10,4 @@ class UsersConfig(AppConfig):
         from . import signals
 
         signals.connect()
+        from . import throttle  # noqa: F401 - connects the failed-login log and counter

@@ -1,6 +1,23 @@
 from django import forms
+from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
 
 from .models import ApiToken, UserSecret
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form, saying so when the login was refused because of too many failures."""
+
+    def clean(self):
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            if getattr(self.request, "login_locked_out", False):
+                minutes = max(1, settings.LOGIN_LOCKOUT_SECONDS // 60)
+                raise forms.ValidationError(
+                    f"Too many failed logins. Try again in up to {minutes} minutes.", code="locked_out",
+                ) from None
+            raise
 
 
 class ApiTokenForm(forms.ModelForm):

@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from .forms import ApiTokenForm, UserSecretForm
@@ -19,6 +20,7 @@ def _profile(request, *, form=None, secret_form=None, new_token=None, status=200
     return render(request, "users/profile.html", context, status=status)
 
 
+@never_cache  # it shows a new token once: no browser or proxy may keep a copy
 @login_required
 def profile(request):
     """The user's profile: groups, API tokens (a new one is shown once) and stored secrets."""
@@ -31,6 +33,7 @@ def profile(request):
     return _profile(request, new_token=raw)
 
 
+@never_cache
 @login_required
 @require_POST
 def add_secret(request):
@@ -45,7 +48,8 @@ def add_secret(request):
 @login_required
 @require_POST
 def delete_secret(request, pk: int):
-    secret = get_visible_or_404(UserSecret.objects.all(), request.user, pk=pk)
+    """The owner's alone, as in the API: admins act on other users' secrets nowhere."""
+    secret = get_object_or_404(UserSecret.objects.filter(owner=request.user), pk=pk)
     secret.delete()
     messages.success(request, f"Secret “{secret.name}” deleted.")
     return redirect("profile")

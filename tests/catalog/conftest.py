@@ -13,6 +13,20 @@ def storage_dir(settings, tmp_path):
     return settings.STORAGE_DIR
 
 
+@pytest.fixture(autouse=True)
+def validation_on_a_worker(request, monkeypatch):
+    """Validation is always a task; these tests run it in-process as soon as it is sent, except those that
+    capture on-commit callbacks to look at the queued dispatch themselves."""
+    uses_database = request.node.get_closest_marker("django_db") is not None
+    if uses_database and "django_capture_on_commit_callbacks" not in request.fixturenames:
+        from django.db import transaction
+
+        from apps.catalog.tasks import validate_dataset
+
+        monkeypatch.setattr(transaction, "on_commit", lambda func, using=None, robust=False: func())
+        monkeypatch.setattr(validate_dataset, "delay", validate_dataset.run)
+
+
 @pytest.fixture
 def s3(monkeypatch, settings):
     """moto S3 with ModelHub's bucket and a user bucket; the shared boto3 client cache is reset around it."""

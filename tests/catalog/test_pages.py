@@ -119,7 +119,6 @@ def test_detail_polls_while_validating_then_refreshes(logged_in, user, settings,
 
     from .conftest import CORPUS
 
-    settings.DATASET_SYNC_VALIDATION_MB = 0
     with django_capture_on_commit_callbacks(execute=False):
         dataset = services.create_from_upload(owner=user, name="slow", uploaded_file=SimpleUploadedFile(
             "t.jsonl", (CORPUS / "good/text.jsonl").read_bytes()))

@@ -137,7 +137,6 @@ def test_xhr_page_upload_answers_json(client, user, storage_dir, settings):
 def test_large_upload_is_validated_by_the_io_task(user_api, settings, django_capture_on_commit_callbacks):
     from unittest import mock
 
-    settings.DATASET_SYNC_VALIDATION_MB = 0
     with mock.patch("apps.catalog.tasks.validate_dataset.delay") as delay, \
             django_capture_on_commit_callbacks(execute=True):
         body = upload_api(user_api, file=corpus_file("good", "alpaca.csv")).json()
@@ -163,7 +162,6 @@ def test_lost_validations_are_sent_again_and_deleted_ones_are_skipped(user_api, 
     from apps.catalog import services
     from apps.catalog.tasks import redispatch_validations
 
-    settings.DATASET_SYNC_VALIDATION_MB = 0
     with django_capture_on_commit_callbacks(execute=False):
         stale = upload_api(user_api, name="stale", file=corpus_file("good", "text.jsonl")).json()["id"]
         fresh = upload_api(user_api, name="fresh", file=corpus_file("good", "text.jsonl")).json()["id"]

@@ -16,8 +16,7 @@ def test_upload_is_validated_by_an_io_worker(tmp_path):
     user = make_user("alice")
     _, raw = ApiToken.issue(user, "integration")
     headers = {"Authorization": f"Bearer {raw}"}
-    env = stack.stack_env(DATA_DIR=str(tmp_path), STORAGE_DIR=str(tmp_path / "storage"),
-                          DATASET_SYNC_VALIDATION_MB="0")
+    env = stack.stack_env(DATA_DIR=str(tmp_path), STORAGE_DIR=str(tmp_path / "storage"))
     with stack.web_server(env) as url, stack.worker(env, queues="io"):
         path = CORPUS / "broken" / "alpaca_missing_field.jsonl"
         with open(path, "rb") as fh:

@@ -15,8 +15,14 @@ def run(*args):
     return out.getvalue(), err.getvalue()
 
 
-def test_add_user_hashes_the_password_and_sets_the_group():
-    run("add_user", "carol", "a-long-test-password", "default")
+def add_user(monkeypatch, username, password, group, *extra):
+    """add_user with the password on standard input, as a script gives it."""
+    monkeypatch.setattr("sys.stdin", StringIO(password + "\n"))
+    return run("add_user", username, group, "--password-stdin", *extra)
+
+
+def test_add_user_hashes_the_password_and_sets_the_group(monkeypatch):
+    add_user(monkeypatch, "carol", "a-long-test-password", "default")
     user = User.objects.get(username="carol")
     assert user.password != "a-long-test-password"
     assert identify_hasher(user.password).algorithm == "pbkdf2_sha256"
@@ -25,8 +31,8 @@ def test_add_user_hashes_the_password_and_sets_the_group():
     assert not user.is_admin
 
 
-def test_add_admin_user():
-    run("add_user", "dave", "a-long-test-password", "admin")
+def test_add_admin_user(monkeypatch):
+    add_user(monkeypatch, "dave", "a-long-test-password", "admin")
     user = User.objects.get(username="dave")
     assert user.is_admin and user.is_staff
 
@@ -39,15 +45,40 @@ def test_add_admin_user():
         (("bad name!", "a-long-test-password", "default"), "Enter a valid username"),
     ],
 )
-def test_add_user_rejects_bad_input_and_creates_nothing(args, message):
+def test_add_user_rejects_bad_input_and_creates_nothing(monkeypatch, args, message):
     with pytest.raises(CommandError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        run("add_user", *args)
+        add_user(monkeypatch, *args)
     assert not User.objects.exists()
 
 
-def test_add_existing_user_fails(user):
+def test_add_existing_user_fails(monkeypatch, user):
     with pytest.raises(CommandError, match="User 'alice' already exists."):
-        run("add_user", "alice", "a-long-test-password", "default")
+        add_user(monkeypatch, "alice", "a-long-test-password", "default")
+
+
+def test_add_user_never_takes_the_password_as_an_argument():
+    with pytest.raises(CommandError, match="unrecognized arguments: default"):
+        run("add_user", "erin", "a-long-test-password", "default")
+    assert not User.objects.exists()
+
+
+def test_add_user_asks_twice_at_a_prompt_and_refuses_a_mismatch(monkeypatch):
+    typed = iter(["a-long-test-password", "a-long-test-password", "a-long-test-password", "different-password"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(typed))
+    monkeypatch.setattr("sys.stdin", type("Tty", (StringIO,), {"isatty": lambda self: True})())
+    run("add_user", "frank", "default")
+    assert User.objects.get(username="frank").check_password("a-long-test-password")
+    with pytest.raises(CommandError, match="The two passwords differ."):
+        run("add_user", "grace", "default")
+
+
+def test_add_user_without_a_terminal_or_stdin_flag_says_how(monkeypatch):
+    monkeypatch.setattr("sys.stdin", StringIO(""))
+    with pytest.raises(CommandError, match="pipe it in with --password-stdin"):
+        run("add_user", "heidi", "default")
+    with pytest.raises(CommandError, match="nothing was read"):
+        run("add_user", "heidi", "default", "--password-stdin")
+    assert not User.objects.exists()
 
 
 def test_delete_user(user):
