@@ -9,7 +9,7 @@ from rest_framework import fields as drf
 from apps.core.job_types import JobType
 
 from . import spec as specs
-from .serializers import validate_create
+from .serializers import NewJob, validate_job
 
 TEXTAREAS = {"reward_code", "format_prompt_template"}
 PRETTY = {"lr": "LR", "kl": "KL", "ppo": "PPO", "lora": "LoRA", "gb": "GB", "val": "Validation", "ftx": "SFT mix",
@@ -131,21 +131,13 @@ class JobForm(forms.Form):
         data["job_type"] = self.job_type
         return data
 
-    def validate(self, request) -> tuple[str | None, dict | None]:
-        """Validate with the API's serializer; errors land on the form's fields."""
-        name, spec, errors = validate_create(self.raw_data(), {"request": request})
+    def validate(self, user) -> NewJob | None:
+        """Validate with the API's validator (`validate_job`); errors land on the form's fields."""
+        result = validate_job(self.raw_data(), user)
         self._errors = ErrorDict()
         self.cleaned_data = {}
-        for field, messages in errors.items():
+        for field, messages in result.errors.items():
             target = field if field in self.fields else None
-            for message in _flatten(messages):
+            for message in messages:
                 self.add_error(target, message)
-        return name, spec
-
-
-def _flatten(messages) -> list[str]:
-    if isinstance(messages, dict):
-        return [m for value in messages.values() for m in _flatten(value)]
-    if isinstance(messages, list | tuple):
-        return [m for value in messages for m in _flatten(value)]
-    return [str(messages)]
+        return result.value

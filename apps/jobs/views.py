@@ -87,9 +87,9 @@ def job_new(request):
         job_type = JobType.SFT
     if request.method == "POST":
         form = JobForm(request.POST, job_type=job_type, user=request.user)
-        name, spec = form.validate(request)
-        if spec is not None:
-            job = services.create_job(request.user, name, spec)
+        new = form.validate(request.user)
+        if new is not None:
+            job = services.create_job(request.user, new.name, new.spec.to_dict())
             messages.success(request, f"Job “{job.name}” is queued; it is being submitted to {job.backend}.")
             return redirect("jobs:detail", pk=job.pk)
     else:
