@@ -29,7 +29,7 @@ class Validated(Generic[T]):
     """The result of validating a request: a value to create from, or field errors (never both)."""
 
     value: T | None
-    errors: Mapping[str, list[str]] = field(default_factory=dict)
+    errors: Mapping[str, Any] = field(default_factory=dict)  # field -> [messages] (nested parts: their own map)
     notes: tuple[str, ...] = ()  # defaults the validator chose that the user should know about
     fit: Any = None  # deploy only: the memory-fit estimate, also when other fields are invalid
 
@@ -45,11 +45,20 @@ class Validated(Generic[T]):
 
 
 def invalid(errors: Mapping[str, Any], **extra) -> Validated:
-    return Validated(value=None, errors={k: flatten(v) for k, v in errors.items()}, **extra)
+    return Validated(value=None, errors={k: plain(v) for k, v in errors.items()}, **extra)
+
+
+def plain(messages: Any) -> Any:
+    """DRF error details as plain data: lists of str, dicts (nested serializers) kept as dicts."""
+    if isinstance(messages, Mapping):
+        return {k: plain(v) for k, v in messages.items()}
+    if isinstance(messages, list | tuple):
+        return [plain(m) for m in messages]
+    return str(messages)
 
 
 def flatten(messages: Any) -> list[str]:
-    """DRF error details (lists, dicts for nested parts, ErrorDetail strings) as plain messages."""
+    """Every message of an error detail, nested parts included, as one list."""
     if isinstance(messages, Mapping):
         return [m for value in messages.values() for m in flatten(value)]
     if isinstance(messages, list | tuple):

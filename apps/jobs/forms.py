@@ -7,6 +7,7 @@ from django.forms.utils import ErrorDict
 from rest_framework import fields as drf
 
 from apps.core.job_types import JobType
+from apps.core.validation import flatten
 
 from . import spec as specs
 from .serializers import NewJob, validate_job
@@ -138,6 +139,6 @@ class JobForm(forms.Form):
         self.cleaned_data = {}
         for field, messages in result.errors.items():
             target = field if field in self.fields else None
-            for message in messages:
+            for message in flatten(messages):
                 self.add_error(target, message)
         return result.value
