@@ -79,7 +79,7 @@ MODEL_ARGS = frozenset({
     "low_cpu_mem_usage", "rope_scaling", "flash_attn", "shift_attn", "mixture_of_depths", "use_unsloth",
     "use_unsloth_gc", "enable_liger_kernel", "moe_aux_loss_coef", "disable_gradient_checkpointing",
     "use_reentrant_gc", "upcast_layernorm", "upcast_lmhead_output", "train_from_scratch", "infer_backend",
-    "offload_folder", "use_cache", "infer_dtype", "hf_hub_token", "ms_hub_token", "om_hub_token",
+    "offload_folder", "infer_dtype", "hf_hub_token", "ms_hub_token", "om_hub_token",
     "print_param_status", "trust_remote_code", "quantization_method", "quantization_bit", "quantization_type",
     "double_quantization", "quantization_device_map", "export_dir", "export_size", "export_device",
     "export_quantization_bit", "export_quantization_dataset", "export_quantization_nsamples",
@@ -95,7 +95,7 @@ DATA_ARGS = frozenset({
 })
 FINETUNING_ARGS = frozenset({
     "stage", "do_train", "finetuning_type", "use_llama_pro", "use_adam_mini", "use_muon", "use_dft_loss",
-    "use_eaft_loss", "freeze_vision_tower", "freeze_multi_modal_projector", "freeze_language_model",
+    "freeze_vision_tower", "freeze_multi_modal_projector", "freeze_language_model",
     "compute_accuracy", "disable_shuffling", "early_stopping_steps", "plot_loss", "include_effective_tokens_per_second",
     "freeze_trainable_layers", "freeze_trainable_modules", "freeze_extra_modules",
     "additional_target", "lora_alpha", "lora_dropout", "lora_rank", "lora_target", "loraplus_lr_ratio",
