@@ -9,6 +9,7 @@ It fails when a renderer emits a key or value LLaMA-Factory refuses, and when th
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ from .test_render_properties import accepted_spec, world  # noqa: F401 (world: t
 
 GOLDEN = Path(__file__).parent / "golden"
 HELPER = Path(__file__).parent / "llamafactory_parse.py"
+ENTRYPOINT = Path(__file__).resolve().parents[2] / "docker" / "entrypoint"
 SAMPLED_SPECS = 40
 
 
@@ -60,6 +62,22 @@ def golden_configs() -> tuple[dict, dict]:
     return train, export
 
 
+def with_entrypoint_overrides(train: dict) -> dict:
+    """Each golden config with what the entry point may add on the command line (a resume, tracking off),
+    merged as `llamafactory-cli train` merges it (OmegaConf dotlist over the YAML)."""
+    from omegaconf import OmegaConf
+
+    if str(ENTRYPOINT) not in sys.path:  # the training image's entry point package (as tests/docker/conftest.py)
+        sys.path.insert(0, str(ENTRYPOINT))
+    from modelhub_train import commands
+
+    tail = commands.llamafactory_train("/c.yaml", "/opt/ml/checkpoints/output/checkpoint-40",
+                                       commands.tracking_off("llamafactory"))[3:]
+    return {f"{name}+overrides": OmegaConf.to_container(OmegaConf.merge(OmegaConf.create(config),
+                                                                         OmegaConf.from_dotlist(tail)))
+            for name, config in train.items()}
+
+
 def sampled_configs(world) -> dict:
     from .test_render_golden import CONTEXT, dataset_refs
 
@@ -83,6 +101,7 @@ def test_real_llamafactory_parser_accepts_every_rendered_config(world):
     python = local_python()
     train, export = golden_configs()
     assert len(train) >= 20
+    train.update(with_entrypoint_overrides(train))
     train.update(sampled_configs(world))
     answer = parse(python, train, export)
     refused = {name: result for name, result in answer["results"].items() if result != "ok"}
