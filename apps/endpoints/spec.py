@@ -33,7 +33,6 @@ ENGINES = ("vllm", "sglang", "lmi")
 ENGINE_CHOICES = ("auto", *ENGINES)
 DTYPES = ("auto", "bfloat16", "float16", "float32")
 QUANTIZATIONS = ("", "awq", "gptq", "fp8", "bitsandbytes")
-LMI_QUANTIZATIONS = ("", "awq", "fp8", "bitsandbytes")
 MODALITIES = ("image", "video", "audio")
 INFERENCE_AMIS = (
     "al2-ami-sagemaker-inference-gpu-2",
