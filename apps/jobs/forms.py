@@ -62,6 +62,13 @@ def _form_field(name: str, field, job_type: str, user) -> forms.Field:
         return forms.ChoiceField(choices=choices, **{**common, "help_text": (
             "Your stored W&B or SwanLab key (add one on your profile page). The key itself only reaches the "
             "training container.")})
+    if name == "hf_token_ref":
+        from apps.users.models import UserSecret
+
+        tokens = UserSecret.objects.filter(owner=user, kind="hf_token").order_by("name").values_list("name", flat=True)
+        return forms.ChoiceField(choices=[("", "—"), *[(t, t) for t in tokens]], **{**common, "help_text": (
+            "Your stored Hugging Face token (add one on your profile page); gated models such as Llama and Gemma "
+            "need it.")})
     if name == "instance_type":
         return forms.ChoiceField(choices=specs.instance_type_choices(), **common)
     if name == "base_model":

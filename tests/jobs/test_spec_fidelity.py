@@ -162,3 +162,19 @@ def test_validate_job_refuses_unknown_fields_and_returns_one_shape(user):
     result = validate_job({"name": " run 1 ", **payload("sft", ds)}, user)
     assert result.ok and result.value.name == "run 1" and result.value.spec.job_type == "sft"
     assert result.or_raise() is result.value
+
+
+def test_the_job_form_offers_stored_tokens_and_shows_the_gated_error_on_its_field(user):
+    from apps.jobs.forms import JobForm
+    from apps.users.models import UserSecret
+
+    UserSecret.objects.create(owner=user, name="hf-main", kind="hf_token", value="hf_" + "x" * 30)
+    ds = make_dataset(user)
+    post = {"name": "gated", "job_type": "sft", "base_model": "llama-3-1-8b-instruct", "datasets": [str(ds.pk)]}
+    form = JobForm(post, job_type="sft", user=user)
+    assert ("hf-main", "hf-main") in form.fields["hf_token_ref"].choices
+    assert form.validate(user) is None and "hf_token_ref" in form.errors
+    form = JobForm({**post, "hf_token_ref": "hf-main"}, job_type="sft", user=user)
+    new = form.validate(user)
+    assert new is not None, form.errors
+    assert new.spec.hf_token_ref == "hf-main"
