@@ -153,6 +153,11 @@ def check_parsers(d: Draft) -> None:
     if reasoning and reasoning not in engine_vocab.REASONING_PARSERS[engine]:
         d.err("reasoning_parser", f"{engine} has no reasoning parser {reasoning!r}." if engine != "lmi"
               else "Reasoning parsers are set with vLLM or SGLang; choose one of them as the engine.")
+    source = engine_vocab.SOURCE.get("vllm" if engine == "lmi" else engine)
+    version = d.attrs["engine_version"] or images.default_version(engine)
+    if (tool or reasoning) and engine != "lmi" and (images.override(engine) or version != source["for_version"]):
+        d.notes.append(f"Parser names were checked against {engine}'s list for {source['for_version']}; "
+                       f"{'your image' if images.override(engine) else version} may name them differently.")
 
 
 def check_adapters(d: Draft) -> None:

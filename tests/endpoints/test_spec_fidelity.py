@@ -145,3 +145,12 @@ def test_one_shape_unknown_fields_and_strict_types(user):
 def test_repo_ids_the_hub_refuses_are_refused(user, repo):
     result = validate_deploy({"source": "hf", "model_uri": repo, "instance_type": "ml.g5.2xlarge"}, user)
     assert "model_uri" in result.errors
+
+
+def test_parsers_for_another_engine_version_are_accepted_with_a_note(user):
+    same = validate_deploy(catalog("qwen2-5-7b-instruct", engine="vllm", tool_call_parser="hermes"), user)
+    assert same.ok and not any("Parser names" in n for n in same.notes)
+    other = validate_deploy(catalog("qwen2-5-7b-instruct", engine="vllm", engine_version="0.27.1",
+                                    tool_call_parser="hermes"), user)
+    assert other.ok, other.errors
+    assert any("0.27.1 may name them differently" in n for n in other.notes)
