@@ -1,5 +1,6 @@
 """The curated catalogue: base models and built-in datasets from the version-controlled data files."""
 
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -24,6 +25,28 @@ def curated_models() -> list[dict]:
     if duplicates:
         raise ValueError(f"Duplicate keys in models.yaml: {sorted(duplicates)}")
     return [{"lora_targets": ["all"], "modality": "text", **entry} for entry in entries]
+
+
+# Facts about a model's architecture, read from its config.json (see models.yaml); the deploy checks
+# (tensor parallelism vs attention heads, KV cache size, context length) and the gated-token rule use them.
+FACT_FIELDS = ("context_length", "num_layers", "hidden_size", "num_attention_heads", "num_kv_heads", "head_dim",
+               "gated")
+
+
+@cache
+def _facts_index() -> dict[str, dict]:
+    index = {}
+    for entry in curated_models():
+        facts = {f: entry[f] for f in FACT_FIELDS if f in entry}
+        for name in (entry["key"], entry.get("repo_id")):
+            if name:
+                index[name] = facts
+    return index
+
+
+def model_facts(key_or_repo_id: str) -> dict | None:
+    """The config.json facts of a curated model, by catalog key or Hugging Face repo id; None if unknown."""
+    return _facts_index().get(key_or_repo_id)
 
 
 def builtin_datasets() -> list[dict]:

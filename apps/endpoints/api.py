@@ -12,7 +12,7 @@ from apps.users.ownership import IsOwnerOrAdmin, OwnedQuerysetMixin
 
 from . import services
 from .models import Endpoint, Status
-from .serializers import DeployRequest, EndpointEventSerializer, EndpointSerializer, ScaleSerializer, SourceSerializer
+from .serializers import EndpointEventSerializer, EndpointSerializer, ScaleSerializer, SourceSerializer, validate_deploy
 from .spec import DeploySpecSerializer
 
 
@@ -22,7 +22,7 @@ def _conflict(exc: Exception) -> Response:
 
 class EndpointCreateRequest(SourceSerializer, DeploySpecSerializer):
     """The create body for the API schema: the source fields and the DeploySpec fields, flat.
-    Validation is DeployRequest's."""
+    Validation is validate_deploy's."""
 
 
 class EndpointViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -46,16 +46,15 @@ class EndpointViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.Retrieve
                    description="Deploy a model: the source (a succeeded job, a catalog model, an HF repo id or an S3 "
                                "prefix) plus a DeploySpec. Invalid requests get 400 with field errors and create nothing.")
     def create(self, request):
-        deploy = DeployRequest(request.data, user=request.user)
-        if not deploy.is_valid():
-            raise ValidationError(deploy.errors)
+        deploy = validate_deploy(request.data, request.user)
+        new = deploy.or_raise()
         try:
-            endpoint = services.create_endpoint(request.user, **deploy.create_kwargs)
+            endpoint = services.create_endpoint(request.user, **new.create_kwargs())
         except IntegrityError as exc:
             raise ValidationError({"name": ["An endpoint with this name already exists; choose another name."]}) from exc
         data = EndpointSerializer(endpoint).data
         if deploy.notes:
-            data["notes"] = deploy.notes
+            data["notes"] = list(deploy.notes)
         return Response(data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ScaleSerializer, responses={202: EndpointSerializer, 409: None},

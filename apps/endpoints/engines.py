@@ -85,6 +85,7 @@ OPTIONS: tuple[Option, ...] = (
     # vLLM parses tool calls only with auto tool choice on (the predecessor forgot it).
     Option("enable_auto_tool_choice", SWITCH, "--enable-auto-tool-choice", None, "OPTION_ENABLE_AUTO_TOOL_CHOICE"),
     Option("tool_call_parser", VALUE, "--tool-call-parser", "--tool-call-parser", "OPTION_TOOL_CALL_PARSER"),
+    Option("reasoning_parser", VALUE, "--reasoning-parser", "--reasoning-parser", None),
     Option("limit_mm_per_prompt", JSON, "--limit-mm-per-prompt", None, "OPTION_LIMIT_MM_PER_PROMPT"),
     Option("enable_lora", SWITCH, "--enable-lora", "--enable-lora", None),
     Option("lora_modules", LIST, "--lora-modules", "--lora-paths", None),
@@ -105,16 +106,22 @@ class EngineConfigError(ValueError):
 # --- the model: where the engine reads it and what it is called ---
 
 _SERVED_NAME_BAD = re.compile(r"[^A-Za-z0-9._-]+")
+# Values every DLC entrypoint generation since Gen2 reads as a switch (case-insensitive, stripped):
+# SM_VLLM_SERVED_MODEL_NAME=true would become a bare flag, =false would drop it.
+_BOOLEAN_WORDS = ("true", "false")
 
 
 def served_model_name(model_name: str) -> str:
     """The one name the engine serves the model under; the gateway sends exactly this as `model`.
 
     The last path segment of the model's name (`meta-llama/Llama-3.1-8B-Instruct` →
-    `Llama-3.1-8B-Instruct`), restricted to letters, digits, '.', '_' and '-', at most 64 characters.
+    `Llama-3.1-8B-Instruct`), restricted to letters, digits, '.', '_' and '-', at most 64 characters,
+    never a word the DLC entrypoints read as a boolean ("true" → "true-model").
     """
     segments = [s for s in str(model_name).split("/") if s.strip()]
     name = _SERVED_NAME_BAD.sub("-", segments[-1] if segments else "").strip("-._")[:64].strip("-._")
+    if name.lower() in _BOOLEAN_WORDS:
+        name += "-model"
     return name or "model"
 
 
@@ -167,6 +174,7 @@ def canonical_options(spec, model, *, model_path: str | None = None, adapter_roo
         "chat_template": spec.chat_template or None,
         "enable_auto_tool_choice": bool(spec.tool_call_parser),
         "tool_call_parser": spec.tool_call_parser or None,
+        "reasoning_parser": spec.reasoning_parser or None,
         "limit_mm_per_prompt": dict(spec.limit_mm_per_prompt) or None,
         "enable_lora": bool(adapters),
         "lora_modules": [f"{a.name}={adapter_root}/{a.name}" for a in adapters] or None,

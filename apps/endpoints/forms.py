@@ -1,7 +1,7 @@
 """The deploy and scale forms' HTML side: fields to render, values to send to the validators.
 
 Validation is not here: a posted form becomes a plain request dict (`request_values`) checked
-by `DeployRequest` (the API's validator too), whose field errors are attached back onto these
+by `validate_deploy` (the API's validator too), whose field errors are attached back onto these
 fields for inline display.
 """
 
@@ -15,6 +15,7 @@ from apps.clusters import deploy_options
 from apps.clusters.models import Cluster
 from apps.jobs.models import Status as JobStatus
 from apps.jobs.models import TrainingJob
+from apps.users.models import UserSecret
 from apps.users.ownership import visible_to
 
 from . import spec as deploy_spec
@@ -42,12 +43,12 @@ SOURCE_FIELDS = {"job": "job", "base_model": "catalog", "model_uri": "hf s3", "p
 AUTOSCALING_ONLY = frozenset({"min_instances", "max_instances", "target_invocations_per_instance"})
 
 SECTIONS = [  # (title, help, fields, engines the section applies to: "" for all)
-    ("Model", "What to serve.", ("source", "job", "base_model", "model_uri", "parameters_b"), ""),
+    ("Model", "What to serve.", ("source", "job", "base_model", "model_uri", "parameters_b", "hf_token_ref"), ""),
     ("Endpoint", "Where it runs and what clients call it.", ("name", "target", "instance_type", "instance_count"), ""),
     ("Engine", "The serving engine and its main limits.",
      ("engine", "engine_version", "max_model_len", "tensor_parallel_size", "max_num_seqs", "gpu_memory_utilization",
       "dtype", "quantization", "prefix_caching", "enforce_eager", "trust_remote_code"), ""),
-    ("Chat and tools", "", ("chat_template", "tool_call_parser"), ""),
+    ("Chat and tools", "", ("chat_template", "tool_call_parser", "reasoning_parser"), ""),
     ("Images, video and audio per prompt", "Leave empty for text models.", tuple(MODALITY_FIELDS), "vllm lmi"),
     ("LoRA adapter", "Serve an adapter on top of the base model instead of merged weights.",
      ("lora_adapter_name", "lora_adapter_source", "max_lora_rank"), "vllm sglang"),
@@ -78,6 +79,9 @@ class DeployForm(forms.Form):
                                     help_text="For the memory check of a model the catalog does not know.",
                                     widget=forms.NumberInput(attrs={**NUMBER, "step": "0.1"}))
 
+    hf_token_ref = forms.ChoiceField(label="Hugging Face token", required=False,
+                                     help_text="Your stored token, for gated models such as Llama and Gemma.")
+
     name = forms.CharField(label="Endpoint name", required=False, max_length=63,
                            help_text="Letters, digits and '-'. Clients send it as <code>model</code>. Empty: derived from the model.")
     target = forms.ChoiceField(label="Target", choices=Target.choices, initial=Target.SAGEMAKER)
@@ -104,7 +108,11 @@ class DeployForm(forms.Form):
 
     chat_template = forms.CharField(label="Chat template", required=False,
                                     help_text="A file path such as /opt/ml/model/template.jinja, or a template name (SGLang).")
-    tool_call_parser = forms.CharField(label="Tool-call parser", required=False, help_text="e.g. hermes, llama3_json.")
+    tool_call_parser = forms.CharField(label="Tool-call parser", required=False,
+                                       help_text="The engine's name: vLLM hermes, llama3_json, …; SGLang qwen25, llama3, ….")
+    reasoning_parser = forms.CharField(label="Reasoning parser", required=False,
+                                       help_text="Separates thinking from the answer: vLLM qwen3, deepseek_r1, …; "
+                                                 "SGLang qwen3, deepseek-r1, ….")
 
     limit_mm_image = _int("Images per prompt", min=0, max=64)
     limit_mm_video = _int("Videos per prompt", min=0, max=64)
@@ -150,6 +158,8 @@ class DeployForm(forms.Form):
         self.fields["instance_type"].choices = [(name, inst.label) for name, inst in instances.instance_types().items()]
         self.fields["hyperpod_cluster"].choices = [("", "choose a cluster")] + [
             (str(c.pk), f"{c.name} ({c.region}, {c.status})") for c in Cluster.objects.all()]
+        tokens = UserSecret.objects.filter(owner=user, kind="hf_token").order_by("name").values_list("name", flat=True)
+        self.fields["hf_token_ref"].choices = [("", "none")] + [(t, t) for t in tokens]
         if errors is not None:
             self._errors = ErrorDict()
             for field, messages in form_errors(errors).items():
@@ -212,12 +222,12 @@ def form_errors(errors: dict) -> dict[str, list[str]]:
 
 
 def request_values(post) -> dict:
-    """A posted deploy form as the request dict DeployRequest (and the API) take."""
+    """A posted deploy form as the request dict validate_deploy (and the API) take."""
     values = {}
     for key in ("source", "job", "base_model", "model_uri", "parameters_b", "name", "target", "instance_type",
                 "instance_count", "engine", "engine_version", "max_model_len", "tensor_parallel_size", "max_num_seqs",
                 "gpu_memory_utilization", "dtype", "quantization", "chat_template", "tool_call_parser",
-                "max_lora_rank", "container_startup_health_check_timeout", "model_data_download_timeout",
+                "reasoning_parser", "hf_token_ref", "max_lora_rank", "container_startup_health_check_timeout", "model_data_download_timeout",
                 "inference_ami_version"):
         value = (post.get(key) or "").strip() if key != "chat_template" else post.get(key) or ""
         if value != "":

@@ -1,38 +1,41 @@
-"""API shapes of endpoints, and the one validation of a deploy request (API and form).
+"""API shapes of endpoints, and the one validation of a deploy request (API and form): `validate_deploy`.
 
-A deploy request is the DeploySpec's fields plus where the model comes from. `DeployRequest`
+A deploy request is the DeploySpec's fields plus where the model comes from. `validate_deploy`
 resolves the source (a succeeded job the user may see, a catalog model, an HF repo id or an S3
-prefix) into ModelFacts, then runs DeploySpecSerializer with them, and reports every field error
-of both at once.
+prefix) into ModelFacts (the catalog's config.json facts, else the model's own config.json where
+ModelHub can read it), runs DeploySpecSerializer with them, and reports every field error of both
+at once, in the same `Validated` shape as `apps.jobs.serializers.validate_job`.
 """
 
 import dataclasses
-import re
+from dataclasses import dataclass
 
 from django.conf import settings
 from rest_framework import serializers
 
 from apps.catalog.models import BaseModel
+from apps.clusters.deploy_options import HyperPodOptionsSerializer
+from apps.core.validation import StrictFloatField, StrictIntegerField, Validated, as_plain_dict, invalid, unknown_fields
 from apps.jobs.models import NotDeployable, TrainingJob
-from apps.jobs.spec import validate_s3_uri
+from apps.jobs.spec import is_hf_repo_id, validate_s3_uri
 from apps.users.ownership import visible_to
 
 from . import engines
+from .model_config import read_model_config
 from .models import Endpoint, EndpointEvent, Source, Target
-from .spec import AutoscalingSerializer, DeploySpec, DeploySpecSerializer, ModelFacts, validate_deploy_spec
+from .spec import AutoscalingSerializer, DeploySpec, DeploySpecSerializer, ModelFacts
 
 DERIVED_NAME_PREFIX = "mh-"  # names.endpoint_name() gives mh-<label>-<id>: user names must not collide
-HF_REPO = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
 
 
 class SourceSerializer(serializers.Serializer):
     source = serializers.ChoiceField(choices=Source.choices, help_text="job, catalog, hf or s3.")
-    job = serializers.IntegerField(required=False, allow_null=True, help_text="Id of a succeeded training job (source=job).")
+    job = StrictIntegerField(required=False, allow_null=True, help_text="Id of a succeeded training job (source=job).")
     base_model = serializers.CharField(required=False, allow_blank=True, max_length=100,
                                        help_text="Catalog model key (source=catalog).")
     model_uri = serializers.CharField(required=False, allow_blank=True, max_length=900,
                                       help_text="Hugging Face repo id owner/name (source=hf) or s3:// prefix (source=s3).")
-    parameters_b = serializers.FloatField(required=False, allow_null=True, min_value=0.01, max_value=2000,
+    parameters_b = StrictFloatField(required=False, allow_null=True, min_value=0.01, max_value=2000,
                                           help_text="Parameters in billions, for the memory-fit check of hf/s3 models "
                                                     "the catalog does not know.")
     target = serializers.ChoiceField(choices=Target.choices, default=Target.SAGEMAKER)
@@ -64,7 +67,7 @@ class SourceSerializer(serializers.Serializer):
             raise serializers.ValidationError({"job": [str(exc)]}) from exc
         base = _catalog_entry_for_job(job)
         facts = (ModelFacts.from_base_model(base, source_uri=uri, name=job.name) if base
-                 else ModelFacts(source_uri=uri, name=job.name, parameters_b=attrs.get("parameters_b")))
+                 else with_config_facts(ModelFacts(source_uri=uri, name=job.name, parameters_b=attrs.get("parameters_b"))))
         return {"job_obj": job, "base_model_obj": None, "model_uri": uri, "facts": facts}
 
     def _resolve_catalog(self, attrs) -> dict:
@@ -77,7 +80,7 @@ class SourceSerializer(serializers.Serializer):
 
     def _resolve_hf(self, attrs) -> dict:
         repo = (attrs.get("model_uri") or "").strip()
-        if not HF_REPO.fullmatch(repo) or ".." in repo:
+        if not is_hf_repo_id(repo):
             raise serializers.ValidationError({"model_uri": ["Enter a Hugging Face repo id like owner/name."]})
         return self._facts_for_uri(repo, attrs, lookup={"repo_id": repo})
 
@@ -92,11 +95,21 @@ class SourceSerializer(serializers.Serializer):
 
     def _facts_for_uri(self, uri: str, attrs, lookup: dict) -> dict:
         entry = BaseModel.objects.visible_to_user(self._user()).filter(**lookup).first()
-        if entry is not None and not attrs.get("parameters_b"):
+        if entry is not None:
             facts = ModelFacts.from_base_model(entry, source_uri=uri, name=uri)
+            if attrs.get("parameters_b"):
+                facts = dataclasses.replace(facts, parameters_b=attrs["parameters_b"])
         else:
-            facts = ModelFacts(source_uri=uri, name=uri, parameters_b=attrs.get("parameters_b"))
+            facts = with_config_facts(ModelFacts(source_uri=uri, name=uri, parameters_b=attrs.get("parameters_b")))
         return {"job_obj": None, "base_model_obj": None, "model_uri": uri, "facts": facts}
+
+
+def with_config_facts(facts: ModelFacts) -> ModelFacts:
+    """`facts` completed from the model's own config.json, or marked with why it could not be read."""
+    read = read_model_config(facts.source_uri)
+    if read.problem:
+        return dataclasses.replace(facts, facts_problem=read.problem)
+    return dataclasses.replace(facts, **read.facts)
 
 
 def _catalog_entry_for_job(job):
@@ -115,71 +128,72 @@ def name_taken(name: str) -> bool:
     return Endpoint.objects.filter(name=name).exists()
 
 
-class DeployRequest:
-    """Validate a deploy request (dict of form or JSON values) for `user`.
+@dataclass(frozen=True)
+class NewEndpoint:
+    """A validated deploy request: the spec and where its model comes from (services.create_endpoint's input)."""
 
-    After `is_valid()`: `errors` (field -> messages), or `create_kwargs` for services.create_endpoint,
-    plus `fit_result` and `notes` for the page.
-    """
+    spec: DeploySpec
+    source: str
+    model_uri: str
+    target: str
+    served_model_name: str
+    job: TrainingJob | None = None
+    base_model: BaseModel | None = None
 
-    def __init__(self, data, *, user):
-        self.data = data
-        self.user = user
-        self.errors: dict = {}
-        self.fit_result = None
-        self.notes: list[str] = []
-        self.spec: DeploySpec | None = None
-        self.create_kwargs: dict = {}
-
-    def is_valid(self) -> bool:
-        source = SourceSerializer(data=self.data, context={"user": self.user})
-        facts = None
-        if source.is_valid():
-            facts = source.validated_data["facts"]
-        else:
-            self.errors.update(source.errors)
-        target = source.validated_data.get("target", Target.SAGEMAKER) if not source.errors else (
-            self.data.get("target") or Target.SAGEMAKER)
-        spec_data = {k: v for k, v in _as_dict(self.data).items() if k in DeploySpecSerializer().fields}
-        options = self.data.get("target_options") or {}
-        spec, errors, self.fit_result, self.notes = validate_deploy_spec(
-            spec_data, model=facts, target=target, region=settings.AWS_REGION, name_taken=name_taken,
-            namespace=options.get("namespace") or "default", routing=bool(options.get("routing")),
-        )
-        for field, messages in errors.items():
-            self.errors.setdefault(field, []).extend(messages if isinstance(messages, list) else [messages])
-        name = str(spec_data.get("name") or "")
-        if name.lower().startswith(DERIVED_NAME_PREFIX) and "name" not in self.errors:
-            self.errors["name"] = [f"Names starting with '{DERIVED_NAME_PREFIX}' are kept for derived names; choose another."]
-        if target == Target.HYPERPOD and spec is not None and not self.errors:
-            from apps.clusters.deploy_options import HyperPodOptionsSerializer
-
-            checked = HyperPodOptionsSerializer(
-                data=options, context={"spec": spec.to_dict(), "model_uri": source.validated_data["model_uri"]})
-            if checked.is_valid():
-                spec = dataclasses.replace(spec, target_options=dict(checked.validated_data))
-            else:
-                self.errors["target_options"] = checked.errors
-        elif options and target != Target.HYPERPOD:
-            self.errors["target_options"] = ["Only HyperPod deployments take target options."]
-        if self.errors:
-            return False
-        self.spec = spec
-        v = source.validated_data
-        self.create_kwargs = {
-            "name": spec.name, "source": v["source"], "model_uri": v["model_uri"], "engine": spec.engine,
+    def create_kwargs(self) -> dict:
+        spec = self.spec
+        return {
+            "name": spec.name, "source": self.source, "model_uri": self.model_uri, "engine": spec.engine,
             "instance_type": spec.instance_type, "instance_count": spec.instance_count, "spec": spec.to_dict(),
-            "target": v["target"], "job": v["job_obj"], "base_model": v["base_model_obj"],
-            "served_model_name": engines.served_model_name(v["facts"].name or v["facts"].source_uri),
+            "target": self.target, "job": self.job, "base_model": self.base_model,
+            "served_model_name": self.served_model_name,
         }
-        return True
 
 
-def _as_dict(data) -> dict:
-    """A QueryDict (form post) or a plain dict (JSON) as a plain dict, nested JSON left as is."""
-    if hasattr(data, "getlist"):
-        return {key: data.get(key) for key in data}
-    return dict(data)
+def validate_deploy(data, user) -> Validated[NewEndpoint]:
+    """Validate a deploy request (the API body or the form's values) for `user`. The result's `fit` and
+    `notes` are set whenever the spec got far enough to estimate them, also when other fields are invalid."""
+    data = as_plain_dict(data)
+    spec_fields = DeploySpecSerializer().fields
+    errors = unknown_fields(data, {*SourceSerializer().fields, *spec_fields, "target_options"})
+    source = SourceSerializer(data=data, context={"user": user})
+    facts = None
+    if source.is_valid():
+        facts = source.validated_data["facts"]
+    else:
+        errors.update(source.errors)
+    target = source.validated_data.get("target", Target.SAGEMAKER) if not source.errors else (
+        data.get("target") or Target.SAGEMAKER)
+    spec_data = {k: v for k, v in data.items() if k in spec_fields}
+    options = data.get("target_options") or {}
+    deploy = DeploySpecSerializer(data=spec_data, context={
+        "model": facts, "target": target, "region": settings.AWS_REGION, "name_taken": name_taken, "user": user,
+        "namespace": options.get("namespace") or "default", "routing": bool(options.get("routing"))})
+    valid = deploy.is_valid()
+    fit, notes = getattr(deploy, "fit_result", None), tuple(getattr(deploy, "notes", ()))
+    if not valid:
+        for field, messages in deploy.errors.items():
+            errors.setdefault(field, []).extend(messages if isinstance(messages, list) else [messages])
+    name = str(spec_data.get("name") or "")
+    if name.lower().startswith(DERIVED_NAME_PREFIX) and "name" not in errors:
+        errors["name"] = [f"Names starting with '{DERIVED_NAME_PREFIX}' are kept for derived names; choose another."]
+    spec = deploy.spec if valid else None
+    if target == Target.HYPERPOD and spec is not None and not errors:
+        checked = HyperPodOptionsSerializer(
+            data=options, context={"spec": spec.to_dict(), "model_uri": source.validated_data["model_uri"]})
+        if checked.is_valid():
+            spec = dataclasses.replace(spec, target_options=dict(checked.validated_data))
+        else:
+            errors["target_options"] = checked.errors
+    elif options and target != Target.HYPERPOD:
+        errors["target_options"] = ["Only HyperPod deployments take target options."]
+    if errors:
+        return invalid(errors, fit=fit, notes=notes)
+    v = source.validated_data
+    return Validated(NewEndpoint(
+        spec=spec, source=v["source"], model_uri=v["model_uri"], target=v["target"], job=v["job_obj"],
+        base_model=v["base_model_obj"], served_model_name=engines.served_model_name(facts.name or facts.source_uri),
+    ), fit=fit, notes=notes)
 
 
 class EndpointSerializer(serializers.ModelSerializer):

@@ -1,9 +1,11 @@
 """DeploySpec: what to serve, on what, with which engine options. Validated once, for API and form.
 
-`DeploySpecSerializer(data=..., context={...}).is_valid()` checks the request and resolves every
-default (the engine for `auto`, tensor parallelism, max model length, dtype, timeouts, image
-version, inference AMI); `serializer.spec` is then the frozen `DeploySpec` that the engine mapping
-(`apps.endpoints.engines`) renders and `Endpoint.spec` stores (`to_dict` / `from_dict`).
+`validate_deploy(data, user)` (apps.endpoints.serializers) is the entry point of the API and the form.
+It resolves the model source, then `DeploySpecSerializer` checks each field on its own and runs the
+named cross-field checks of apps/endpoints/checks.py, which also resolve every default (the engine
+for `auto`, tensor parallelism, max model length, dtype, timeouts, image version, inference AMI).
+The result is the frozen `DeploySpec` that the engine mapping (`apps.endpoints.engines`) renders
+and `Endpoint.spec` stores (`to_dict` / `from_dict`).
 
 Context the platform passes (all optional):
 - `model`: `ModelFacts` of the resolved source (location, parameter count, context length, layer
@@ -11,28 +13,27 @@ Context the platform passes (all optional):
 - `target`: "sagemaker" (default), "hyperpod" or "local".
 - `region`: for the image lookup (default settings.AWS_REGION).
 - `name_taken`: callable(name) -> bool, to report a user-supplied name already in use.
+- `user`: the requesting user, whose stored Hugging Face token `hf_token_ref` must name.
 - `namespace`, `routing`: for HyperPod, the Kubernetes namespace and whether intelligent routing is
   on; they set the name length budget.
 """
 
 from dataclasses import asdict, dataclass, field, fields
 
-from django.conf import settings
 from rest_framework import serializers
 
 from apps.backends import storage
 from apps.catalog import instances
+from apps.catalog.curation import FACT_FIELDS, model_facts
+from apps.core.validation import StrictBooleanField, StrictChoiceField, StrictFloatField, StrictIntegerField
 
-from apps.backends import registry
-from apps.backends.base import ImageUnavailable
-
-from . import engines, fit, names
+from . import names
+from .checks import DEFAULT_MAX_MODEL_LEN, Draft, run_checks
 
 ENGINES = ("vllm", "sglang", "lmi")
 ENGINE_CHOICES = ("auto", *ENGINES)
 DTYPES = ("auto", "bfloat16", "float16", "float32")
 QUANTIZATIONS = ("", "awq", "gptq", "fp8", "bitsandbytes")
-LMI_QUANTIZATIONS = ("", "awq", "fp8", "bitsandbytes")
 MODALITIES = ("image", "video", "audio")
 INFERENCE_AMIS = (
     "al2-ami-sagemaker-inference-gpu-2",
@@ -42,17 +43,12 @@ INFERENCE_AMIS = (
 )
 TARGETS = ("sagemaker", "hyperpod", "local")
 
-DEFAULT_MAX_MODEL_LEN = 12288  # huge native contexts OOM otherwise (sagemaker-dlc.md §4)
 DEFAULT_MAX_NUM_SEQS = 256
 DEFAULT_GPU_MEMORY_UTILIZATION = 0.9
-DEFAULT_STARTUP_TIMEOUT = {"vllm": 900, "sglang": 900, "lmi": 1800}
 DEFAULT_DOWNLOAD_TIMEOUT = 1200
 MAX_ENV_VALUE_BYTES = 1024  # SageMaker ContainerDefinition.Environment value limit
 MAX_ADAPTERS = 5  # SageMaker AdditionalModelDataSources limit
-DLC_MAX_ADAPTERS = 1  # DLC entrypoints before the Gen3 arg builder pass a list as one token
 MAX_LORA_RANKS = (8, 16, 32, 64, 128, 256)
-# GPUs without bfloat16: serve in float16 there.
-NO_BF16_GPUS = ("T4", "V100", "K80")
 
 
 @dataclass(frozen=True)
@@ -69,6 +65,8 @@ class ModelFacts:
     num_kv_heads: int | None = None
     head_dim: int | None = None
     quantization: str = ""  # set for pre-quantised weights (awq, gptq, fp8, bitsandbytes)
+    gated: bool = False  # the Hub serves it only with an accepted licence and a token
+    facts_problem: str = ""  # why the architecture facts are missing (config.json not readable, ...)
 
     @property
     def from_s3(self) -> bool:
@@ -80,14 +78,15 @@ class ModelFacts:
 
     @classmethod
     def from_base_model(cls, base_model, source_uri: str | None = None, name: str | None = None) -> "ModelFacts":
-        """Facts from a catalog BaseModel (layer sizes only where the catalog has them)."""
-        get = lambda attr: getattr(base_model, attr, None) or None  # noqa: E731
+        """Facts from a catalog BaseModel plus its config.json facts in the curated catalog (models.yaml)."""
+        curated = model_facts(getattr(base_model, "key", "")) or model_facts(getattr(base_model, "repo_id", "")) or {}
+        get = lambda attr: getattr(base_model, attr, None) or curated.get(attr) or None  # noqa: E731
         return cls(
             source_uri=source_uri or base_model.source_uri,
             name=name or getattr(base_model, "repo_id", "") or str(base_model),
-            parameters_b=get("parameters_b"), context_length=get("context_length"), num_layers=get("num_layers"),
-            hidden_size=get("hidden_size"), num_attention_heads=get("num_attention_heads"),
-            num_kv_heads=get("num_kv_heads"), head_dim=get("head_dim"), quantization=get("quantization") or "",
+            parameters_b=get("parameters_b"), quantization=get("quantization") or "",
+            **{f: curated.get(f) if f in curated else get(f) for f in FACT_FIELDS if f != "gated"},
+            gated=bool(curated.get("gated")),
         )
 
 
@@ -125,6 +124,7 @@ class DeploySpec:
     trust_remote_code: bool = False
     chat_template: str = ""
     tool_call_parser: str = ""
+    reasoning_parser: str = ""
     limit_mm_per_prompt: dict = field(default_factory=dict)
     lora_adapters: tuple[LoraAdapter, ...] = ()
     max_lora_rank: int | None = None
@@ -134,6 +134,12 @@ class DeploySpec:
     autoscaling: Autoscaling | None = None
     # Target-specific options, validated by the target's own validator (HyperPod: apps.clusters.deploy_options).
     target_options: dict = field(default_factory=dict)
+    hf_token_ref: str = ""  # the NAME of the owner's stored Hugging Face token (gated models), never the token
+
+    @property
+    def needs_hf_token(self) -> bool:
+        """The serving backend must give the container HF_TOKEN from the owner's secret `hf_token_ref`."""
+        return bool(self.hf_token_ref)
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -161,20 +167,6 @@ class DeploySpec:
         return cls.from_dict({k: v for k, v in validated.items() if k in known})
 
 
-def _divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
-
-
-def _tp_fits_heads(tp: int, model: ModelFacts | None) -> bool:
-    """vLLM and SGLang shard attention heads: TP must divide them (KV heads may also be replicated)."""
-    if model is None or not model.num_attention_heads:
-        return True
-    if model.num_attention_heads % tp:
-        return False
-    kv = model.num_kv_heads
-    return not kv or kv % tp == 0 or tp % kv == 0
-
-
 class LoraAdapterSerializer(serializers.Serializer):
     name = serializers.RegexField(
         r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$", max_length=40,
@@ -193,9 +185,9 @@ class LoraAdapterSerializer(serializers.Serializer):
 
 
 class AutoscalingSerializer(serializers.Serializer):
-    min_instances = serializers.IntegerField(min_value=1, max_value=100)
-    max_instances = serializers.IntegerField(min_value=1, max_value=100)
-    target_invocations_per_instance = serializers.IntegerField(min_value=1, max_value=100_000, default=100)
+    min_instances = StrictIntegerField(min_value=1, max_value=100)
+    max_instances = StrictIntegerField(min_value=1, max_value=100)
+    target_invocations_per_instance = StrictIntegerField(min_value=1, max_value=100_000, default=100)
 
     def validate(self, attrs):
         if attrs["min_instances"] > attrs["max_instances"]:
@@ -210,36 +202,44 @@ class DeploySpecSerializer(serializers.Serializer):
     engine = serializers.ChoiceField(choices=ENGINE_CHOICES, default="auto")
     engine_version = serializers.CharField(required=False, allow_blank=True, default="", max_length=32)
     instance_type = serializers.CharField(max_length=64)
-    instance_count = serializers.IntegerField(min_value=1, max_value=100, default=1)
+    instance_count = StrictIntegerField(min_value=1, max_value=100, default=1)
 
-    max_model_len = serializers.IntegerField(min_value=64, max_value=10_000_000, required=False, allow_null=True)
-    tensor_parallel_size = serializers.IntegerField(min_value=1, max_value=64, required=False, allow_null=True)
-    max_num_seqs = serializers.IntegerField(min_value=1, max_value=4096, default=DEFAULT_MAX_NUM_SEQS)
-    gpu_memory_utilization = serializers.FloatField(min_value=0.1, max_value=0.98, default=DEFAULT_GPU_MEMORY_UTILIZATION)
+    max_model_len = StrictIntegerField(min_value=64, max_value=10_000_000, required=False, allow_null=True)
+    tensor_parallel_size = StrictIntegerField(min_value=1, max_value=64, required=False, allow_null=True)
+    max_num_seqs = StrictIntegerField(min_value=1, max_value=4096, default=DEFAULT_MAX_NUM_SEQS)
+    gpu_memory_utilization = StrictFloatField(min_value=0.1, max_value=0.98, default=DEFAULT_GPU_MEMORY_UTILIZATION)
     dtype = serializers.ChoiceField(choices=DTYPES, default="auto")
     quantization = serializers.ChoiceField(choices=QUANTIZATIONS, default="", allow_blank=True)
-    prefix_caching = serializers.BooleanField(allow_null=True, default=None)
-    enforce_eager = serializers.BooleanField(default=False)
-    trust_remote_code = serializers.BooleanField(default=False)
+    prefix_caching = StrictBooleanField(allow_null=True, default=None)
+    enforce_eager = StrictBooleanField(default=False)
+    trust_remote_code = StrictBooleanField(default=False)
     chat_template = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False)
-    tool_call_parser = serializers.RegexField(
-        r"^[A-Za-z0-9_\-]+$", required=False, allow_blank=True, default="", max_length=64,
-        error_messages={"invalid": "Use the parser's name, e.g. hermes, llama3_json, mistral."},
+    tool_call_parser = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=64,
+        help_text="The engine's tool-call parser name (vLLM: hermes, llama3_json, ...; SGLang: qwen25, llama3, ...).",
+    )
+    reasoning_parser = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=64,
+        help_text="The engine's reasoning parser name (vLLM: qwen3, deepseek_r1, ...; SGLang: qwen3, deepseek-r1, ...).",
     )
     limit_mm_per_prompt = serializers.DictField(
-        child=serializers.IntegerField(min_value=0, max_value=64), required=False, default=dict
+        child=StrictIntegerField(min_value=0, max_value=64), required=False, default=dict
     )
     lora_adapters = LoraAdapterSerializer(many=True, required=False, default=list)
-    max_lora_rank = serializers.ChoiceField(choices=MAX_LORA_RANKS, required=False, allow_null=True, default=None)
+    max_lora_rank = StrictChoiceField(choices=MAX_LORA_RANKS, required=False, allow_null=True, default=None)
 
-    container_startup_health_check_timeout = serializers.IntegerField(
+    container_startup_health_check_timeout = StrictIntegerField(
         min_value=60, max_value=3600, required=False, allow_null=True
     )
-    model_data_download_timeout = serializers.IntegerField(
+    model_data_download_timeout = StrictIntegerField(
         min_value=60, max_value=3600, default=DEFAULT_DOWNLOAD_TIMEOUT
     )
     inference_ami_version = serializers.ChoiceField(choices=INFERENCE_AMIS, required=False, allow_null=True)
     autoscaling = AutoscalingSerializer(required=False, allow_null=True, default=None)
+    hf_token_ref = serializers.RegexField(
+        r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", required=False, allow_blank=True, default="", max_length=64,
+        help_text="The NAME of your stored Hugging Face token, for gated models (Llama, Gemma); never the token.",
+    )
 
     # --- field checks that need nothing else ---
 
@@ -292,160 +292,24 @@ class DeploySpecSerializer(serializers.Serializer):
             raise serializers.ValidationError(f"Adapter names must differ: {', '.join(duplicates)}.")
         return value
 
-    # --- everything that depends on the model, the instance and the engine ---
+    # --- everything that depends on the model, the instance and the engine: apps/endpoints/checks.py ---
 
     def validate(self, attrs):
-        errors: dict[str, list[str]] = {}
-        notes: list[str] = []
-        model: ModelFacts | None = self.context.get("model")
-        target = self.context.get("target", "sagemaker")
-        instance = instances.get(attrs["instance_type"])
-        gpus = instance.gpu_count
-
-        # Tensor parallelism: defaults to every GPU of the instance, else the largest count the heads allow.
-        tp = attrs.get("tensor_parallel_size")
-        if tp is not None:
-            if tp > gpus:
-                errors.setdefault("tensor_parallel_size", []).append(
-                    f"{attrs['instance_type']} has {gpus} GPU{'s' if gpus != 1 else ''}; use at most {gpus}."
-                )
-            elif gpus % tp:
-                errors.setdefault("tensor_parallel_size", []).append(
-                    f"Must divide the instance's {gpus} GPUs: one of {', '.join(map(str, _divisors(gpus)))}."
-                )
-            elif not _tp_fits_heads(tp, model):
-                errors.setdefault("tensor_parallel_size", []).append(
-                    f"Must divide the model's {model.num_attention_heads} attention heads."
-                )
-        else:
-            valid = [d for d in _divisors(gpus) if _tp_fits_heads(d, model)]
-            tp = max(valid)
-            if tp < gpus:
-                notes.append(
-                    f"The model's {model.num_attention_heads} attention heads do not split over {gpus} GPUs; "
-                    f"tensor parallelism {tp}."
-                )
-
-        # Engine: auto is vLLM, except LMI when one model copy cannot use every GPU (LMI runs several copies).
-        engine = attrs["engine"]
-        if engine == "lmi" and target != "sagemaker":
-            errors.setdefault("engine", []).append("LMI runs on SageMaker only; use vLLM or SGLang here.")
-        if engine == "auto":
-            multi_copy = (tp < gpus and target == "sagemaker" and not attrs.get("lora_adapters")
-                          and attrs["quantization"] in LMI_QUANTIZATIONS)
-            engine = "lmi" if multi_copy else "vllm"
-            notes.append(f"Engine: {engine}" + (f" ({gpus // tp} model copies of {tp} GPUs)." if engine == "lmi" else "."))
-
-        # Max model length: the model's own context, capped at a default that leaves room for a KV cache.
-        context_length = model.context_length if model else None
-        max_len = attrs.get("max_model_len")
-        if max_len is None:
-            max_len = min(context_length or DEFAULT_MAX_MODEL_LEN, DEFAULT_MAX_MODEL_LEN)
-        elif context_length and max_len > context_length:
-            errors.setdefault("max_model_len", []).append(
-                f"The model supports at most {context_length:,} tokens."
-            )
-
-        dtype = attrs["dtype"]
-        no_bf16 = instance.gpu_name in NO_BF16_GPUS
-        if no_bf16 and dtype == "bfloat16":
-            errors.setdefault("dtype", []).append(f"{instance.gpu_name} GPUs have no bfloat16; use float16 or auto.")
-        elif no_bf16 and dtype == "auto":
-            dtype = "float16"
-
-        quantization = attrs["quantization"]
-        if engine == "lmi" and quantization not in LMI_QUANTIZATIONS:
-            errors.setdefault("quantization", []).append(
-                f"LMI supports {', '.join(q for q in LMI_QUANTIZATIONS if q)}; GPTQ models load without this setting."
-            )
-        if engine == "sglang" and attrs["limit_mm_per_prompt"]:
-            errors.setdefault("limit_mm_per_prompt", []).append(
-                "SGLang has no per-prompt multimodal limit; use vLLM or LMI, or leave this empty."
-            )
-        chat_template = attrs["chat_template"]
-        if engine == "sglang" and "{" in chat_template:
-            errors.setdefault("chat_template", []).append(
-                "SGLang takes a template name or a file path, not template text."
-            )
-
-        image = None  # a target without a backend here has no image to check
-        try:
-            image = registry.serving_backend(target).engine_image(
-                engine, attrs["engine_version"], self.context.get("region") or "")
-        except registry.UnknownBackend:
-            pass
-        except ImageUnavailable as exc:
-            errors.setdefault(exc.field if exc.field in self.fields else "engine_version", []).append(str(exc))
-
-        adapters = attrs["lora_adapters"]
-        if adapters:
-            if engine == "lmi":
-                errors.setdefault("lora_adapters", []).append(
-                    "Adapters are served with vLLM or SGLang; LMI here serves merged weights only."
-                )
-            elif target == "sagemaker" and not (image and image.custom) and len(adapters) > DLC_MAX_ADAPTERS:
-                errors.setdefault("lora_adapters", []).append(
-                    f"The SageMaker {engine} container takes {DLC_MAX_ADAPTERS} adapter; serve more with a "
-                    f"byoc image (SERVING_IMAGE_{engine.upper()}) or deploy them separately."
-                )
-            served = engines.served_model_name(model.name or model.source_uri) if model else None
-            if served and any(a["name"] == served for a in adapters):
-                errors.setdefault("lora_adapters", []).append(
-                    f"'{served}' is the base model's served name; give the adapter another name."
-                )
-        elif attrs.get("max_lora_rank"):
-            errors.setdefault("max_lora_rank", []).append("Only used with LoRA adapters.")
-
-        version = image.version if image else attrs["engine_version"]
-        startup = attrs.get("container_startup_health_check_timeout") or DEFAULT_STARTUP_TIMEOUT[engine]
-        ami = attrs.get("inference_ami_version") or settings.SERVING_INFERENCE_AMI
-        needed = image.needs.get("inference_ami_version") if image else ""
-        if needed and ami != needed:
-            errors.setdefault("inference_ami_version", []).append(
-                f"This image is built for CUDA 13 and needs the {needed} inference AMI."
-            )
-
-        autoscaling = attrs.get("autoscaling")
-        if autoscaling and not autoscaling["min_instances"] <= attrs["instance_count"] <= autoscaling["max_instances"]:
-            errors.setdefault("instance_count", []).append(
-                f"With autoscaling, start between {autoscaling['min_instances']} and {autoscaling['max_instances']}."
-            )
-
-        resolved = {
-            **attrs, "requested_engine": attrs["engine"], "engine": engine, "engine_version": version,
-            "tensor_parallel_size": tp, "max_model_len": max_len, "dtype": dtype,
-            "container_startup_health_check_timeout": startup, "inference_ami_version": ami,
-            "lora_adapters": [dict(a) for a in adapters], "autoscaling": dict(autoscaling) if autoscaling else None,
+        context = self.context
+        draft = run_checks(Draft(
+            attrs=attrs, model=context.get("model"), instance=instances.get(attrs["instance_type"]),
+            target=context.get("target", "sagemaker"), region=context.get("region"), user=context.get("user"),
+        ))
+        self.fit_result, self.notes = draft.fit, draft.notes
+        if draft.errors:
+            raise serializers.ValidationError(draft.errors)
+        return {
+            **attrs, **draft.resolved, "requested_engine": attrs["engine"],
+            "lora_adapters": [dict(a) for a in attrs["lora_adapters"]],
+            "autoscaling": dict(attrs["autoscaling"]) if attrs.get("autoscaling") else None,
         }
-
-        self.fit_result = None
-        if model is not None and model.parameters_b and "tensor_parallel_size" not in errors:
-            candidate = DeploySpec.from_validated(resolved)
-            self.fit_result = fit.check_spec_fit(candidate, model, instance)
-            if self.fit_result.refused:
-                # Weights that do not load: the instance is too small; a KV cache too small for one
-                # sequence: the max model length is too long for it.
-                culprit = "max_model_len" if self.fit_result.kv_room_gib > 0 else "instance_type"
-                errors.setdefault(culprit, []).append(self.fit_result.message)
-            elif self.fit_result.verdict == fit.WARN:
-                notes.append(self.fit_result.message)
-
-        if errors:
-            raise serializers.ValidationError(errors)
-        self.notes = notes
-        return resolved
 
     @property
     def spec(self) -> DeploySpec:
         """The resolved DeploySpec; only after `is_valid()` returned True."""
         return DeploySpec.from_validated(self.validated_data)
-
-
-def validate_deploy_spec(data: dict, **context) -> tuple[DeploySpec | None, dict, "fit.FitResult | None", list[str]]:
-    """(spec or None, field errors, fit result, notes): one call for views and the form's fit preview."""
-    serializer = DeploySpecSerializer(data=data, context=context)
-    valid = serializer.is_valid()
-    fit_result = getattr(serializer, "fit_result", None)
-    if not valid:
-        return None, serializer.errors, fit_result, []
-    return serializer.spec, {}, fit_result, serializer.notes

@@ -17,7 +17,7 @@ from apps.users.ownership import get_changeable_or_404, get_visible_or_404, is_a
 from . import forms, services, snippets
 from .deployment import ref
 from .models import MOVING_STATUSES, Endpoint, Status
-from .serializers import DeployRequest, ScaleSerializer
+from .serializers import ScaleSerializer, validate_deploy
 
 
 # Errors worth showing next to the fit preview (the rest show inline on submit).
@@ -62,21 +62,22 @@ def endpoint_list(request):
 
 @login_required
 def endpoint_new(request):
-    """The deploy form. Validation is DeployRequest's (the API's too); errors show inline."""
+    """The deploy form. Validation is validate_deploy's (the API's too); errors show inline."""
     if request.method == "POST":
-        deploy = DeployRequest(forms.request_values(request.POST), user=request.user)
-        if deploy.is_valid():
+        deploy = validate_deploy(forms.request_values(request.POST), request.user)
+        errors = dict(deploy.errors)
+        if deploy.ok:
             try:
-                endpoint = services.create_endpoint(request.user, **deploy.create_kwargs)
+                endpoint = services.create_endpoint(request.user, **deploy.value.create_kwargs())
             except IntegrityError:
-                deploy.errors["name"] = ["An endpoint with this name already exists; choose another name."]
+                errors["name"] = ["An endpoint with this name already exists; choose another name."]
             else:
                 # Neutral: the deployment may already have failed by the time the page shows; its status says which.
                 messages.info(request, f"Created endpoint “{endpoint.name}”. Its status below updates by itself.")
                 return redirect("endpoints:detail", endpoint.pk)
-        form = forms.DeployForm(request.user, data=request.POST, errors=deploy.errors)
+        form = forms.DeployForm(request.user, data=request.POST, errors=errors)
         status = 400
-        fit_result, notes = deploy.fit_result, deploy.notes
+        fit_result, notes = deploy.fit, deploy.notes
     else:
         form = forms.DeployForm(request.user, initial=forms.initial_values(request.user, request.GET))
         status, fit_result, notes = 200, None, []
@@ -87,11 +88,10 @@ def endpoint_new(request):
 @require_POST
 def fit_preview(request):
     """htmx: the memory-fit verdict and resolved defaults for the form's current values."""
-    deploy = DeployRequest(forms.request_values(request.POST), user=request.user)
-    deploy.is_valid()
+    deploy = validate_deploy(forms.request_values(request.POST), request.user)
     errors = {f: m for f, m in forms.form_errors(deploy.errors).items() if f in FIT_FIELDS}
-    return render(request, "endpoints/_fit.html", {"fit": deploy.fit_result, "notes": deploy.notes,
-                                                   "errors": errors, "spec": deploy.spec})
+    return render(request, "endpoints/_fit.html", {"fit": deploy.fit, "notes": deploy.notes,
+                                                   "errors": errors, "spec": deploy.value and deploy.value.spec})
 
 
 def _detail_context(request, endpoint: Endpoint) -> dict:

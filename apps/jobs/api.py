@@ -18,7 +18,7 @@ from .serializers import (
     TrainingJobListSerializer,
     TrainingJobSerializer,
     spec_as_input,
-    validate_create,
+    validate_job,
 )
 
 def _backend_error(exc: BackendError) -> Response:
@@ -58,10 +58,8 @@ class TrainingJobViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.Retri
                    description="Create a job from a name and a TrainingSpec. Omitted fields take the job type's "
                                "defaults; fields that do not apply to the job type are ignored.")
     def create(self, request):
-        name, spec, errors = validate_create(request.data, {"request": request})
-        if errors:
-            raise ValidationError(errors)
-        job = services.create_job(request.user, name, spec)
+        new = validate_job(request.data, request.user).or_raise()
+        job = services.create_job(request.user, new.name, new.spec.to_dict())
         return Response(TrainingJobSerializer(job).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(description="Hide the job (its history is kept); a job that may still run is stopped first.")
@@ -84,10 +82,8 @@ class TrainingJobViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.Retri
         source = self.get_object()
         data = spec_as_input(source.spec)
         data["name"] = request.data.get("name") or f"{source.name} (copy)"[:100]
-        name, spec, errors = validate_create(data, {"request": request})
-        if errors:
-            raise ValidationError(errors)
-        job = services.create_job(request.user, name, spec)
+        new = validate_job(data, request.user).or_raise()
+        job = services.create_job(request.user, new.name, new.spec.to_dict())
         job.record_event(f"Cloned from job {source.pk}", data={"source": source.pk})
         return Response(TrainingJobSerializer(job).data, status=status.HTTP_201_CREATED)
 

@@ -7,9 +7,10 @@ from django.forms.utils import ErrorDict
 from rest_framework import fields as drf
 
 from apps.core.job_types import JobType
+from apps.core.validation import flatten
 
 from . import spec as specs
-from .serializers import validate_create
+from .serializers import NewJob, validate_job
 
 TEXTAREAS = {"reward_code", "format_prompt_template"}
 PRETTY = {"lr": "LR", "kl": "KL", "ppo": "PPO", "lora": "LoRA", "gb": "GB", "val": "Validation", "ftx": "SFT mix",
@@ -61,6 +62,13 @@ def _form_field(name: str, field, job_type: str, user) -> forms.Field:
         return forms.ChoiceField(choices=choices, **{**common, "help_text": (
             "Your stored W&B or SwanLab key (add one on your profile page). The key itself only reaches the "
             "training container.")})
+    if name == "hf_token_ref":
+        from apps.users.models import UserSecret
+
+        tokens = UserSecret.objects.filter(owner=user, kind="hf_token").order_by("name").values_list("name", flat=True)
+        return forms.ChoiceField(choices=[("", "—"), *[(t, t) for t in tokens]], **{**common, "help_text": (
+            "Your stored Hugging Face token (add one on your profile page); gated models such as Llama and Gemma "
+            "need it.")})
     if name == "instance_type":
         return forms.ChoiceField(choices=specs.instance_type_choices(), **common)
     if name == "base_model":
@@ -131,21 +139,13 @@ class JobForm(forms.Form):
         data["job_type"] = self.job_type
         return data
 
-    def validate(self, request) -> tuple[str | None, dict | None]:
-        """Validate with the API's serializer; errors land on the form's fields."""
-        name, spec, errors = validate_create(self.raw_data(), {"request": request})
+    def validate(self, user) -> NewJob | None:
+        """Validate with the API's validator (`validate_job`); errors land on the form's fields."""
+        result = validate_job(self.raw_data(), user)
         self._errors = ErrorDict()
         self.cleaned_data = {}
-        for field, messages in errors.items():
+        for field, messages in result.errors.items():
             target = field if field in self.fields else None
-            for message in _flatten(messages):
+            for message in flatten(messages):
                 self.add_error(target, message)
-        return name, spec
-
-
-def _flatten(messages) -> list[str]:
-    if isinstance(messages, dict):
-        return [m for value in messages.values() for m in _flatten(value)]
-    if isinstance(messages, list | tuple):
-        return [m for value in messages for m in _flatten(value)]
-    return [str(messages)]
+        return result.value

@@ -1,9 +1,13 @@
 """API representations of jobs (output) and the job-create envelope (name + TrainingSpec)."""
 
+from dataclasses import dataclass
+
 from rest_framework import serializers
 
+from apps.core.validation import Validated, as_plain_dict, invalid, unknown_fields
+
 from .models import JobEvent, TrainingJob
-from .spec import TrainingSpecSerializer
+from .spec import TrainingSpec, TrainingSpecSerializer
 
 
 class ProgressSerializer(serializers.Serializer):
@@ -61,27 +65,33 @@ class JobNameSerializer(serializers.Serializer):
         return value
 
 
-def validate_create(data: dict, context: dict) -> tuple[str | None, dict | None, dict]:
-    """(name, spec dict, errors) for a create request: the name and the spec validated together,
-    so a request with both kinds of mistakes gets every error at once."""
-    data = dict(data)
-    context = dict(context)
-    request = context.get("request")
-    user = context.get("user") or getattr(request, "user", None)
-    if user is not None and user.is_authenticated and "secret_refs" not in context:
+@dataclass(frozen=True)
+class NewJob:
+    """A validated job-create request: what services.create_job takes."""
+
+    name: str
+    spec: TrainingSpec
+
+
+def validate_job(data, user) -> Validated[NewJob]:
+    """Validate a job-create request (the API body or the form's values) for `user`: the name and the
+    spec together, so a request with both kinds of mistakes gets every error at once."""
+    data = as_plain_dict(data)
+    context = {"user": user}
+    if getattr(user, "is_authenticated", False):
         from apps.users.models import secret_names
 
         context["secret_refs"] = secret_names(user)  # tracker keys must name one of the user's stored secrets
     name_serializer = JobNameSerializer(data={"name": data.pop("name", "")})
     spec_serializer = TrainingSpecSerializer(data=data, context=context)
-    errors = {}
+    errors = unknown_fields(data, spec_serializer.fields)
     if not name_serializer.is_valid():
         errors.update(name_serializer.errors)
     if not spec_serializer.is_valid():
-        errors.update(spec_serializer.errors)
+        errors.update({k: v for k, v in spec_serializer.errors.items() if k not in errors})
     if errors:
-        return None, None, errors
-    return name_serializer.validated_data["name"], spec_serializer.spec.to_dict(), {}
+        return invalid(errors)
+    return Validated(NewJob(name_serializer.validated_data["name"], spec_serializer.spec))
 
 
 def spec_as_input(spec: dict) -> dict:

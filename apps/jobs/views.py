@@ -91,9 +91,9 @@ def job_new(request):
         job_type = JobType.SFT
     if request.method == "POST":
         form = JobForm(request.POST, job_type=job_type, user=request.user)
-        name, spec = form.validate(request)
-        if spec is not None:
-            job = services.create_job(request.user, name, spec)
+        new = form.validate(request.user)
+        if new is not None:
+            job = services.create_job(request.user, new.name, new.spec.to_dict())
             # Neutral: the submission may already have failed by the time the page shows; its status says which.
             messages.info(request, f"Created job “{job.name}”. Its status below is kept up to date.")
             return redirect("jobs:detail", pk=job.pk)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from apps.jobs.renderers import context, llamafactory_schema
+from apps.jobs.renderers import context, easyr1_schema, llamafactory_schema
 from apps.jobs.spec import BUILTIN_FORMAT_PROMPTS, BUILTIN_REWARDS
 
 DOCKER = Path(__file__).resolve().parents[2] / "docker"
@@ -49,3 +49,36 @@ def test_entrypoint_defaults_match_the_renderers():
     import modelhub_train.run as run
 
     assert run.CONFIG_DIR == context.CONFIG_DIR
+
+
+def _pip_pins(text: str) -> dict[str, str]:
+    return dict(re.findall(r"\b([A-Za-z0-9_.-]+)==([0-9][A-Za-z0-9.+-]*)", text))
+
+
+@pytest.mark.parametrize("name,schema", [("llamafactory", llamafactory_schema), ("easyr1", easyr1_schema)])
+def test_images_install_and_import_every_package_the_form_offers(name, schema):
+    text = dockerfile(name)
+    pins = _pip_pins(text)
+    for package, version in schema.IMAGE_PACKAGES.items():
+        assert pins.get(package) == version, f"{name} image must pin {package}=={version}"
+        assert re.search(rf"python3 -c \"import [^\"]*\b{schema.IMPORT_NAMES[package]}\b", text), \
+            f"{name} image must import {schema.IMPORT_NAMES[package]} at build time"
+
+
+def test_every_offered_booster_and_tracker_needs_only_installed_packages():
+    from apps.jobs.spec import BOOSTERS, TRACKERS
+
+    installed = set(llamafactory_schema.IMAGE_PACKAGES) | {"flash-attn"}  # flash-attn: the official base image
+    needs = {"flash_attn2": "flash-attn", "liger": "liger-kernel", "swanlab": "swanlab", "wandb": "wandb",
+             "tensorboard": "tensorboard"}
+    for choice in (*BOOSTERS, *TRACKERS):
+        if choice != "none":
+            assert needs[choice] in installed, choice
+    assert "bitsandbytes" in installed  # QLoRA
+
+
+def test_images_pin_the_versions_the_spec_rules_were_recorded_from():
+    assert re.search(rf"^ARG LLAMAFACTORY_IMAGE=hiyouga/llamafactory:{llamafactory_schema.VERSION}$",
+                     dockerfile("llamafactory"), re.M)
+    assert f"__version__ == '{llamafactory_schema.VERSION}'" in dockerfile("llamafactory")
+    assert re.search(rf"^ARG EASYR1_COMMIT={easyr1_schema.COMMIT}$", dockerfile("easyr1"), re.M)

@@ -40,12 +40,12 @@ def test_create_from_catalog_model(user_api, small_model, deploys):
 
 
 def test_create_from_hf_repo_and_s3_prefix(user_api, deploys):
-    hf = user_api.post(URL, {"source": "hf", "model_uri": "mistralai/Mistral-7B-Instruct-v0.3", "parameters_b": 7.2,
+    hf = user_api.post(URL, {"source": "hf", "model_uri": "my-org/Mistral-7B-support", "parameters_b": 7.2,
                              "instance_type": "ml.g5.2xlarge", "max_model_len": 8192}, format="json")
     assert hf.status_code == 201, hf.json()
-    assert hf.json()["model_uri"] == "mistralai/Mistral-7B-Instruct-v0.3"
-    s3 = user_api.post(URL, {"source": "s3", "model_uri": "s3://my-models/llama/merged", "instance_type": "ml.g5.2xlarge"},
-                       format="json")
+    assert hf.json()["model_uri"] == "my-org/Mistral-7B-support"
+    s3 = user_api.post(URL, {"source": "s3", "model_uri": "s3://my-models/llama/merged", "instance_type": "ml.g5.2xlarge",
+                             "max_model_len": 8192}, format="json")
     assert s3.status_code == 201, s3.json()
     assert s3.json()["model_uri"] == "s3://my-models/llama/merged/"
     assert s3.json()["name"].startswith("mh-merged-")

@@ -1,9 +1,9 @@
-"""The engine mapping against simulated DLC entrypoints of every generation, and its encoding rules.
+"""The engine mapping through the real DLC entrypoints' rules of every generation, and its encoding rules.
 
-The simulators follow sagemaker-dlc.md §2–§3 (read from the entrypoint scripts of
-aws/deep-learning-containers): what each generation does with SM_VLLM_* / SM_SGLANG_* variables.
-The property checked: for every golden case, every generation builds the same engine arguments
-as `engine_argv` (order aside: Gen1 scans the environment unsorted).
+tests/endpoints/dlc_entrypoints.py ports each entrypoint script of aws/deep-learning-containers (commits
+cited there) into a test oracle. The properties checked: for every golden case, every generation builds
+the same engine arguments as `engine_argv` (order aside: Gen1 and the SGLang scripts read the environment
+in its own order), and those arguments are ones the engine's argument parser accepts (engine_vocab).
 """
 
 import json
@@ -11,53 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from apps.endpoints import engines
+from apps.endpoints import engine_vocab, engines
 from apps.endpoints.spec import DeploySpec, LoraAdapter, ModelFacts
 
+from . import dlc_entrypoints as dlc
+
 GOLDEN = Path(__file__).parent / "golden"
-
-
-def simulate_vllm_entrypoint(env: dict[str, str], generation: int) -> list[str]:
-    argv = ["--port", "8080"]
-    for key, value in env.items() if generation < 3 else sorted(env.items()):
-        if not key.startswith("SM_VLLM_"):
-            continue
-        flag = "--" + key.removeprefix("SM_VLLM_").lower().replace("_", "-")
-        if generation >= 3:
-            value = value.strip()
-        if value == "":
-            argv.append(flag)
-        elif generation >= 2 and value.lower() == "true":
-            argv.append(flag)
-        elif generation >= 2 and value.lower() == "false":
-            continue
-        elif generation >= 3 and value.startswith("["):
-            items = json.loads(value)
-            if items:
-                argv += [flag, *(json.dumps(i, separators=(",", ":")) if isinstance(i, dict) else str(i) for i in items)]
-        else:
-            argv += [flag, value]
-    if generation >= 2 and "SM_VLLM_MODEL" not in env:
-        argv += ["--model", "/opt/ml/model"]
-    return argv
-
-
-def simulate_sglang_entrypoint(env: dict[str, str], current: bool) -> list[str]:
-    argv = []
-    for key, value in env.items():
-        if not key.startswith("SM_SGLANG_"):
-            continue
-        flag = "--" + key.removeprefix("SM_SGLANG_").lower().replace("_", "-")
-        if value == "" or (current and value.lower() == "true"):
-            argv.append(flag)
-        elif current and value.lower() == "false":
-            continue
-        else:
-            argv += [flag, value]
-    for flag, default in (("--port", "8080"), ("--host", "0.0.0.0"), ("--model-path", "/opt/ml/model")):
-        if flag not in argv:
-            argv += [flag, default]
-    return argv
 
 
 def groups(argv: list[str]) -> list[tuple[str, tuple[str, ...]]]:
@@ -80,20 +39,38 @@ def golden_cases(engine):
 
 
 @pytest.mark.parametrize("expected", list(golden_cases("vllm")))
-@pytest.mark.parametrize("generation", [1, 2, 3])
+@pytest.mark.parametrize("generation", sorted(dlc.GENERATIONS["vllm"]))
 def test_vllm_env_gives_engine_argv_on_every_generation(expected, generation):
-    argv = simulate_vllm_entrypoint(expected["sagemaker_environment"], generation)
+    argv = dlc.engine_args("vllm", dlc.GENERATIONS["vllm"][generation](expected["sagemaker_environment"]))
     wanted = [t for t in expected["engine_argv"]]
     wanted[wanted.index("--port") + 1] = "8080"
     wanted = wanted[: wanted.index("--host")] + wanted[wanted.index("--port"):]  # the DLC does not pass --host
+    if generation.endswith("al2023"):
+        wanted += dlc.MIDDLEWARE
     assert groups(argv) == groups(wanted)
+    assert engine_vocab.argv_problems("vllm", argv) == []
 
 
 @pytest.mark.parametrize("expected", list(golden_cases("sglang")))
-@pytest.mark.parametrize("current", [False, True])
-def test_sglang_env_gives_engine_argv_on_old_and_current_entrypoint(expected, current):
-    argv = simulate_sglang_entrypoint(expected["sagemaker_environment"], current)
+@pytest.mark.parametrize("generation", sorted(dlc.GENERATIONS["sglang"]))
+def test_sglang_env_gives_engine_argv_on_old_and_current_entrypoint(expected, generation):
+    argv = dlc.engine_args("sglang", dlc.GENERATIONS["sglang"][generation](expected["sagemaker_environment"]))
     assert groups(argv) == groups(expected["engine_argv"])
+    assert engine_vocab.argv_problems("sglang", argv) == []
+
+
+def test_the_oracle_reproduces_the_entrypoints_known_quirks():
+    env = {"SM_VLLM_ENFORCE_EAGER": "true", "SM_VLLM_SERVED_MODEL_NAME": "False", "SM_VLLM_LORA_MODULES": '["a=x","b=y"]',
+           "SM_VLLM_MODEL": "/opt/ml/model"}
+    gen1 = dlc.engine_args("vllm", dlc.vllm_gen1(env))
+    assert gen1[gen1.index("--enforce-eager") + 1] == "true"  # Gen1 passes booleans as values: argparse refuses
+    assert "--served-model-name" not in dlc.engine_args("vllm", dlc.vllm_gen2(env))  # "False" drops the flag
+    gen2 = dlc.engine_args("vllm", dlc.vllm_gen2(env))
+    assert gen2[gen2.index("--lora-modules") + 1] == '["a=x","b=y"]'  # one token: vLLM refuses it
+    gen3 = dlc.engine_args("vllm", dlc.vllm_gen3(env))
+    assert gen3[gen3.index("--lora-modules") + 1:][:2] == ["a=x", "b=y"]
+    assert dlc._bash_read("SM_X=abc=") == ("SM_X", "abc")  # bash drops a lone trailing '='
+    assert dlc.engine_args("sglang", dlc.sglang_old({"SM_SGLANG_TP": "2"}))[:2] == ["--tp", "2"]
 
 
 @pytest.mark.parametrize("expected", [*golden_cases("vllm"), *golden_cases("sglang")])
@@ -204,7 +181,7 @@ def test_several_adapters_become_a_json_list_that_gen3_and_byoc_split():
     env = engines.sagemaker_environment(spec(lora_adapters=adapters), MODEL)
     assert json.loads(env["SM_VLLM_LORA_MODULES"]) == [
         "a=/opt/ml/additional-model-data-sources/a", "b=/opt/ml/additional-model-data-sources/b"]
-    gen3 = simulate_vllm_entrypoint(env, 3)
+    gen3 = dlc.engine_args("vllm", dlc.vllm_gen3(env))
     assert gen3[gen3.index("--lora-modules") + 1: gen3.index("--lora-modules") + 3] == [
         "a=/opt/ml/additional-model-data-sources/a", "b=/opt/ml/additional-model-data-sources/b"]
     byoc = engines.argv_from_dlc_env("vllm", env)

@@ -53,6 +53,14 @@ CASES = {
         "data": {"engine": "sglang", "instance_type": "ml.g6.12xlarge", "max_model_len": 32768,
                  "lora_adapters": [{"name": "sql", "source": "s3://mh-bucket/jobs/46/adapter/"}]},
     },
+    # SGLang with a reasoning parser and its own tool-call parser name (qwen25, not vLLM's hermes).
+    "sglang_qwen3_reasoning_tools": {
+        "model": {"source_uri": "s3://mh-bucket/jobs/48/merged/", "name": "Qwen/Qwen3-8B",
+                  "parameters_b": 8.2, "context_length": 40960, "num_layers": 36, "hidden_size": 4096,
+                  "num_attention_heads": 32, "num_kv_heads": 8, "head_dim": 128},
+        "data": {"engine": "sglang", "instance_type": "ml.g6e.xlarge", "reasoning_parser": "qwen3",
+                 "tool_call_parser": "qwen25", "max_model_len": 32768},
+    },
     # auto → LMI: 28 attention heads do not split over 8 GPUs, so LMI runs two 4-GPU copies.
     "lmi_auto_qwen7b_g5_48xl": {
         "model": {"source_uri": "Qwen/Qwen2.5-7B-Instruct", "name": "Qwen/Qwen2.5-7B-Instruct",

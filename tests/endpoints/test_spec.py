@@ -1,7 +1,7 @@
 import pytest
 from django.test import override_settings
 
-from apps.endpoints.spec import DeploySpec, DeploySpecSerializer, ModelFacts, validate_deploy_spec
+from apps.endpoints.spec import DeploySpec, DeploySpecSerializer, ModelFacts
 
 LLAMA_8B = ModelFacts(
     "s3://bucket/jobs/7/merged/", "meta-llama/Llama-3.1-8B-Instruct", parameters_b=8.0, context_length=131072,
@@ -194,11 +194,13 @@ def test_cuda13_image_needs_al2023_ami():
     assert "al2023-ami-sagemaker-inference-gpu-4-1" in str(serializer.errors["inference_ami_version"][0])
 
 
-def test_without_model_facts_fit_is_skipped():
+def test_without_model_facts_fit_is_skipped_and_max_model_len_is_asked_not_guessed():
     serializer, valid = validate({"instance_type": "ml.g5.2xlarge"}, model=None)
+    assert not valid and list(serializer.errors) == ["max_model_len"]
+    serializer, valid = validate({"instance_type": "ml.g5.2xlarge", "max_model_len": 4096}, model=None)
     assert valid, serializer.errors
     assert serializer.fit_result is None
-    assert serializer.spec.max_model_len == 12288
+    assert serializer.spec.max_model_len == 4096
 
 
 def test_spec_round_trips_through_dict():
@@ -216,13 +218,6 @@ def test_spec_round_trips_through_dict():
         DeploySpec.from_dict({**data, "surprise": 1})
     with pytest.raises(AttributeError):
         spec.engine = "sglang"
-
-
-def test_validate_deploy_spec_helper():
-    spec, errors, fit_result, notes = validate_deploy_spec({"instance_type": "ml.g5.12xlarge"}, model=LLAMA_8B)
-    assert spec.engine == "vllm" and errors == {} and fit_result.ok
-    spec, errors, fit_result, notes = validate_deploy_spec({"instance_type": "ml.g5.2xlarge"}, model=LLAMA_70B)
-    assert spec is None and "instance_type" in errors and fit_result.refused
 
 
 def test_hyperpod_target_uses_kubernetes_names_and_has_no_lmi():

@@ -19,7 +19,7 @@ from apps.jobs.renderers import llamafactory_schema as lf
 from apps.jobs.renderers import render_job_bundle
 from apps.jobs.renderers.context import DatasetRef
 from apps.jobs.renderers.easyr1_schema import ENUMS as R1_ENUMS
-from apps.jobs.renderers.easyr1_schema import LOGGERS, REQUIRED, flatten, leaf_type
+from apps.jobs.renderers.easyr1_schema import LOGGERS, REQUIRED, flatten, leaf_type, startup_problems
 from apps.jobs.spec import TrainingSpecSerializer
 
 from .test_spec import FORMAT_FOR, GOOD_REWARD, make_dataset
@@ -38,8 +38,8 @@ CASES = {
         "tracker": "wandb", "tracker_key_ref": "wandb-main", "val_size": 0.05, "eval_steps": 50,
         "booster": "liger", "max_steps": 1000, "base_model": "s3://models-bucket/llama3/", "template": "llama3",
         "hf_token_ref": "hf-main"}),
-    "sft-qlora4-unsloth-swanlab-builtin": ("sft", {
-        "finetuning_method": "qlora", "quantization_bit": 4, "booster": "unsloth", "tracker": "swanlab",
+    "sft-qlora4-liger-swanlab-builtin": ("sft", {
+        "finetuning_method": "qlora", "quantization_bit": 4, "booster": "liger", "tracker": "swanlab",
         "tracker_key_ref": "swan", "tracker_project": "chat-tuning", "precision": "fp16", "lora_target": "q_proj,v_proj",
         "builtin": True}),
     "dpo-qlora8-ipo-flashattn-zero2": ("dpo", {"finetuning_method": "qlora", "quantization_bit": 8, "pref_loss": "ipo", "pref_beta": 0.3, "booster": "flash_attn2",
@@ -194,6 +194,7 @@ def test_rendered_configs_use_only_known_arguments(rendered):
         assert flat["trainer.n_gpus_per_node"] == spec.gpus_per_node
         assert flat["worker.rollout.tensor_parallel_size"] <= spec.gpus_per_node
         assert flat["worker.reward.reward_function"].endswith(":compute_score")
+        assert startup_problems(config) == [], "EasyR1 would stop at start-up"
 
 
 def test_every_job_type_and_method_has_a_golden_case():

@@ -15,6 +15,7 @@ from .yamlio import dump
 ADV_ESTIMATOR = "grpo"  # dapo, gspo and cispo are GRPO with different losses, clips and filtering
 CUSTOM_REWARD_FILE = "reward_function.py"
 CUSTOM_FORMAT_PROMPT_FILE = "format_prompt.jinja"
+KEEP_ALL = -1  # trainer.save_limit: -1 keeps every checkpoint
 
 
 def reward_function_path(spec, ctx: JobContext) -> str:
@@ -126,7 +127,7 @@ def config(spec, ctx: JobContext) -> dict:
         "val_freq": spec.eval_steps if validate else -1,
         "val_before_train": validate,
         "save_freq": spec.save_steps,
-        "save_limit": spec.save_total_limit or 3,
+        "save_limit": spec.save_total_limit or KEEP_ALL,
         "save_checkpoint_path": save_checkpoint_path(ctx),
         "find_last_checkpoint": False,  # the entry point picks the newest *complete* checkpoint itself
     }

@@ -1,10 +1,15 @@
 """What EasyR1 accepts: the PPOConfig dataclass tree `verl.trainer.main` merges a config file into.
 
-Checked in from the reference (EasyR1 b44b311, examples/config.yaml and the config dataclasses;
-see llamafactory-easyr1.md §6). OmegaConf merges our YAML over `OmegaConf.structured(PPOConfig())`,
-which rejects unknown keys and wrong types; the tests hold every rendered key against this tree.
-Leaves are the accepted Python types.
+Recorded from EasyR1 at commit b44b311b669bf1fd1aa2fc36f2251482ba33cb16 (the one
+docker/easyr1.Dockerfile checks out): the dataclasses of verl/trainer/config.py and
+verl/workers/{actor,rollout,reward}/config.py, the enums of verl/trainer/core_algos.py and
+verl/utils/logger/logger.py, and the start-up checks of verl/trainer/ray_trainer.py and
+verl/workers/fsdp_workers.py (`startup_problems`). OmegaConf merges our YAML over
+`OmegaConf.structured(PPOConfig())`, which rejects unknown keys and wrong types; the tests hold every
+rendered config against this tree and these checks. Leaves are the accepted Python types.
 """
+
+COMMIT = "b44b311b669bf1fd1aa2fc36f2251482ba33cb16"
 
 NoneType = type(None)
 INT, FLOAT, BOOL, STR = (int,), (int, float), (bool,), (str,)
@@ -61,10 +66,19 @@ ENUMS = {
     "algorithm.adv_estimator": ("gae", "grpo", "grpo_passk", "reinforce_plus_plus", "remax", "rloo"),
     "algorithm.kl_penalty": ("kl", "abs", "mse", "low_var_kl", "full"),
     "worker.actor.loss_avg_mode": ("token", "seq"),
-    "worker.actor.loss_type": ("default", "gspo", "gspo_token", "cispo"),
+    "worker.actor.loss_type": ("default", "gspo", "gspo_token", "cispo", "sapo"),
     "worker.actor.optim.strategy": ("adamw", "adamw_bf16"),
 }
 LOGGERS = ("console", "file", "wandb", "mlflow", "tensorboard", "swanlab")
+ADV_ESTIMATORS_NEEDING_GROUPS = ("grpo", "rloo")  # need rollout.n > 1
+
+# Packages the training image adds to the EasyR1 base image (which has wandb and liger-kernel but neither
+# of these): docker/easyr1.Dockerfile installs them pinned and imports them at build time.
+IMAGE_PACKAGES = {
+    "swanlab": "0.6.12",  # logger swanlab
+    "tensorboard": "2.20.0",  # logger tensorboard (torch.utils.tensorboard)
+}
+IMPORT_NAMES = {"swanlab": "swanlab", "tensorboard": "tensorboard"}
 
 REQUIRED = frozenset({
     "data.train_files", "data.val_files", "data.prompt_key", "data.answer_key", "data.max_prompt_length",
@@ -98,3 +112,44 @@ def leaf_type(path: str):
 
 def _is_dict_leaf(path: str) -> bool:
     return leaf_type(path) == (dict,)
+
+
+def startup_problems(config: dict) -> list[str]:
+    """The checks EasyR1 runs before training, on a rendered config (nested dict); [] when it starts.
+
+    Mirrors RayPPOTrainer.__init__ and the FSDP worker's batch normalisation at COMMIT for the actor
+    (our configs never use a critic: the estimator is grpo).
+    """
+    flat = flatten(config)
+    problems = []
+    rollout, n = flat["data.rollout_batch_size"], flat["worker.rollout.n"]
+    global_bs = flat["worker.actor.global_batch_size"]
+    if flat["algorithm.adv_estimator"] not in ENUMS["algorithm.adv_estimator"]:
+        problems.append("Unknown advantage estimator.")
+    if rollout % global_bs:
+        problems.append("Rollout batch size must be divisible by actor global batch size.")
+    if (rollout * n) % flat["worker.actor.micro_batch_size_per_device_for_experience"]:
+        problems.append("Rollout batch size * rollout.n must be divisible by actor micro batch size for experience.")
+    if flat["algorithm.adv_estimator"] in ADV_ESTIMATORS_NEEDING_GROUPS and n == 1:
+        problems.append("GRPO and RLOO algorithm need `config.worker.rollout.n > 1`.")
+    world = flat["trainer.nnodes"] * flat["trainer.n_gpus_per_node"]
+    ulysses = flat.get("worker.actor.ulysses_size", 1)
+    per_device = (global_bs * (n if n > 1 else 1)) // (world // ulysses)
+    if per_device == 0:
+        problems.append("actor global batch size * ulysses size must be larger than num gpus.")
+    elif per_device % flat["worker.actor.micro_batch_size_per_device_for_update"]:
+        problems.append("actor global batch size per device must be divisible by the micro batch size.")
+    if flat.get("worker.actor.fsdp.enable_cpu_offload") and per_device != flat[
+            "worker.actor.micro_batch_size_per_device_for_update"]:
+        problems.append("actor cannot use FSDP's CPU offload when gradient accumulation is enabled.")
+    if world % flat["worker.rollout.tensor_parallel_size"]:
+        problems.append("rollout world size is not divisible by tp size.")
+    if flat["worker.actor.clip_ratio_low"] >= 1:
+        problems.append("clip_ratio_low >= 1: log(1 - clip_ratio_low) is undefined.")
+    for logger in flat["trainer.logger"]:
+        if logger not in LOGGERS:
+            problems.append(f"{logger} is not supported.")
+    load = flat.get("trainer.load_checkpoint_path")
+    if load and "global_step_" not in load.strip("/").split("/")[-1]:
+        problems.append("`load_checkpoint_path` should end with `global_step_*`.")
+    return problems

@@ -15,7 +15,6 @@ BOOSTER_KEYS = {
     "none": {"flash_attn": "auto"},
     "flash_attn2": {"flash_attn": "fa2"},
     "liger": {"enable_liger_kernel": True},
-    "unsloth": {"use_unsloth": True},
 }
 PPO_GENERATION = {"top_k": 0, "top_p": 0.9}
 

@@ -1,11 +1,17 @@
-"""What LLaMA-Factory accepts: the argument names and enums its `hparams/*.py` dataclasses define.
+"""What LLaMA-Factory accepts: argument names and enums of the exact version the training image runs.
 
-Checked in from the reference (LLaMA-Factory 0.9.4 / HEAD ff6d4d12, see
-docs/reference llamafactory-easyr1.md §2). The training YAML is parsed by HfArgumentParser over
-ModelArguments, DataArguments, TrainingArguments (Seq2Seq), FinetuningArguments and
-GeneratingArguments, which rejects unknown keys; the tests hold every rendered key against this
-table, so a typo fails here instead of hours later inside a training container.
+Recorded from LLaMA-Factory v0.9.4 (tag commit 95ac3f2373b82662c1bd855c284d3379e6a763d3), the release
+docker/llamafactory.Dockerfile builds on: `hparams/*.py` (argument names and Literal/Enum choices),
+`data/template.py` (registered chat templates), `extras/constants.py` (QuantizationMethod) and
+`hparams/parser.py` (start-up checks, applied as spec rules in apps/jobs/spec/rules.py). The YAML is
+parsed by HfArgumentParser over ModelArguments, DataArguments, Seq2SeqTrainingArguments,
+FinetuningArguments and GeneratingArguments, which rejects unknown keys; the tests hold every
+rendered key against this table, and tests/jobs/test_render_llamafactory_parser.py runs the real
+`get_train_args` of this version over the golden files where it is installed.
 """
+
+VERSION = "0.9.4"
+COMMIT = "95ac3f2373b82662c1bd855c284d3379e6a763d3"
 
 STAGES = ("sft", "pt", "rm", "ppo", "dpo", "kto")
 FINETUNING_TYPES = ("lora", "oft", "freeze", "full")
@@ -32,24 +38,39 @@ DEEPSPEED_CONFIGS = {
     (3, True): "ds_z3_offload_config.json",
 }
 
-# Chat templates registered in data/template.py (the names, not model names), checked against the upstream
-# source; phi4_mini is kept because the model catalog uses it (newer than the source we could read).
+# Chat templates registered in v0.9.4's data/template.py (names, not model names). Newer names such as
+# phi4_mini do not exist there: LLaMA-Factory stops with "Template ... does not exist."
 TEMPLATES = frozenset({
-    "alpaca", "aquila", "atom", "baichuan", "baichuan2", "bailing", "belle", "bluelm", "breeze", "chatglm2",
-    "chatglm3", "chatml", "chatml_de", "codegeex2", "codegeex4", "cohere", "cpm", "cpm3", "cpm4", "dbrx", "deepseek",
-    "deepseek3", "deepseekcoder", "deepseekr1", "default", "dolphin", "dots_ocr", "empty", "ernie", "ernie_nothink",
-    "ernie_vl", "exaone", "falcon", "falcon_h1", "fewshot", "gemma", "gemma2", "gemma3", "gemma3n", "glm4",
-    "glm4_5v", "glm4_moe", "glm4v", "glmz1", "gpt_oss", "granite3", "granite3_vision", "granite4", "hunyuan",
-    "index", "intern", "intern2", "intern_s1", "intern_vl", "keye_vl", "kimi_vl", "llama2", "llama2_zh", "llama3",
-    "llama4", "llava", "llava_next", "llava_next_llama3", "llava_next_mistral", "llava_next_qwen",
-    "llava_next_video", "llava_next_video_mistral", "llava_next_video_yi", "llava_next_yi", "marco", "mimo",
-    "mimo_v2", "mimo_vl", "minicpm_o", "minicpm_v", "minimax1", "minimax2", "ministral", "ministral3", "mistral",
-    "mistral_small", "mllama", "moonlight", "olmo", "openchat", "openchat-3.6", "opencoder", "orion", "paligemma",
-    "paligemma_chat", "phi", "phi4", "phi4_mini", "phi_small", "pixtral", "qwen", "qwen2_audio", "qwen2_omni",
-    "qwen2_vl", "qwen3", "qwen3_nothink", "qwen3_omni", "qwen3_omni_nothink", "qwen3_vl", "qwen3_vl_nothink",
-    "sailor", "seed_coder", "seed_oss", "skywork_o1", "smollm", "smollm2", "solar", "starchat", "telechat",
-    "telechat2", "vicuna", "video_llava", "xuanyuan", "xverse", "yayi", "yi", "yi_vl", "yuan", "zephyr", "ziya",
+    "alpaca", "aquila", "atom", "baichuan", "baichuan2", "bailing", "bailing_v2", "belle", "bluelm", "breeze",
+    "chatglm2", "chatglm3", "chatml", "chatml_de", "codegeex2", "codegeex4", "cohere", "cpm", "cpm3", "cpm4",
+    "dbrx", "deepseek", "deepseek3", "deepseekcoder", "deepseekr1", "default", "dots_ocr", "empty", "ernie",
+    "ernie_nothink", "ernie_vl", "exaone", "falcon", "falcon_h1", "fewshot", "gemma", "gemma2", "gemma3",
+    "gemma3n", "glm4", "glm4_5v", "glm4_moe", "glm4v", "glmz1", "gpt_oss", "granite3", "granite3_vision",
+    "granite4", "hunyuan", "index", "intern", "intern2", "intern_s1", "intern_vl", "keye_vl", "kimi_vl",
+    "llama2", "llama2_zh", "llama3", "llama4", "llava", "llava_next", "llava_next_llama3", "llava_next_mistral",
+    "llava_next_qwen", "llava_next_video", "llava_next_video_mistral", "llava_next_video_yi", "llava_next_yi",
+    "marco", "mimo", "mimo_v2", "mimo_vl", "minicpm_o", "minicpm_v", "minimax1", "minimax2", "ministral",
+    "ministral3", "mistral", "mistral_small", "mllama", "moonlight", "olmo", "openchat", "openchat-3.6",
+    "opencoder", "orion", "paligemma", "paligemma_chat", "phi", "phi4", "phi_small", "pixtral", "qwen",
+    "qwen2_audio", "qwen2_omni", "qwen2_vl", "qwen3", "qwen3_nothink", "qwen3_omni", "qwen3_omni_nothink",
+    "qwen3_vl", "qwen3_vl_nothink", "sailor", "seed_coder", "seed_oss", "skywork_o1", "smollm", "smollm2",
+    "solar", "starchat", "telechat", "telechat2", "vicuna", "video_llava", "xuanyuan", "xverse", "yayi", "yi",
+    "yi_vl", "yuan", "zephyr", "ziya"
 })
+
+# Python packages the training image adds to the official image (which has flash-attn 2.7.4 and
+# DeepSpeed but none of these), pinned; docker/llamafactory.Dockerfile installs exactly these and imports
+# each at build time (tests/docker/test_dockerfiles.py holds the two together). LLaMA-Factory checks
+# them at start-up (`_check_extra_dependencies`, bitsandbytes in the quantization loader).
+IMAGE_PACKAGES = {
+    "bitsandbytes": "0.46.1",  # QLoRA (quantization_method bnb)
+    "liger-kernel": "0.6.2",  # booster liger (enable_liger_kernel)
+    "swanlab": "0.6.12",  # tracker swanlab (use_swanlab)
+    "wandb": "0.22.3",  # tracker wandb (report_to wandb)
+    "tensorboard": "2.20.0",  # tracker tensorboard (report_to tensorboard)
+}
+IMPORT_NAMES = {"bitsandbytes": "bitsandbytes", "liger-kernel": "liger_kernel", "swanlab": "swanlab",
+                "wandb": "wandb", "tensorboard": "tensorboard"}
 
 # Argument names, grouped by the dataclass that defines them.
 MODEL_ARGS = frozenset({
@@ -58,7 +79,7 @@ MODEL_ARGS = frozenset({
     "low_cpu_mem_usage", "rope_scaling", "flash_attn", "shift_attn", "mixture_of_depths", "use_unsloth",
     "use_unsloth_gc", "enable_liger_kernel", "moe_aux_loss_coef", "disable_gradient_checkpointing",
     "use_reentrant_gc", "upcast_layernorm", "upcast_lmhead_output", "train_from_scratch", "infer_backend",
-    "offload_folder", "use_cache", "infer_dtype", "hf_hub_token", "ms_hub_token", "om_hub_token",
+    "offload_folder", "infer_dtype", "hf_hub_token", "ms_hub_token", "om_hub_token",
     "print_param_status", "trust_remote_code", "quantization_method", "quantization_bit", "quantization_type",
     "double_quantization", "quantization_device_map", "export_dir", "export_size", "export_device",
     "export_quantization_bit", "export_quantization_dataset", "export_quantization_nsamples",
@@ -74,7 +95,7 @@ DATA_ARGS = frozenset({
 })
 FINETUNING_ARGS = frozenset({
     "stage", "do_train", "finetuning_type", "use_llama_pro", "use_adam_mini", "use_muon", "use_dft_loss",
-    "use_eaft_loss", "freeze_vision_tower", "freeze_multi_modal_projector", "freeze_language_model",
+    "freeze_vision_tower", "freeze_multi_modal_projector", "freeze_language_model",
     "compute_accuracy", "disable_shuffling", "early_stopping_steps", "plot_loss", "include_effective_tokens_per_second",
     "freeze_trainable_layers", "freeze_trainable_modules", "freeze_extra_modules",
     "additional_target", "lora_alpha", "lora_dropout", "lora_rank", "lora_target", "loraplus_lr_ratio",

@@ -11,7 +11,7 @@ Modules: fields (choices, applicability, form sections, defaults), model (Traini
 (single-value validators), rules (cross-field rules), serializer.
 """
 
-from .checks import check_format_prompt, check_reward_code, instance_type_choices, validate_s3_uri
+from .checks import check_format_prompt, check_reward_code, instance_type_choices, is_hf_repo_id, validate_s3_uri
 from .fields import (
     ALL_TYPES, APPLIES_TO, BOOSTERS, BUILTIN_FORMAT_PROMPTS, BUILTIN_REWARDS, DEEPSPEED_STAGES, DPO_LOSSES,
     FORMAT_PROMPTS, LF, METHODS, NULL_IS_A_VALUE, PRECISIONS, R1, REWARD_FUNCTIONS, SECTIONS, TRACKERS, applies,
@@ -24,5 +24,5 @@ __all__ = [
     "ALL_TYPES", "APPLIES_TO", "BOOSTERS", "BUILTIN_FORMAT_PROMPTS", "BUILTIN_REWARDS", "DEEPSPEED_STAGES",
     "DPO_LOSSES", "FORMAT_PROMPTS", "LF", "METHODS", "NULL_IS_A_VALUE", "PRECISIONS", "R1", "REWARD_FUNCTIONS",
     "SECTIONS", "TRACKERS", "TrainingSpec", "TrainingSpecSerializer", "applies", "check_format_prompt",
-    "check_reward_code", "defaults_for", "fields_for", "instance_type_choices", "validate_s3_uri",
+    "check_reward_code", "defaults_for", "fields_for", "instance_type_choices", "is_hf_repo_id", "validate_s3_uri",
 ]

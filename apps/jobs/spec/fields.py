@@ -11,7 +11,9 @@ PREFERENCE_TYPES = frozenset({"dpo", "kto"})
 
 METHODS = ("lora", "qlora", "full")
 PRECISIONS = ("bf16", "fp16", "fp32")
-BOOSTERS = ("none", "flash_attn2", "liger", "unsloth")
+# Boosters and trackers the training images install (LLAMAFACTORY / EASYR1 IMAGE_PACKAGES). Unsloth is not
+# offered: it pins its own torch/xformers builds, which the LLaMA-Factory 0.9.4 image cannot take pinned.
+BOOSTERS = ("none", "flash_attn2", "liger")
 DEEPSPEED_STAGES = (0, 2, 3)
 DPO_LOSSES = ("sigmoid", "hinge", "ipo", "kto_pair", "orpo", "simpo")
 REWARD_MODEL_TYPES = ("lora", "full")
@@ -22,6 +24,11 @@ BUILTIN_FORMAT_PROMPTS = ("math", "r1v", "dapo")
 FORMAT_PROMPTS = ("none", *BUILTIN_FORMAT_PROMPTS, "custom")
 TRACKERS = ("none", "wandb", "swanlab", "tensorboard")
 EASYR1_OPTIMIZERS = ("adamw_torch",)  # EasyR1 has one optimizer family (AdamW)
+EASYR1_LOSS_TYPES = ("default", "gspo", "gspo_token", "cispo")
+# LLaMA-Factory 0.9.4 (hparams/parser.py) resets resume_from_checkpoint for rm/ppo full and freeze runs
+# ("Cannot resume from checkpoint in current stage.") and its PPO trainer raises on any resume.
+NOT_RESUMABLE = {"ppo": ("lora", "qlora", "full"), "rm": ("full",)}
+MAX_SAGEMAKER_ENV_VALUE = 512  # CreateTrainingJob Environment values (the resume URI travels there)
 
 MAX_RUN_HOURS = 28 * 24  # SageMaker's MaxRuntimeInSeconds ceiling
 MAX_CUSTOM_CODE_CHARS = 64_000

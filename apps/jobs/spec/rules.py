@@ -1,6 +1,7 @@
 """The cross-field rules of a training spec. Each adds field-level errors through `err(field, message)`
 and may normalise `data` (the request merged over the job type's defaults)."""
 
+import ast
 import re
 
 from rest_framework import serializers
@@ -8,10 +9,19 @@ from rest_framework import serializers
 from apps.jobs.renderers import llamafactory_schema as lf
 
 from .checks import (
-    HF_REPO, MODULE_NAME, SECRET_REF, check_format_prompt, check_reward_code, instance_named, looks_like_key,
-    validate_s3_uri,
+    MODULE_NAME, SECRET_REF, check_format_prompt, check_reward_code, instance_named, is_hf_repo_id,
+    looks_like_key, validate_s3_uri,
 )
-from .fields import EASYR1_OPTIMIZERS, LF, OLD_GPUS, R1, applies
+from .fields import EASYR1_OPTIMIZERS, LF, MAX_SAGEMAKER_ENV_VALUE, NOT_RESUMABLE, OLD_GPUS, R1, applies
+
+
+def reward_code_mentions(code: str, key: str) -> bool:
+    """True when the reward code has the string constant `key` (e.g. a dict key "overall")."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return True  # reported by check_reward_code
+    return any(isinstance(node, ast.Constant) and node.value == key for node in ast.walk(tree))
 
 
 SECRET_LABELS = {"wandb": "Weights & Biases key", "swanlab": "SwanLab key", "hf_token": "Hugging Face token"}
@@ -33,7 +43,7 @@ class SpecRules:
                 return
             data["base_model_source"], data["base_model_uri"] = "s3", value
             return
-        if HF_REPO.fullmatch(value) and ".." not in value and "--" not in value:
+        if is_hf_repo_id(value):
             data["base_model_source"], data["base_model_uri"] = "hf", value
             return
         entry = self.catalog_model(value)
@@ -71,8 +81,9 @@ class SpecRules:
         template = data.get("template")
         if applies("template", job_type) and template:
             if template not in lf.TEMPLATES:
-                err("template", f"Unknown chat template {template!r}; use a LLaMA-Factory template name "
-                                "such as qwen3, llama3 or mistral.")
+                err("template", f"LLaMA-Factory {lf.VERSION} (the training image) has no chat template "
+                                f"{template!r}; use one of its templates such as qwen3, llama3 or mistral, or "
+                                "leave it empty to use the model's own chat template.")
         else:
             data["template"] = template or None
 
@@ -103,9 +114,25 @@ class SpecRules:
                 folder = checkpoint.rstrip("/").rsplit("/", 1)[-1]
                 if job_type in R1 and not re.fullmatch(r"global_step_\d+", folder):
                     err("resume_from_checkpoint", "EasyR1 resumes from a global_step_<N> folder; give its S3 prefix.")
+            if len(checkpoint) > MAX_SAGEMAKER_ENV_VALUE:
+                err("resume_from_checkpoint", f"At most {MAX_SAGEMAKER_ENV_VALUE} characters: SageMaker passes it "
+                                              "in the container environment, whose values are limited to that.")
+        self.check_resumable(job_type, data, err)
         if data["instance_count"] > 1 and job_type in LF and data.get("deepspeed_stage") is None:
             err("deepspeed_stage", "Training on more than one instance needs a DeepSpeed stage (0, 2 or 3).")
         return instance
+
+    def check_resumable(self, job_type, data, err):
+        """LLaMA-Factory cannot resume PPO (its trainer raises) nor full RM (the resume is dropped and the
+        run restarts from scratch); a spot interruption would resume any stage."""
+        if data["finetuning_method"] not in NOT_RESUMABLE.get(job_type, ()):
+            return
+        what = f"{job_type.upper()} {'full fine-tuning' if data['finetuning_method'] == 'full' else 'with LoRA'}"
+        why = f"LLaMA-Factory {lf.VERSION} cannot resume {what} from a checkpoint"
+        if data.get("resume_from_checkpoint"):
+            err("resume_from_checkpoint", f"{why}; start a new run instead.")
+        if data["use_spot"]:
+            err("use_spot", f"{why}, so a spot interruption would lose the run; use on-demand capacity.")
 
     def check_training(self, job_type, data, instance, err):
         old_gpu = instance is not None and instance.gpu_name in OLD_GPUS
@@ -125,15 +152,6 @@ class SpecRules:
         booster = data["booster"]
         if booster == "flash_attn2" and old_gpu:
             err("booster", f"FlashAttention-2 needs an Ampere or newer GPU, not {instance.gpu_name}.")
-        if booster == "unsloth":
-            if data["finetuning_method"] == "full":
-                err("booster", "Unsloth boosts lora and qlora only.")
-            elif instance is not None and data["instance_count"] * instance.gpu_count > 1:
-                err("booster", "Unsloth trains on a single GPU; choose a one-GPU instance or another booster.")
-            elif data["finetuning_method"] == "qlora" and data.get("quantization_bit") != 4:
-                err("booster", "Unsloth quantizes to 4 bits only; choose 4-bit QLoRA or another booster.")
-            elif job_type == "ppo" and data.get("reward_model_type") == "lora":
-                err("booster", "Unsloth does not support a LoRA reward model.")
         if job_type == "ppo" and data["val_size"]:
             err("val_size", "PPO does not evaluate during training; set the validation split to 0.")
         if not data["val_size"]:
@@ -151,7 +169,7 @@ class SpecRules:
                 validate_s3_uri(reward)
             except serializers.ValidationError as exc:
                 err("reward_model", str(exc.detail[0]))
-        elif not HF_REPO.fullmatch(reward):
+        elif not is_hf_repo_id(reward):
             err("reward_model", "Enter an s3:// prefix or a Hugging Face repo id (owner/name).")
         if data["reward_model_type"] == "lora" and data["finetuning_method"] == "full":
             err("reward_model_type", "Full PPO training needs a full reward model (LoRA reward models need LoRA PPO).")
@@ -188,16 +206,52 @@ class SpecRules:
                 err("mini_rollout_batch_size", f"Must be a multiple of the global batch size ({global_bs}).")
             elif mini > rollout:
                 err("mini_rollout_batch_size", f"Must not exceed the rollout batch size ({rollout}).")
-        if instance is not None:
-            gpus = instance.gpu_count
-            tp = data["rollout_tensor_parallel_size"]
-            if gpus % tp:
-                err("rollout_tensor_parallel_size", f"Must divide the GPUs per instance ({gpus} on {instance.name}).")
-            world = gpus * data["instance_count"]
-            if (global_bs * data["rollout_n"]) % world:
-                err("global_batch_size", f"Global batch size × rollout n must be a multiple of the GPU count ({world}).")
+        self.check_rl_batches(data, instance, err)
+        if data["clip_ratio_low"] >= 1:
+            err("clip_ratio_low", "Must be below 1: EasyR1 clips the log-ratio at log(1 - clip_ratio_low).")
         if data["clip_ratio_high"] <= 0:
             err("clip_ratio_high", "Must be greater than 0.")
+        if data["online_filtering"] and reward == "custom" and data.get("reward_code") and \
+                not reward_code_mentions(data["reward_code"], "overall"):
+            err("reward_code", 'Online filtering keeps prompts by the reward\'s "overall" score: return '
+                               '{"overall": ...} from compute_score, or turn online filtering off.')
+
+    def check_rl_batches(self, data, instance, err):
+        """EasyR1's start-up checks on batch sizes (trainer/ray_trainer.py, workers/fsdp_workers.py)."""
+        n, rollout, global_bs = data["rollout_n"], data["rollout_batch_size"], data["global_batch_size"]
+        if n < 2:
+            err("rollout_n", "GRPO compares several responses per prompt: EasyR1 needs rollout n of 2 or more.")
+        experience = data["micro_batch_size_per_device_for_experience"]
+        if (rollout * n) % experience:
+            err("micro_batch_size_per_device_for_experience",
+                f"Must divide rollout batch size × rollout n ({rollout} × {n} = {rollout * n}).")
+        if instance is None:
+            return
+        gpus = instance.gpu_count
+        tp = data["rollout_tensor_parallel_size"]
+        if gpus % tp:
+            err("rollout_tensor_parallel_size", f"Must divide the GPUs per instance ({gpus} on {instance.name}).")
+        world = gpus * data["instance_count"]
+        samples = global_bs * n
+        if samples % world:
+            err("global_batch_size", f"Global batch size × rollout n must be a multiple of the GPU count ({world}).")
+            return
+        per_device = samples // world
+        update = data["micro_batch_size_per_device_for_update"]
+        if per_device % update:
+            err("micro_batch_size_per_device_for_update",
+                f"Must divide the update batch per GPU (global batch size × rollout n / GPUs = {per_device}).")
+
+    def check_gated(self, data, err):
+        """Gated models (Llama, Gemma, ...) download only with the owner's Hugging Face token."""
+        if data.get("hf_token_ref") or data.get("base_model_source") == "s3":
+            return
+        from apps.catalog.curation import model_facts
+
+        facts = model_facts(data.get("base_model_uri") or "")
+        if facts and facts.get("gated"):
+            err("hf_token_ref", f"{data['base_model_uri']} is gated on Hugging Face: choose your stored Hugging "
+                                "Face token (add one on your profile page after accepting the model's licence).")
 
     def check_tracking(self, data, err):
         tracker = data["tracker"]

@@ -3,10 +3,11 @@
 from rest_framework import serializers
 
 from apps.core.job_types import JobType
+from apps.core.validation import StrictBooleanField, StrictChoiceField, StrictFloatField, StrictIntegerField
 from apps.jobs.renderers import llamafactory_schema as lf
 
 from .fields import (
-    BOOSTERS, DEEPSPEED_STAGES, DPO_LOSSES, FORMAT_PROMPTS, KL_PENALTIES, LORA_FIELDS, MAX_RUN_HOURS, METHODS,
+    BOOSTERS, DEEPSPEED_STAGES, DPO_LOSSES, EASYR1_LOSS_TYPES, FORMAT_PROMPTS, KL_PENALTIES, LORA_FIELDS, MAX_RUN_HOURS, METHODS,
     MUST_CHOOSE, NULL_IS_A_VALUE, PRECISIONS, R1, REWARD_FUNCTIONS, REWARD_MODEL_TYPES, SECTIONS_FIELDS, TRACKERS,
     applies, defaults_for,
 )
@@ -16,28 +17,29 @@ from .rules import SpecRules
 
 def _choice(choices, **kw):
     kw.setdefault("allow_null", True)
-    return serializers.ChoiceField(choices=list(choices), required=False, **kw)
+    return StrictChoiceField(choices=list(choices), required=False, **kw)
 
 
 def _int(lo, hi=None, **kw):
     kw.setdefault("allow_null", True)
-    return serializers.IntegerField(min_value=lo, max_value=hi, required=False, **kw)
+    return StrictIntegerField(min_value=lo, max_value=hi, required=False, **kw)
 
 
 def _float(lo, hi=None, **kw):
     kw.setdefault("allow_null", True)
-    return serializers.FloatField(min_value=lo, max_value=hi, required=False, **kw)
+    return StrictFloatField(min_value=lo, max_value=hi, required=False, **kw)
 
 
 def _bool(**kw):
-    return serializers.BooleanField(required=False, allow_null=True, **kw)
+    return StrictBooleanField(required=False, allow_null=True, **kw)
 
 
 class TrainingSpecSerializer(serializers.Serializer):
     """A training job's spec. Validated once, here, for both the API and the HTML form.
 
     Omitted fields take the defaults of the job type (`defaults_for`). Fields that do not apply to
-    the job type are ignored. Errors name the field they belong to.
+    the job type are ignored; names the spec does not define are refused (`validate_job`). Numbers are
+    numbers (never true/false), switches are booleans. Errors name the field they belong to.
     """
 
     job_type = serializers.ChoiceField(choices=JobType.choices)
@@ -54,7 +56,7 @@ class TrainingSpecSerializer(serializers.Serializer):
         help_text="LLaMA-Factory chat template name; defaults to the catalog model's. Not used by pt or the GRPO family.",
     )
     finetuning_method = _choice(METHODS, help_text="lora, qlora (LoRA on a 4- or 8-bit quantized base) or full.")
-    quantization_bit = serializers.ChoiceField(
+    quantization_bit = StrictChoiceField(
         choices=[4, 8], required=False, allow_null=True, help_text="QLoRA only: 4 or 8."
     )
     lora_rank = _int(1, 1024, help_text="LoRA rank (lora/qlora).")
@@ -78,7 +80,7 @@ class TrainingSpecSerializer(serializers.Serializer):
     weight_decay = _float(0.0, 1.0)
     max_grad_norm = _float(0.0, 1000.0)
     precision = _choice(PRECISIONS, help_text="bf16 needs an Ampere or newer GPU; the GRPO family trains in bf16.")
-    deepspeed_stage = serializers.ChoiceField(
+    deepspeed_stage = StrictChoiceField(
         choices=list(DEEPSPEED_STAGES), required=False, allow_null=True,
         help_text="DeepSpeed ZeRO stage (LLaMA-Factory types); required for more than one instance.",
     )
@@ -117,7 +119,7 @@ class TrainingSpecSerializer(serializers.Serializer):
     clip_ratio_low = _float(0.0, 100.0)
     clip_ratio_high = _float(0.0, 100.0)
     clip_ratio_dual = _float(1.0, 1000.0)
-    loss_type = _choice(("default", "gspo", "gspo_token", "cispo"))
+    loss_type = _choice(EASYR1_LOSS_TYPES)
     loss_avg_mode = _choice(("token", "seq"))
     disable_kl = _bool()
     kl_coef = _float(0.0, 100.0)
@@ -194,6 +196,7 @@ class TrainingSpecSerializer(serializers.Serializer):
             rules.check_rl(job_type, data, instance, err)
         rules.check_tracking(data, err)
         rules.check_hf_token(data, err)
+        rules.check_gated(data, err)
         data["datasets"] = rules.check_datasets(job_type, attrs["datasets"], err)
         if errors:
             raise serializers.ValidationError(errors)
