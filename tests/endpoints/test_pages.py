@@ -88,10 +88,20 @@ def test_detail_shows_failure_reason_log_tail_and_snippets(browser_client, user,
     html = browser_client.get(reverse("endpoints:detail", args=[endpoint.pk])).content.decode()
     assert "Failure reason:" in html and reason in html
     assert "torch.OutOfMemoryError: CUDA out of memory" in html
-    assert "https://hub.example.com/v1/chat/completions" in html
-    assert "base_url=&#x27;https://hub.example.com/v1&#x27;" in html and "model=&#x27;broken-bot&#x27;" in html
-    assert f"EndpointName=&#x27;{endpoint.remote_name}&#x27;" in html and "region_name=&#x27;fake-region-1&#x27;" in html
+    assert "/v1/chat/completions" not in html  # a failed endpoint takes no requests: no invoke snippets
     assert "every 3s" not in html  # failed: nothing moves, no polling
+
+
+def test_detail_of_an_endpoint_in_service_shows_invoke_snippets(browser_client, user, fake_serving, settings):
+    settings.SITE_URL = "https://hub.example.com"
+    endpoint = make_endpoint(user, name="good-bot")
+    fake_serving.deploy_scripts[endpoint.remote_name] = (["creating", "in_service"], "")
+    tasks.deploy_endpoint.run(endpoint.pk)
+    tasks.reconcile_endpoints.run()
+    html = browser_client.get(reverse("endpoints:detail", args=[endpoint.pk])).content.decode()
+    assert "https://hub.example.com/v1/chat/completions" in html
+    assert "base_url=&#x27;https://hub.example.com/v1&#x27;" in html and "model=&#x27;good-bot&#x27;" in html
+    assert f"EndpointName=&#x27;{endpoint.remote_name}&#x27;" in html and "region_name=&#x27;fake-region-1&#x27;" in html
 
 
 def test_live_partial_polls_only_while_moving(browser_client, user):

@@ -7,6 +7,7 @@ import pytest
 from django.http import QueryDict
 from django.test import Client
 
+from apps.jobs import bundle, submission
 from apps.jobs.compare import MAX_RUNS, MISSING, Row, chart_data, differing_fields, display, selected_ids
 from apps.jobs.models import Status
 
@@ -83,7 +84,8 @@ def web(user):
 
 
 def _trainer_log(fake_sagemaker, job, points):
-    bucket, key = job.trainer_log_uri()[5:].split("/", 1)
+    uri = submission.locations(job, bundle.training_spec(job)).trainer_log
+    bucket, key = uri[5:].split("/", 1)
     lines = [json.dumps({"current_steps": step, "total_steps": 30, "loss": loss}) for step, loss in points]
     fake_sagemaker.s3.put_object(Bucket=bucket, Key=key, Body="\n".join(lines).encode())
 
@@ -97,9 +99,9 @@ def _chart(page: str) -> dict:
 @pytest.mark.django_db
 def test_page_compares_two_runs_from_their_trainer_logs(web, user, fake_sagemaker):
     data = make_dataset(user, "alpaca", name="support chats")
-    one = make_job(user, name="lr-1e-4", status=Status.SUCCEEDED, remote_arn="arn:1",
+    one = make_job(user, name="lr-1e-4", status=Status.SUCCEEDED, remote_id="arn:1",
                    spec={"learning_rate": 1e-4, "lora_rank": 8, "datasets": [data.pk]})
-    two = make_job(user, name="lr-5e-5", status=Status.RUNNING, remote_arn="arn:2",
+    two = make_job(user, name="lr-5e-5", status=Status.RUNNING, remote_id="arn:2",
                    spec={"learning_rate": 5e-5, "lora_rank": 8, "datasets": [data.pk], "use_spot": True})
     _trainer_log(fake_sagemaker, one, [(10, 2.0), (20, 1.5)])
     _trainer_log(fake_sagemaker, two, [(10, 2.1), (30, 1.1)])
@@ -117,8 +119,8 @@ def test_page_compares_two_runs_from_their_trainer_logs(web, user, fake_sagemake
 
 @pytest.mark.django_db
 def test_other_users_jobs_are_not_found_and_never_read(web, user, other_user, fake_sagemaker):
-    mine = make_job(user, name="mine", status=Status.SUCCEEDED, remote_arn="arn:1")
-    theirs = make_job(other_user, name="their secret run", status=Status.SUCCEEDED, remote_arn="arn:2")
+    mine = make_job(user, name="mine", status=Status.SUCCEEDED, remote_id="arn:1")
+    theirs = make_job(other_user, name="their secret run", status=Status.SUCCEEDED, remote_id="arn:2")
     _trainer_log(fake_sagemaker, theirs, [(1, 9.0)])
     page = web.get(f"/jobs/compare?ids={mine.pk},{theirs.pk},999999").content.decode()
     assert "their secret run" not in page
@@ -129,7 +131,7 @@ def test_other_users_jobs_are_not_found_and_never_read(web, user, other_user, fa
 
 @pytest.mark.django_db
 def test_admin_may_compare_anyones_runs(admin_user, other_user, fake_sagemaker):
-    job = make_job(other_user, name="bobs run", status=Status.SUCCEEDED, remote_arn="arn:1")
+    job = make_job(other_user, name="bobs run", status=Status.SUCCEEDED, remote_id="arn:1")
     client = Client()
     client.force_login(admin_user)
     assert _chart(client.get(f"/jobs/compare?ids={job.pk}").content.decode())["runs"] == ["bobs run"]

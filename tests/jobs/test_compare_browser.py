@@ -25,9 +25,9 @@ def _trainer_log(fake_sagemaker, job, losses):
 
 def test_two_runs_on_one_chart(browser, live_server, fake_sagemaker):
     alice = make_user("alice")
-    fast = make_job(alice, name="rank 8", status=Status.SUCCEEDED, remote_arn="arn:1", spec={"lora_rank": 8})
-    slow = make_job(alice, name="rank 64", status=Status.SUCCEEDED, remote_arn="arn:2", spec={"lora_rank": 64})
-    make_job(alice, name="unrelated", status=Status.SUCCEEDED, remote_arn="arn:3")
+    fast = make_job(alice, name="rank 8", status=Status.SUCCEEDED, remote_id="arn:1", spec={"lora_rank": 8})
+    slow = make_job(alice, name="rank 64", status=Status.SUCCEEDED, remote_id="arn:2", spec={"lora_rank": 64})
+    make_job(alice, name="unrelated", status=Status.SUCCEEDED, remote_id="arn:3")
     _trainer_log(fake_sagemaker, fast, [2.0, 1.4, 1.0])
     _trainer_log(fake_sagemaker, slow, [2.0, 1.8, 1.6])
 
@@ -57,7 +57,7 @@ def test_two_runs_on_one_chart(browser, live_server, fake_sagemaker):
 
 def test_job_page_draws_its_loss_curve_with_the_shared_chart_code(browser, live_server, fake_sagemaker):
     alice = make_user("alice")
-    job = make_job(alice, name="single", status=Status.SUCCEEDED, remote_arn="arn:1")
+    job = make_job(alice, name="single", status=Status.SUCCEEDED, remote_id="arn:1")
     _trainer_log(fake_sagemaker, job, [2.0, 1.5])
     log_in(browser, live_server.url, "alice", "a-long-test-password")
     browser.get(f"{live_server.url}/jobs/{job.pk}/")

@@ -31,7 +31,11 @@ class Backend(StoredOutputs):
     """Files from the real local store; log pages scripted (an exception in the script is raised)."""
 
     name = "sagemaker"
+    label = "Test target"
     capabilities = frozenset({Capability.LOGS}) | StoredOutputs.capabilities
+
+    def job_root(self, remote_name):
+        return ""
 
     def __init__(self, pages=()):
         self.pages, self.tokens = list(pages), []
@@ -48,13 +52,14 @@ class Backend(StoredOutputs):
 
 class LogsOnly:
     name = "sagemaker"
+    label = "Test target"
     capabilities = frozenset({Capability.LOGS})
 
 
 @pytest.fixture
 def backend(monkeypatch):
     backend = Backend()
-    monkeypatch.setattr("apps.jobs.services.backend_named", lambda name: backend)
+    monkeypatch.setattr("apps.backends.registry.training_backend", lambda name: backend)
     return backend
 
 
@@ -73,7 +78,7 @@ def job(user, tmp_path):
                        "config/train.yaml": b"stage: sft\n", "notes.txt": b"n", "exports/gptq-4bit/model.bin": b"q"}.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_bytes(body)
-    job = make_job(user, name="files", status=Status.SUCCEEDED, remote_arn="arn:1")
+    job = make_job(user, name="files", status=Status.SUCCEEDED, remote_id="arn:1")
     TrainingJob.objects.filter(pk=job.pk).update(output_uri=root.as_uri() + "/")
     job.refresh_from_db()
     return job
@@ -127,7 +132,7 @@ def test_other_users_jobs_are_404_everywhere(job, backend, other_user):
 
 @pytest.mark.django_db
 def test_targets_without_outputs_say_so(web, job, monkeypatch):
-    monkeypatch.setattr("apps.jobs.services.backend_named", lambda name: LogsOnly())
+    monkeypatch.setattr("apps.backends.registry.training_backend", lambda name: LogsOnly())
     body = web.get(f"/jobs/{job.pk}/outputs").content.decode()
     assert "Files are not listed for this job's target" in body
     assert web.get(f"/jobs/{job.pk}/outputs/download", {"key": "merged/config.json"}).status_code == 404

@@ -28,14 +28,14 @@ FETCH = ("const done = arguments[arguments.length - 1];"
 
 def test_outputs_listed_with_working_download_links(browser, live_server, monkeypatch, tmp_path):
     backend = Backend([[LogLine(datetime(2026, 12, 7, 10, tzinfo=UTC), "training started", "algo-1-1")]])
-    monkeypatch.setattr("apps.jobs.services.backend_named", lambda name: backend)
+    monkeypatch.setattr("apps.backends.registry.training_backend", lambda name: backend)
     root = tmp_path / "jobs" / "mhjob-export"
     for name, text in {"merged/config.json": '{"architectures": ["Qwen3ForCausalLM"]}',
                        "exports/gptq-4bit/quantize_config.json": '{"bits": 4}'}.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text)
     alice = make_user("alice")
-    job = make_job(alice, name="export run", status=Status.SUCCEEDED, remote_arn="arn:1")
+    job = make_job(alice, name="export run", status=Status.SUCCEEDED, remote_id="arn:1")
     TrainingJob.objects.filter(pk=job.pk).update(output_uri=root.as_uri() + "/")
 
     log_in(browser, live_server.url, "alice", "a-long-test-password")

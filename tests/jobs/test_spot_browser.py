@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_spot_market_follows_the_form(browser, live_server, monkeypatch):
     ec2 = boto3.client("ec2", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
     backend = SpotBackend(ec2)
-    monkeypatch.setattr("apps.jobs.services.backend_named", lambda name: backend)
+    monkeypatch.setattr("apps.backends.registry.training_backend", lambda name: backend)
     make_user("alice")
     with Stubber(ec2) as stub:
         stub.add_response(

@@ -33,7 +33,7 @@ class PlainBackend:
 def ec2(monkeypatch):
     client = boto3.client("ec2", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
     backend = SpotBackend(client)
-    monkeypatch.setattr("apps.jobs.services.backend_named", lambda name: backend)
+    monkeypatch.setattr("apps.backends.registry.training_backend", lambda name: backend)
     with Stubber(client) as stub:
         yield stub
         stub.assert_no_pending_responses()
@@ -86,13 +86,13 @@ def test_no_market_and_errors_are_said_plainly(web, ec2):
 def test_unknown_instance_types_and_backends_without_the_capability_read_nothing(web, ec2, monkeypatch):
     page = web.get("/jobs/spot-prices", {"instance_type": "ml.made-up.huge"}).content.decode()
     assert "No spot price history is available for ml.made-up.huge" in page
-    monkeypatch.setattr("apps.jobs.services.backend_named", lambda name: PlainBackend())
+    monkeypatch.setattr("apps.backends.registry.training_backend", lambda name: PlainBackend())
     page = web.get("/jobs/spot-prices", {"instance_type": "ml.g5.12xlarge"}).content.decode()
     assert "No spot price history is available for ml.g5.12xlarge" in page
 
 
 def test_an_unknown_backend_name_is_not_an_error(web, settings):
-    page = web.get("/jobs/spot-prices", {"instance_type": "ml.g5.12xlarge", "backend": "nowhere"})
+    page = web.get("/jobs/spot-prices", {"instance_type": "ml.g5.12xlarge", "target": "nowhere"})
     assert page.status_code == 200 and "No spot price history is available" in page.content.decode()
 
 
@@ -100,7 +100,7 @@ def test_spot_jobs_and_the_form_carry_the_panel(web, user):
     spot = make_job(user, status=Status.RUNNING, spec={"use_spot": True, "instance_type": "ml.g5.12xlarge"})
     plain = make_job(user, status=Status.RUNNING, spec={"use_spot": False, "instance_type": "ml.g5.12xlarge"})
     page = web.get(f"/jobs/{spot.pk}/").content.decode()
-    assert "/jobs/spot-prices?instance_type=ml.g5.12xlarge&amp;backend=sagemaker" in page
+    assert "/jobs/spot-prices?instance_type=ml.g5.12xlarge&amp;target=sagemaker" in page
     assert "spot-prices" not in web.get(f"/jobs/{plain.pk}/").content.decode()
     form = web.get("/jobs/new").content.decode()
     assert "/jobs/spot-prices?form=1" in form and 'hx-include="#id_instance_type, #id_use_spot"' in form

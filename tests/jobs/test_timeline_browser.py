@@ -29,7 +29,7 @@ def markers(browser):
 
 def test_interruption_then_resume_appear_on_the_open_job_page(browser, live_server):
     alice = make_user("alice")
-    job = make_job(alice, name="spot run", status=Status.RUNNING, remote_arn="arn:1",
+    job = make_job(alice, name="spot run", status=Status.RUNNING, remote_id="arn:1",
                    spec={"use_spot": True, "instance_type": "ml.g5.2xlarge"})
     t0 = datetime.now(UTC) - timedelta(minutes=20)
     report(job, "Training", "Training image download completed.", t0)
