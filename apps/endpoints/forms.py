@@ -130,11 +130,9 @@ class DeployForm(forms.Form):
     hyperpod_namespace = forms.CharField(label="Namespace", required=False, help_text="Empty: the cluster's default.")
     hyperpod_routing = forms.BooleanField(label="Intelligent routing", required=False,
                                           help_text="Cannot be turned on or off after deployment.")
-    hyperpod_routing_strategy = forms.ChoiceField(label="Routing strategy", required=False,
-                                                  choices=_choices(deploy_options.ROUTING_STRATEGIES))
+    hyperpod_routing_strategy = forms.ChoiceField(label="Routing strategy", required=False)
     hyperpod_kv_cache = forms.BooleanField(label="KV cache offload to CPU memory (vLLM)", required=False)
-    hyperpod_kv_cache_l2 = forms.ChoiceField(label="L2 KV cache", required=False,
-                                             choices=_choices(deploy_options.L2_BACKENDS, "none"))
+    hyperpod_kv_cache_l2 = forms.ChoiceField(label="L2 KV cache", required=False)
     hyperpod_kv_cache_l2_url = forms.CharField(label="L2 cache URL (Redis)", required=False)
     hyperpod_public_load_balancer = forms.BooleanField(label="Public load balancer", required=False,
                                                        help_text="Internet-facing; needs intelligent routing.")
@@ -150,6 +148,9 @@ class DeployForm(forms.Form):
         self.fields["instance_type"].choices = [(name, inst.label) for name, inst in instances.instance_types().items()]
         self.fields["hyperpod_cluster"].choices = [("", "choose a cluster")] + [
             (str(c.pk), f"{c.name} ({c.region}, {c.status})") for c in Cluster.objects.all()]
+        choices = deploy_options.option_choices()
+        self.fields["hyperpod_routing_strategy"].choices = _choices(choices["routing_strategy"])
+        self.fields["hyperpod_kv_cache_l2"].choices = _choices(choices["kv_cache_l2"], "none")
         if errors is not None:
             self._errors = ErrorDict()
             for field, messages in form_errors(errors).items():

@@ -22,11 +22,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from math import floor
 
-from apps.backends.base import Deployment
+from apps.backends.base import API_KEY_SECRET, ClusterFacts, Deployment
 from apps.backends.errors import RemoteValidationError
 
 from . import images
-from .facts import ClusterFacts
 
 GROUP = "inference.sagemaker.aws.amazon.com"
 VERSION = "v1"
@@ -60,7 +59,6 @@ L2_BACKENDS = ("tieredstorage", "redis")
 DEFAULT_MAX_DEPLOY_SECONDS = 3600
 SHARE_OF_NODE = 0.9  # CPU and memory left to the operator's sidecars and the kubelet
 
-API_KEY_SECRET = "api_key"  # Deployment.secrets key holding the endpoint's API key
 API_KEY_DATA_KEY = "api-key"  # key inside the Kubernetes Secret
 API_KEY_ENV = {"vllm": "VLLM_API_KEY", "sglang": "MODELHUB_API_KEY"}  # SGLang reads it through --api-key $(VAR)
 

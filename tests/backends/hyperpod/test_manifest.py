@@ -11,7 +11,7 @@ import pytest
 
 from apps.backends.base import ModelSource
 from apps.backends.hyperpod import manifest
-from apps.backends.hyperpod.facts import ClusterFacts, InstanceCapacity
+from apps.backends.base import ClusterFacts, InstanceCapacity
 
 from .factories import API_KEY, FACTS, autoscaling, deployment
 from .schema import schema_errors
