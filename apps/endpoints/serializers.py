@@ -17,7 +17,7 @@ from apps.jobs.models import NotDeployable, TrainingJob
 from apps.jobs.spec import validate_s3_uri
 from apps.users.ownership import visible_to
 
-from . import engines
+from . import engines, target_options
 from .models import Endpoint, EndpointEvent, Source, Target
 from .spec import AutoscalingSerializer, DeploySpec, DeploySpecSerializer, ModelFacts, validate_deploy_spec
 
@@ -151,17 +151,15 @@ class DeployRequest:
         name = str(spec_data.get("name") or "")
         if name.lower().startswith(DERIVED_NAME_PREFIX) and "name" not in self.errors:
             self.errors["name"] = [f"Names starting with '{DERIVED_NAME_PREFIX}' are kept for derived names; choose another."]
-        if target == Target.HYPERPOD and spec is not None and not self.errors:
-            from apps.clusters.deploy_options import HyperPodOptionsSerializer
-
-            checked = HyperPodOptionsSerializer(
+        if target_options.on_cluster(target) and spec is not None and not self.errors:
+            checked = target_options.serializer(target)(
                 data=options, context={"spec": spec.to_dict(), "model_uri": source.validated_data["model_uri"]})
             if checked.is_valid():
                 spec = dataclasses.replace(spec, target_options=dict(checked.validated_data))
             else:
                 self.errors["target_options"] = checked.errors
-        elif options and target != Target.HYPERPOD:
-            self.errors["target_options"] = ["Only HyperPod deployments take target options."]
+        elif options and not target_options.on_cluster(target):
+            self.errors["target_options"] = ["Only deployments to a registered cluster take target options."]
         if self.errors:
             return False
         self.spec = spec

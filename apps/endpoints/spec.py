@@ -8,11 +8,11 @@ version, inference AMI); `serializer.spec` is then the frozen `DeploySpec` that 
 Context the platform passes (all optional):
 - `model`: `ModelFacts` of the resolved source (location, parameter count, context length, layer
   sizes when known). Without it the memory-fit and attention-head checks are skipped.
-- `target`: "sagemaker" (default), "hyperpod" or "local".
+- `target`: a serving target's name ("sagemaker" by default).
 - `region`: for the image lookup (default settings.AWS_REGION).
 - `name_taken`: callable(name) -> bool, to report a user-supplied name already in use.
-- `namespace`, `routing`: for HyperPod, the Kubernetes namespace and whether intelligent routing is
-  on; they set the name length budget.
+- `namespace`, `routing`: for a target on a registered cluster (settings.CLUSTER_TARGETS), the
+  Kubernetes namespace and whether intelligent routing is on; they set the name length budget.
 """
 
 from dataclasses import asdict, dataclass, field, fields
@@ -26,7 +26,7 @@ from apps.catalog import instances
 from apps.backends import registry
 from apps.backends.base import ImageUnavailable
 
-from . import engines, fit, names
+from . import engines, fit, names, target_options
 
 ENGINES = ("vllm", "sglang", "lmi")
 ENGINE_CHOICES = ("auto", *ENGINES)
@@ -40,7 +40,6 @@ INFERENCE_AMIS = (
     "al2-ami-sagemaker-inference-gpu-3-1",
     "al2023-ami-sagemaker-inference-gpu-4-1",
 )
-TARGETS = ("sagemaker", "hyperpod", "local")
 
 DEFAULT_MAX_MODEL_LEN = 12288  # huge native contexts OOM otherwise (sagemaker-dlc.md §4)
 DEFAULT_MAX_NUM_SEQS = 256
@@ -132,7 +131,7 @@ class DeploySpec:
     model_data_download_timeout: int = DEFAULT_DOWNLOAD_TIMEOUT
     inference_ami_version: str = ""
     autoscaling: Autoscaling | None = None
-    # Target-specific options, validated by the target's own validator (HyperPod: apps.clusters.deploy_options).
+    # Target-specific options, validated by the target's own validator (settings.CLUSTER_TARGETS).
     target_options: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -246,7 +245,7 @@ class DeploySpecSerializer(serializers.Serializer):
     def validate_name(self, value):
         if not value:
             return ""
-        if self.context.get("target", "sagemaker") == "hyperpod":
+        if target_options.on_cluster(self.context.get("target", "sagemaker")):
             problems = names.kubernetes_name_problems(
                 value, namespace=self.context.get("namespace", "default"), routing=bool(self.context.get("routing"))
             )

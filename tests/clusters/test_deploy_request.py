@@ -41,7 +41,7 @@ def test_operator_rules_are_field_errors_of_the_request(cluster, user):
 
 def test_other_targets_take_no_target_options(user):
     deploy = DeployRequest({**REQUEST, "target": "sagemaker", "target_options": {"cluster_id": 1}}, user=user)
-    assert not deploy.is_valid() and "Only HyperPod" in deploy.errors["target_options"][0]
+    assert not deploy.is_valid() and "registered cluster" in deploy.errors["target_options"][0]
 
 
 def test_a_hyperpod_endpoint_gets_a_kubernetes_name(cluster, user, monkeypatch):

@@ -153,7 +153,7 @@ class HyperPodServing:
     name = TARGET
     label = "HyperPod"
     capabilities = frozenset({Capability.STREAMING_CHAT, Capability.SCALING, Capability.AUTOSCALING,
-                              Capability.LOGS})
+                              Capability.LOGS, Capability.API_KEY})
 
     def readiness(self) -> Readiness:
         missing = []
