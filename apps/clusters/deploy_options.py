@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from django import forms
 from rest_framework import serializers
 
 from apps.backends.base import API_KEY_SECRET, Autoscaling, ClusterFacts, Deployment, ModelSource
@@ -68,6 +69,15 @@ def problems(options: Mapping, *, facts: ClusterFacts, engine: str, engine_versi
     return errors
 
 
+def _choices(values, blank: str | None = None) -> list[tuple[str, str]]:
+    return ([("", blank)] if blank is not None else []) + [(v, v) for v in values]
+
+
+def _cluster_choices() -> list[tuple[str, str]]:  # a callable: read when a form is shown, not at import
+    return _choices((), "choose a cluster") + [(str(c.pk), f"{c.name} ({c.region}, {c.status})")
+                                               for c in Cluster.objects.all()]
+
+
 class HyperPodOptionsSerializer(serializers.Serializer):
     """`target_options` of a HyperPod deployment. Context: the resolved deploy spec's fields
     (`engine`, `engine_version`, `instance_type`, `instance_count`, `tensor_parallel_size`,
@@ -81,6 +91,29 @@ class HyperPodOptionsSerializer(serializers.Serializer):
     kv_cache_l2 = serializers.ChoiceField(choices=(), default="", allow_blank=True)
     kv_cache_l2_url = serializers.CharField(max_length=512, required=False, allow_blank=True, default="")
     public_load_balancer = serializers.BooleanField(default=False)
+
+    # How the deploy form shows these options: its section's help, and the switches (posted as "on").
+    FORM_HELP = "Only for the HyperPod target: the cluster and its serving features."
+    FORM_SWITCHES = ("routing", "kv_cache", "public_load_balancer")
+
+    @staticmethod
+    def form_fields() -> dict[str, forms.Field]:
+        """The deploy form's fields, by option, in the order the form shows them."""
+        choices = option_choices()
+        return {
+            "cluster_id": forms.ChoiceField(label="Cluster", required=False, choices=_cluster_choices),
+            "namespace": forms.CharField(label="Namespace", required=False, help_text="Empty: the cluster's default."),
+            "routing": forms.BooleanField(label="Intelligent routing", required=False,
+                                          help_text="Cannot be turned on or off after deployment."),
+            "routing_strategy": forms.ChoiceField(label="Routing strategy", required=False,
+                                                  choices=_choices(choices["routing_strategy"])),
+            "kv_cache": forms.BooleanField(label="KV cache offload to CPU memory (vLLM)", required=False),
+            "kv_cache_l2": forms.ChoiceField(label="L2 KV cache", required=False,
+                                             choices=_choices(choices["kv_cache_l2"], "none")),
+            "kv_cache_l2_url": forms.CharField(label="L2 cache URL (Redis)", required=False),
+            "public_load_balancer": forms.BooleanField(label="Public load balancer", required=False,
+                                                       help_text="Internet-facing; needs intelligent routing."),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

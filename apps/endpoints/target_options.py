@@ -8,10 +8,15 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 
+def targets() -> tuple[str, ...]:
+    return tuple(settings.CLUSTER_TARGETS)
+
+
 def on_cluster(target: str) -> bool:
     return target in settings.CLUSTER_TARGETS
 
 
 def serializer(target: str):
-    """The DRF serializer class that checks the target's options (context: `spec`, `model_uri`)."""
+    """The DRF serializer class that checks the target's options (context: `spec`, `model_uri`); it also
+    declares how the deploy form shows them (`form_fields()`, `FORM_HELP`, `FORM_SWITCHES`)."""
     return import_string(settings.CLUSTER_TARGETS[target])
