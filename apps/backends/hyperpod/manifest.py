@@ -48,7 +48,8 @@ LAUNCHERS = {
 # Flags whose value ModelHub sets whatever argv says: (vLLM, SGLang) spellings, aliases after the first.
 MODEL_FLAGS = {"vllm": ("--model",), "sglang": ("--model-path", "--model")}
 TP_FLAGS = {"vllm": ("--tensor-parallel-size", "-tp"), "sglang": ("--tp-size", "--tp")}
-PREFIX_CACHING_FLAGS = ("--enable-prefix-caching",)
+# vLLM's switch either way: the engine command line the app renders says "off" when the spec does.
+PREFIX_CACHING_FLAGS = ("--enable-prefix-caching", "--no-enable-prefix-caching")
 DEFAULT_MAX_MODEL_LEN = 12288  # large native contexts run out of GPU memory otherwise
 DEFAULT_MEMORY_FRACTION = 0.9
 MEMORY_FRACTION_FLAGS = {"vllm": "--gpu-memory-utilization", "sglang": "--mem-fraction-static"}
