@@ -327,6 +327,10 @@ HYPERPOD_TLS_CERTIFICATE_S3_URI = env.str("HYPERPOD_TLS_CERTIFICATE_S3_URI", def
 # Worker images replacing the built-in DLC table (apps/backends/hyperpod/images.py), e.g. a mirror in your ECR.
 HYPERPOD_IMAGE_VLLM = env.str("HYPERPOD_IMAGE_VLLM", default="")
 HYPERPOD_IMAGE_SGLANG = env.str("HYPERPOD_IMAGE_SGLANG", default="")
+# Serving targets whose endpoints run on a registered cluster: their `target_options` are checked by this serializer.
+CLUSTER_TARGETS = {"hyperpod": "apps.clusters.deploy_options.HyperPodOptionsSerializer"}
+# Registered clusters are reached through these (apps.backends.base.ClusterBackend), by Cluster.KIND.
+CLUSTER_BACKENDS = {"hyperpod": "apps.backends.hyperpod.cluster.HyperPodClusters"}
 # How often the cluster reconcile loop looks at every registered cluster.
 CLUSTER_RECONCILE_SECONDS = env.int("CLUSTER_RECONCILE_SECONDS", default=300)
 # --- end HyperPod ---

@@ -15,13 +15,15 @@ target can do, and the apps call an optional method only when its capability is 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from .errors import RemoteValidationError
+
+API_KEY_SECRET = "api_key"  # Deployment.secrets key of the endpoint's API key (capability API_KEY)
 
 
 class Capability(StrEnum):
@@ -36,6 +38,7 @@ class Capability(StrEnum):
     ADAPTERS = "adapters"  # serves LoRA adapters beside the base model
     SPOT_PRICES = "spot_prices"  # spot_price_history(instance_type, days) -> SpotPriceHistory (training)
     OUTPUTS = "outputs"  # list_outputs(root) / output_link(root, key) / open_output(root, key) (training)
+    API_KEY = "api_key"  # callers must send a bearer key: the app makes one, Deployment.secrets[API_KEY_SECRET]
 
 
 @dataclass(frozen=True)
@@ -312,7 +315,9 @@ class Deployment:
     instance_type: str
     instance_count: int
     environment: Mapping[str, str]  # the engine's container environment (SM_VLLM_* ...), already rendered
-    argv: tuple[str, ...]  # the engine's command line, for targets that start the server themselves
+    # The engine's command line, for targets that start the server themselves; such a target sets the
+    # flags that say where the engine listens, reads the model and what it serves it as to its own values.
+    argv: tuple[str, ...]
     image: str = ""  # an explicit image; empty: the backend's default for engine and version
     autoscaling: Autoscaling | None = None
     options: Mapping[str, Any] = field(default_factory=dict)  # target-specific, validated by the app
@@ -384,6 +389,114 @@ class ServingBackend(Protocol):
     #                 the reply's bytes as the engine sends them (SSE, or JSON lines for LMI); closing the
     #                 iterator closes the connection. await complete(ref, body: bytes) -> bytes (the JSON reply).
     #                 Both raise apps.backends.upstream_errors.UpstreamError subclasses.
+
+
+# --- clusters ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InstanceCapacity:
+    """One instance type of a cluster: per-node shape and what is free over all its nodes."""
+
+    instance_type: str
+    nodes: int
+    gpus_per_node: int
+    cpus_per_node: float  # allocatable cores
+    memory_gib_per_node: float  # allocatable memory
+    free_gpus: int | None = None  # over all nodes; None when unknown (not checked)
+
+    def as_dict(self) -> dict:
+        return {
+            "instance_type": self.instance_type, "nodes": self.nodes, "gpus_per_node": self.gpus_per_node,
+            "cpus_per_node": self.cpus_per_node, "memory_gib_per_node": self.memory_gib_per_node,
+            "free_gpus": self.free_gpus,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> InstanceCapacity:
+        return cls(**{k: data.get(k) for k in (
+            "instance_type", "nodes", "gpus_per_node", "cpus_per_node", "memory_gib_per_node", "free_gpus")})
+
+
+@dataclass(frozen=True)
+class ClusterFacts:
+    """What a deployment to a registered cluster is checked against."""
+
+    region: str
+    instances: tuple[InstanceCapacity, ...] = ()
+    tiered_storage: bool = False  # the cluster has tiered storage (an L2 'tieredstorage' KV cache needs it)
+    tls_certificate_s3_uri: str = ""  # where the cluster's operator writes endpoints' TLS certificates
+
+    def capacity(self, instance_type: str) -> InstanceCapacity | None:
+        return next((i for i in self.instances if i.instance_type == instance_type), None)
+
+
+@dataclass(frozen=True)
+class ClusterConnection:
+    """How to reach one registered cluster's Kubernetes API: an uploaded kubeconfig, or an EKS cluster
+    (its API endpoint and CA are looked up when empty; tokens come from `token_provider` when given, else
+    from the AWS credentials, or those of `role_arn`)."""
+
+    cluster_id: int
+    name: str
+    region: str
+    facts: ClusterFacts
+    eks_cluster_name: str = ""
+    role_arn: str = ""
+    endpoint: str = ""  # https://<API server>
+    ca_data: str = ""  # base64 PEM
+    token_provider: Callable[[], tuple[str, float]] | None = field(default=None, repr=False)  # (token, expires_at)
+    kubeconfig: str = field(default="", repr=False)  # an uploaded kubeconfig's text
+    fingerprint: str = ""  # changes when the connection settings change (a cached client is rebuilt)
+
+
+@dataclass(frozen=True)
+class InstanceGroup:
+    name: str
+    instance_type: str
+    current: int
+    target: int
+    status: str = ""
+
+
+@dataclass(frozen=True)
+class ClusterInspection:
+    """What one look at a cluster found. An unreachable cluster is `reachable=False` with the reason."""
+
+    reachable: bool
+    reason: str = ""
+    kubernetes_version: str = ""
+    namespaces: tuple[str, ...] = ()
+    operator_installed: bool = False  # the serving operator's resource definition is installed
+    instances: tuple[InstanceCapacity, ...] = ()
+    instance_groups: tuple[InstanceGroup, ...] = ()
+    remote_status: str = ""  # the cluster service's own status word (display only)
+    tiered_storage: bool | None = None  # None: not asked
+    api_endpoint: str = ""  # looked up for an EKS cluster registered by name, to keep on its row
+    ca_data: str = ""
+    warnings: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class ClusterBackend(Protocol):
+    """Registered clusters of one kind (settings.CLUSTER_BACKENDS): looking at them, and checking a
+    deployment against what they have before anything is created."""
+
+    name: ClassVar[str]
+    label: ClassVar[str]
+    # Choices of the deployment options the target declares (option -> allowed values), for forms.
+    option_choices: ClassVar[Mapping[str, tuple[str, ...]]]
+
+    def inspect(self, connection: ClusterConnection, *, remote_cluster: str = "") -> ClusterInspection:
+        """Version, namespaces, capacity, the operator; with `remote_cluster` (the cluster service's
+        name or ARN) its instance groups too. Never raises for an unreachable cluster."""
+
+    def forget(self, cluster_id: int) -> None:
+        """Drop what is cached for a cluster (its settings changed, or it is gone)."""
+
+    def deploy_problems(self, deployment: Deployment, facts: ClusterFacts) -> dict[str, list[str]]:
+        """Field errors (option or Deployment field -> messages) the cluster would reject; {} when none.
+        The key "cluster" means the cluster as a whole."""
 
 
 def supports(backend, capability: Capability) -> bool:

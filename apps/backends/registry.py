@@ -1,4 +1,4 @@
-"""Backend implementations by name, from settings.TRAINING_BACKENDS / SERVING_BACKENDS.
+"""Backend implementations by name, from settings.TRAINING_BACKENDS / SERVING_BACKENDS / CLUSTER_BACKENDS.
 
 Tests replace an entry with a fake (e.g. with pytest-django's `settings` fixture) and call
 `reset()`.
@@ -33,6 +33,10 @@ def training_backend(name: str):
 
 def serving_backend(name: str):
     return _get(settings.SERVING_BACKENDS, name, "serving")
+
+
+def cluster_backend(name: str):
+    return _get(settings.CLUSTER_BACKENDS, name, "cluster")
 
 
 def reset() -> None:

@@ -198,7 +198,7 @@ class ChunkStream:
     async def _read_to_end(self) -> None:
         """After `[DONE]` the upstream's body normally ends at once: read that end (for at most
         DRAIN_SECONDS) so that its connection goes back to the pool instead of being dropped, which
-        would cost the next request a new TCP (and, for HyperPod, TLS) connection. Done once the
+        would cost the next request a new TCP (and, for an HTTPS endpoint, TLS) connection. Done once the
         events before `[DONE]` are handed out, so that they do not wait for it."""
         self._saw_done = False
         with suppress(TimeoutError, UpstreamError):

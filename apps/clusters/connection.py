@@ -1,18 +1,17 @@
 """The HyperPod backend's view of a registered cluster (settings.HYPERPOD_CLUSTER_RESOLVER).
 
-`resolve(cluster_id)` turns a Cluster row into a `ClusterConnection`: how to reach its Kubernetes
-API (EKS endpoint + a token provider, or the uploaded kubeconfig) and the facts the manifest
-renderer checks against (instance capacity, tiered storage, TLS certificate location).
+`resolve(cluster_id)` turns a Cluster row into a `ClusterConnection` (apps.backends.base): how to
+reach its Kubernetes API (the EKS cluster's name, or the uploaded kubeconfig) and the facts a
+deployment is checked against (instance capacity, tiered storage, TLS certificate location).
 """
 
 import hashlib
-from functools import partial
 
 from django.conf import settings
 
+from apps.backends import registry
+from apps.backends.base import ClusterConnection, ClusterFacts, InstanceCapacity
 from apps.backends.errors import RemoteValidationError
-from apps.backends.hyperpod import cluster as hyperpod
-from apps.backends.hyperpod.facts import ClusterConnection, ClusterFacts, InstanceCapacity
 
 from .models import Cluster
 
@@ -33,20 +32,21 @@ def _fingerprint(row: Cluster) -> str:
 
 
 def connection_for(row: Cluster) -> ClusterConnection:
-    """A connection for the row; an EKS cluster's endpoint and CA are looked up (and kept) when missing."""
-    common = {"cluster_id": row.pk, "name": row.name, "region": row.region, "facts": facts(row)}
+    """A connection for the row; an EKS cluster's endpoint and CA are the ones its last check found
+    (the backend looks them up when there are none yet)."""
+    common = {"cluster_id": row.pk, "name": row.name, "region": row.region, "facts": facts(row),
+              "fingerprint": _fingerprint(row)}
     if row.access == Cluster.Access.KUBECONFIG:
         if not row.kubeconfig:
             raise RemoteValidationError(f"Cluster {row.name} has no kubeconfig; upload one or register it by EKS name.")
-        return ClusterConnection(**common, kubeconfig=row.kubeconfig, fingerprint=_fingerprint(row))
-    if not row.api_endpoint:
-        row.api_endpoint, row.ca_data = hyperpod.eks_endpoint(row.eks_cluster_name, row.region)
-        Cluster.objects.filter(pk=row.pk).update(api_endpoint=row.api_endpoint, ca_data=row.ca_data)
-    return ClusterConnection(
-        **common, endpoint=row.api_endpoint, ca_data=row.ca_data,
-        token_provider=partial(hyperpod.eks_token, row.eks_cluster_name, row.region, row.role_arn),
-        fingerprint=_fingerprint(row),
-    )
+        return ClusterConnection(**common, kubeconfig=row.kubeconfig)
+    return ClusterConnection(**common, eks_cluster_name=row.eks_cluster_name, role_arn=row.role_arn,
+                             endpoint=row.api_endpoint, ca_data=row.ca_data)
+
+
+def backend():
+    """The cluster backend registered clusters are reached through (settings.CLUSTER_BACKENDS)."""
+    return registry.cluster_backend(Cluster.KIND)
 
 
 def resolve(cluster_id: int) -> ClusterConnection:

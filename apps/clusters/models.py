@@ -18,6 +18,8 @@ class Cluster(StatefulModel):
     moves it to `active` or `unreachable`.
     """
 
+    KIND = "hyperpod"  # the cluster backend (settings.CLUSTER_BACKENDS) and serving target of these clusters
+
     class Status(models.TextChoices):
         REGISTERED = "registered"
         ACTIVE = "active"

@@ -7,22 +7,22 @@ overwrites settings an admin changed meanwhile.
 
 from django.utils import timezone
 
+from apps.backends.base import ClusterInspection
 from apps.backends.errors import BackendError
-from apps.backends.hyperpod import cluster as hyperpod
 
-from .connection import connection_for
+from .connection import backend, connection_for
 from .models import Cluster
 
 
-def inspect(row: Cluster) -> hyperpod.Inspection:
+def inspect(row: Cluster) -> ClusterInspection:
     try:
         connection = connection_for(row)
     except BackendError as exc:
-        return hyperpod.Inspection(reachable=False, reason=str(exc))
-    return hyperpod.inspect(connection, hyperpod_cluster=row.hyperpod_cluster_arn)
+        return ClusterInspection(reachable=False, reason=str(exc))
+    return backend().inspect(connection, remote_cluster=row.hyperpod_cluster_arn)
 
 
-def capacity_data(inspection: hyperpod.Inspection) -> dict:
+def capacity_data(inspection: ClusterInspection) -> dict:
     return {
         "instances": [i.as_dict() for i in inspection.instances],
         "instance_groups": [vars(g) for g in inspection.instance_groups],
@@ -48,9 +48,11 @@ def check(row: Cluster) -> Cluster:
         "kubernetes_version": inspection.kubernetes_version,
         "namespaces": list(inspection.namespaces),
         "operator_installed": inspection.operator_installed,
-        "hyperpod_status": inspection.hyperpod_status,
+        "hyperpod_status": inspection.remote_status,
         "capacity": capacity_data(inspection),
     }
+    if inspection.api_endpoint and row.access == Cluster.Access.EKS:
+        fields.update(api_endpoint=inspection.api_endpoint, ca_data=inspection.ca_data)
     if inspection.tiered_storage is not None:
         fields["tiered_storage_enabled"] = inspection.tiered_storage
     if row.operator_installed is not inspection.operator_installed:

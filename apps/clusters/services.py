@@ -2,8 +2,7 @@
 
 from django.db import transaction
 
-from apps.backends.hyperpod import cluster as hyperpod
-
+from .connection import backend
 from .models import Cluster
 
 
@@ -25,7 +24,7 @@ def registered(cluster: Cluster) -> None:
 def settings_changed(cluster: Cluster) -> None:
     """Connection settings may have changed: forget the cached client and the looked-up endpoint."""
     Cluster.objects.filter(pk=cluster.pk).update(api_endpoint="", ca_data="")
-    hyperpod.forget(cluster.pk)
+    backend().forget(cluster.pk)
     cluster.record_event("Settings changed")
     _check_soon(cluster)
 
@@ -34,7 +33,7 @@ def endpoints_on(cluster: Cluster):
     """Live endpoints deployed to this cluster."""
     from apps.endpoints.models import Endpoint
 
-    return Endpoint.objects.live().filter(target="hyperpod", spec__target_options__cluster_id=cluster.pk)
+    return Endpoint.objects.live().filter(target=Cluster.KIND, spec__target_options__cluster_id=cluster.pk)
 
 
 def remove(cluster: Cluster) -> None:
@@ -42,5 +41,5 @@ def remove(cluster: Cluster) -> None:
     live = list(endpoints_on(cluster).values_list("name", flat=True)[:5])
     if live:
         raise ClusterInUse(f"Endpoints still run on {cluster.name} ({', '.join(live)}); delete them first.")
-    hyperpod.forget(cluster.pk)
+    backend().forget(cluster.pk)
     cluster.delete()

@@ -44,7 +44,9 @@ class EndpointViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.Retrieve
 
     @extend_schema(request=EndpointCreateRequest, responses={201: EndpointSerializer},
                    description="Deploy a model: the source (a succeeded job, a catalog model, an HF repo id or an S3 "
-                               "prefix) plus a DeploySpec. Invalid requests get 400 with field errors and create nothing.")
+                               "prefix) plus a DeploySpec. Invalid requests get 400 with field errors and create nothing. "
+                               "On a target that wants an API key, the response carries `api_key`, the only time it "
+                               "is shown.")
     def create(self, request):
         deploy = validate_deploy(request.data, request.user)
         new = deploy.or_raise()
@@ -53,6 +55,8 @@ class EndpointViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.Retrieve
         except IntegrityError as exc:
             raise ValidationError({"name": ["An endpoint with this name already exists; choose another name."]}) from exc
         data = EndpointSerializer(endpoint).data
+        if endpoint.api_key:  # the only response that carries it (the target wants it with every request)
+            data["api_key"] = endpoint.api_key
         if deploy.notes:
             data["notes"] = list(deploy.notes)
         return Response(data, status=status.HTTP_201_CREATED)

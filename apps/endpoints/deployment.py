@@ -2,10 +2,11 @@
 
 `deployment(endpoint)` is the whole request to create or update it (the engine's environment and
 command line rendered by `engines`, the model and its adapters, instances, autoscaling, the
-target's options); `ref(endpoint)` is how the backend finds and talks to it afterwards.
+target's options, the endpoint's API key); `ref(endpoint)` is how the backend finds and talks to it
+afterwards (the target's options again, the name the engine serves the model under, the key).
 """
 
-from apps.backends.base import Autoscaling, Deployment, EndpointRef, ModelSource
+from apps.backends.base import API_KEY_SECRET, Autoscaling, Deployment, EndpointRef, ModelSource
 
 from . import engines
 from .models import Endpoint
@@ -46,12 +47,16 @@ def deployment(endpoint: Endpoint) -> Deployment:
         environment=engines.sagemaker_environment(spec, model),
         argv=argv,
         autoscaling=autoscaling(endpoint.autoscaling),
-        options={key: endpoint.spec[key] for key in OPTIONS if (endpoint.spec or {}).get(key)},
+        options={**{key: endpoint.spec[key] for key in OPTIONS if (endpoint.spec or {}).get(key)},
+                 **spec.target_options},
+        secrets={API_KEY_SECRET: endpoint.api_key} if endpoint.api_key else {},
     )
 
 
 def ref(endpoint: Endpoint) -> EndpointRef:
+    options = {**((endpoint.spec or {}).get("target_options") or {}), "served_model_name": endpoint.served_model_name}
     return EndpointRef(
         endpoint_id=endpoint.pk, remote_name=endpoint.remote_name, region=endpoint.region,
-        invocation_url=endpoint.invocation_url, last_status=endpoint.remote_status, api_key=endpoint.api_key,
+        invocation_url=endpoint.invocation_url, last_status=endpoint.remote_status, options=options,
+        api_key=endpoint.api_key,
     )

@@ -11,14 +11,13 @@ from django.forms.utils import ErrorDict, ErrorList
 
 from apps.catalog import instances
 from apps.catalog.models import BaseModel
-from apps.clusters import deploy_options
-from apps.clusters.models import Cluster
 from apps.jobs.models import Status as JobStatus
 from apps.jobs.models import TrainingJob
 from apps.users.models import UserSecret
 from apps.users.ownership import visible_to
 
 from . import spec as deploy_spec
+from . import target_options
 from .models import Source, Target
 
 NUMBER = {"class": "input"}
@@ -26,14 +25,12 @@ MODALITY_FIELDS = {f"limit_mm_{m}": m for m in deploy_spec.MODALITIES}
 AUTOSCALING_FIELDS = ("min_instances", "max_instances", "target_invocations_per_instance")
 ADAPTER_FIELDS = {"lora_adapter_name": "name", "lora_adapter_source": "source"}
 
-# HyperPod options (form field -> key of the request's `target_options`).
-HYPERPOD_FIELDS = {
-    "hyperpod_cluster": "cluster_id", "hyperpod_namespace": "namespace", "hyperpod_routing": "routing",
-    "hyperpod_routing_strategy": "routing_strategy", "hyperpod_kv_cache": "kv_cache",
-    "hyperpod_kv_cache_l2": "kv_cache_l2", "hyperpod_kv_cache_l2_url": "kv_cache_l2_url",
-    "hyperpod_public_load_balancer": "public_load_balancer",
+# Options of the targets on a registered cluster, as their validators declare them: form field
+# "<target>_<option>" -> (target, option of the request's `target_options`).
+TARGET_OPTION_FIELDS = {
+    f"{target}_{option}": (target, option)
+    for target in target_options.targets() for option in target_options.serializer(target).form_fields()
 }
-HYPERPOD_SWITCHES = ("routing", "kv_cache", "public_load_balancer")
 
 # Fields that apply to some engines only, inside sections for all (the form hides them for the others).
 ENGINE_FIELDS = {"enforce_eager": "vllm lmi"}
@@ -55,7 +52,8 @@ SECTIONS = [  # (title, help, fields, engines the section applies to: "" for all
     ("SageMaker", "Start-up limits for large models.",
      ("container_startup_health_check_timeout", "model_data_download_timeout", "inference_ami_version"), ""),
     ("Autoscaling", "Add and remove instances with traffic.", ("autoscaling_enabled", *AUTOSCALING_FIELDS), ""),
-    ("HyperPod", "Only for the HyperPod target: the cluster and its serving features.", tuple(HYPERPOD_FIELDS), ""),
+    *((Target(target).label, target_options.serializer(target).FORM_HELP,
+       tuple(f for f, (t, _) in TARGET_OPTION_FIELDS.items() if t == target), "") for target in target_options.targets()),
 ]
 
 
@@ -134,19 +132,6 @@ class DeployForm(forms.Form):
     max_instances = _int("Maximum instances", min=1, max=100)
     target_invocations_per_instance = _int("Target invocations per instance per minute", min=1)
 
-    hyperpod_cluster = forms.ChoiceField(label="Cluster", required=False)
-    hyperpod_namespace = forms.CharField(label="Namespace", required=False, help_text="Empty: the cluster's default.")
-    hyperpod_routing = forms.BooleanField(label="Intelligent routing", required=False,
-                                          help_text="Cannot be turned on or off after deployment.")
-    hyperpod_routing_strategy = forms.ChoiceField(label="Routing strategy", required=False,
-                                                  choices=_choices(deploy_options.ROUTING_STRATEGIES))
-    hyperpod_kv_cache = forms.BooleanField(label="KV cache offload to CPU memory (vLLM)", required=False)
-    hyperpod_kv_cache_l2 = forms.ChoiceField(label="L2 KV cache", required=False,
-                                             choices=_choices(deploy_options.L2_BACKENDS, "none"))
-    hyperpod_kv_cache_l2_url = forms.CharField(label="L2 cache URL (Redis)", required=False)
-    hyperpod_public_load_balancer = forms.BooleanField(label="Public load balancer", required=False,
-                                                       help_text="Internet-facing; needs intelligent routing.")
-
     def __init__(self, user, *args, errors: dict | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         jobs = visible_to(TrainingJob.objects.alive(), user).filter(status=JobStatus.SUCCEEDED)[:200]
@@ -156,10 +141,11 @@ class DeployForm(forms.Form):
             (m.key, f"{m.display_name} ({m.parameters_b:g}B)") for m in models]
         self.fields["target"].choices = [(v, label) for v, label in Target.choices if v in settings.SERVING_BACKENDS]
         self.fields["instance_type"].choices = [(name, inst.label) for name, inst in instances.instance_types().items()]
-        self.fields["hyperpod_cluster"].choices = [("", "choose a cluster")] + [
-            (str(c.pk), f"{c.name} ({c.region}, {c.status})") for c in Cluster.objects.all()]
         tokens = UserSecret.objects.filter(owner=user, kind="hf_token").order_by("name").values_list("name", flat=True)
         self.fields["hf_token_ref"].choices = [("", "none")] + [(t, t) for t in tokens]
+        for target in target_options.targets():
+            for option, field in target_options.serializer(target).form_fields().items():
+                self.fields[f"{target}_{option}"] = field
         if errors is not None:
             self._errors = ErrorDict()
             for field, messages in form_errors(errors).items():
@@ -210,12 +196,12 @@ def form_errors(errors: dict) -> dict[str, list[str]]:
         elif field == "limit_mm_per_prompt":
             add("limit_mm_image", messages)
         elif field == "target_options":
+            fields = {option: name for name, (_, option) in TARGET_OPTION_FIELDS.items()}
             if isinstance(messages, dict):
-                fields = {v: k for k, v in HYPERPOD_FIELDS.items()}
                 for sub, value in messages.items():
-                    add(sub.removeprefix("spec.") if sub.startswith("spec.") else fields.get(sub, "hyperpod_cluster"), value)
+                    add(sub.removeprefix("spec.") if sub.startswith("spec.") else fields.get(sub, fields["cluster_id"]), value)
             else:
-                add("hyperpod_cluster", messages)
+                add(fields["cluster_id"], messages)
         else:
             add(field, messages)
     return flat
@@ -243,10 +229,14 @@ def request_values(post) -> dict:
         values["lora_adapters"] = [adapter]
     if post.get("autoscaling_enabled") in ("on", "true", "1"):
         values["autoscaling"] = {k: post.get(k) for k in AUTOSCALING_FIELDS if (post.get(k) or "").strip()}
-    if values.get("target") == Target.HYPERPOD:
+    target = values.get("target", "")
+    if target_options.on_cluster(target):
+        switches = target_options.serializer(target).FORM_SWITCHES
         options = {}
-        for field, key in HYPERPOD_FIELDS.items():
-            if key in HYPERPOD_SWITCHES:
+        for field, (field_target, key) in TARGET_OPTION_FIELDS.items():
+            if field_target != target:
+                continue
+            if key in switches:
                 options[key] = post.get(field) in ("on", "true", "1")
             elif (post.get(field) or "").strip():
                 options[key] = post.get(field).strip()

@@ -94,7 +94,11 @@ class Endpoint(StatefulModel):
     region = models.CharField(max_length=32, blank=True)
     served_model_name = models.CharField(max_length=191, blank=True)
     invocation_url = models.CharField(max_length=512, blank=True)
-    # Bearer key the serving engine expects (HyperPod); never leaves the server.
+    # What the target last reported beside its status: "instances" [ready, desired] and its own facts
+    # (e.g. routing), for the endpoint page.
+    remote_detail = models.JSONField(default=dict, blank=True)
+    # Bearer key the serving engine expects (targets with Capability.API_KEY): encrypted at rest, shown
+    # once when the endpoint is created, never in a page, log or API response after that.
     api_key = EncryptedTextField(blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -6,7 +6,7 @@ starting or ending with '-'). Derived names are `mh-<model label>-<endpoint id>`
 construction, identical on retry (so a retried create adopts) and unique because the id is the
 last dash-separated part and ids never contain '-'.
 
-Kubernetes (HyperPod) names are lowercase and shorter: the inference operator derives other objects
+Kubernetes names (targets on a registered cluster) are lowercase and shorter: the inference operator derives other objects
 from the endpoint name (`prefetch-<name>-inf`, `<name>-<namespace>-routing-service`), so the budget
 is min(50, 46 - len(namespace)) when intelligent routing is on.
 """
@@ -47,7 +47,7 @@ def endpoint_name(endpoint_id, model_name: str) -> str:
 
 
 def kubernetes_name_budget(namespace: str = "default", routing: bool = False) -> int:
-    """Longest HyperPod endpoint name whose operator-derived object names stay within 63 characters."""
+    """Longest Kubernetes endpoint name whose operator-derived object names stay within 63 characters."""
     budget = _K8S_PREFETCH_BUDGET
     if routing:
         budget = min(budget, 63 - _K8S_ROUTING_SERVICE_FIXED - len(namespace))
@@ -55,7 +55,7 @@ def kubernetes_name_budget(namespace: str = "default", routing: bool = False) ->
 
 
 def kubernetes_endpoint_name(endpoint_id, model_name: str, *, namespace: str = "default", routing: bool = False) -> str:
-    """Lowercase RFC 1123 name for a HyperPod endpoint, within the operator's length budget."""
+    """Lowercase RFC 1123 name for an endpoint on a Kubernetes cluster, within the operator's length budget."""
     unique = _unique_part(endpoint_id).lower()
     budget = kubernetes_name_budget(namespace, routing)
     if len("mh--") + len(unique) > budget:
@@ -76,7 +76,7 @@ def endpoint_name_problems(name: str) -> list[str]:
 
 
 def kubernetes_name_problems(name: str, *, namespace: str = "default", routing: bool = False) -> list[str]:
-    """What is wrong with a user-supplied HyperPod endpoint name, in words; empty when valid."""
+    """What is wrong with a user-supplied Kubernetes endpoint name, in words; empty when valid."""
     budget = kubernetes_name_budget(namespace, routing)
     problems = validate_remote_name(name, max_length=budget, lowercase=True)
     if routing and len(name) > budget and budget < _K8S_PREFETCH_BUDGET:

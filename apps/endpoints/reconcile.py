@@ -60,19 +60,28 @@ def failure_reason(state: RemoteState) -> str:
     return state.failure_reason or f"The target reports {state.remote_status or state.phase}."
 
 
-def remote_fields(state: RemoteState) -> dict[str, str]:
-    return {"remote_status": state.remote_status, "remote_phase": state.phase}
+def remote_fields(state: RemoteState) -> dict:
+    """The row's columns for what the target reported: status words, URL once known, and detail."""
+    fields = {"remote_status": state.remote_status, "remote_phase": state.phase}
+    if state.invocation_url:
+        fields["invocation_url"] = state.invocation_url
+    detail = {**state.extra, **({"instances": list(state.instances)} if state.instances else {})}
+    if detail:
+        fields["remote_detail"] = detail
+    return fields
 
 
 def apply_remote_state(endpoint: Endpoint, state: RemoteState, backend=None) -> str | None:
     """Move `endpoint` as `state` says; returns its new status, or None when it did not move."""
     fields = remote_fields(state)
-    changed = (state.remote_status, state.phase) != (endpoint.remote_status, endpoint.remote_phase)
+    status_changed = (state.remote_status, state.phase) != (endpoint.remote_status, endpoint.remote_phase)
     new = next_status(endpoint.status, state.phase, endpoint.remote_phase)
     if new is None:
-        if changed:
+        if status_changed or any(getattr(endpoint, key) != value for key, value in fields.items()):
             Endpoint.objects.filter(pk=endpoint.pk).update(**fields)
-            endpoint.remote_status, endpoint.remote_phase = state.remote_status, state.phase
+            for key, value in fields.items():
+                setattr(endpoint, key, value)
+        if status_changed:
             if state.phase == EndpointPhase.UNKNOWN:
                 endpoint.record_event(f"Target status {state.remote_status}", kind="remote",
                                       data={"status": state.remote_status})

@@ -14,13 +14,12 @@ from django.conf import settings
 from rest_framework import serializers
 
 from apps.catalog.models import BaseModel
-from apps.clusters.deploy_options import HyperPodOptionsSerializer
 from apps.core.validation import StrictFloatField, StrictIntegerField, Validated, as_plain_dict, invalid, unknown_fields
 from apps.jobs.models import NotDeployable, TrainingJob
 from apps.jobs.spec import is_hf_repo_id, validate_s3_uri
 from apps.users.ownership import visible_to
 
-from . import engines
+from . import engines, target_options
 from .model_config import read_model_config
 from .models import Endpoint, EndpointEvent, Source, Target
 from .spec import AutoscalingSerializer, DeploySpec, DeploySpecSerializer, ModelFacts
@@ -178,15 +177,15 @@ def validate_deploy(data, user) -> Validated[NewEndpoint]:
     if name.lower().startswith(DERIVED_NAME_PREFIX) and "name" not in errors:
         errors["name"] = [f"Names starting with '{DERIVED_NAME_PREFIX}' are kept for derived names; choose another."]
     spec = deploy.spec if valid else None
-    if target == Target.HYPERPOD and spec is not None and not errors:
-        checked = HyperPodOptionsSerializer(
+    if target_options.on_cluster(target) and spec is not None and not errors:
+        checked = target_options.serializer(target)(
             data=options, context={"spec": spec.to_dict(), "model_uri": source.validated_data["model_uri"]})
         if checked.is_valid():
             spec = dataclasses.replace(spec, target_options=dict(checked.validated_data))
         else:
             errors["target_options"] = checked.errors
-    elif options and target != Target.HYPERPOD:
-        errors["target_options"] = ["Only HyperPod deployments take target options."]
+    elif options and not target_options.on_cluster(target):
+        errors["target_options"] = ["Only deployments to a registered cluster take target options."]
     if errors:
         return invalid(errors, fit=fit, notes=notes)
     v = source.validated_data

@@ -4,6 +4,7 @@ Each function changes rows in one transaction and enqueues its task on commit, s
 sees a row that is not there yet and a failed request leaves nothing behind.
 """
 
+import secrets
 import uuid
 
 from django.db import transaction
@@ -11,7 +12,7 @@ from django.db import transaction
 from apps.backends import registry
 from apps.backends.base import Capability, supports
 
-from . import names
+from . import names, target_options
 from .models import Endpoint, Status
 from .tasks import delete_endpoint, deploy_endpoint, enqueue, update_endpoint
 
@@ -24,7 +25,8 @@ class EndpointStateError(Exception):
 def create_endpoint(owner, *, name: str, source: str, model_uri: str, engine: str, instance_type: str,
                     instance_count: int, spec: dict, target: str = "sagemaker", job=None, base_model=None,
                     served_model_name: str = "") -> Endpoint:
-    """Insert the row (queued) and enqueue its deploy.
+    """Insert the row (queued) and enqueue its deploy. An endpoint on a target that wants an API key
+    gets a new one: `endpoint.api_key` of the returned row is the only time it is shown.
 
     The remote name is derived from the new id, so it is only known after the insert: a unique
     placeholder holds the name column until then, all inside this transaction.
@@ -36,7 +38,7 @@ def create_endpoint(owner, *, name: str, source: str, model_uri: str, engine: st
         base_model=base_model, status=Status.QUEUED,
     )
     label = name or model_uri
-    if target == "hyperpod":
+    if target_options.on_cluster(target):
         options = spec.get("target_options") or {}
         endpoint.remote_name = names.kubernetes_endpoint_name(
             endpoint.pk, label, namespace=options.get("namespace") or "default", routing=bool(options.get("routing")))
@@ -45,12 +47,27 @@ def create_endpoint(owner, *, name: str, source: str, model_uri: str, engine: st
     if not name:
         endpoint.name = endpoint.remote_name
     endpoint.served_model_name = served_model_name or endpoint.name
+    if supports(_backend(target), Capability.API_KEY):
+        endpoint.api_key = new_api_key()
     Endpoint.objects.filter(pk=endpoint.pk).update(
-        name=endpoint.name, remote_name=endpoint.remote_name, served_model_name=endpoint.served_model_name
+        name=endpoint.name, remote_name=endpoint.remote_name, served_model_name=endpoint.served_model_name,
+        api_key=endpoint.api_key,
     )
     endpoint.record_event("Queued for deployment.", kind="status", data={"to": Status.QUEUED})
     enqueue(deploy_endpoint, endpoint.pk)
     return endpoint
+
+
+def new_api_key() -> str:
+    """A key for a target whose endpoints want one (Capability.API_KEY): shown once, stored encrypted."""
+    return f"sk-{secrets.token_urlsafe(32)}"
+
+
+def _backend(target: str):
+    try:
+        return registry.serving_backend(target)
+    except registry.UnknownBackend:
+        return None
 
 
 def scale_description(instance_count: int, autoscaling: dict | None) -> str:
@@ -61,11 +78,7 @@ def scale_description(instance_count: int, autoscaling: dict | None) -> str:
 
 
 def _check_target_scales(endpoint: Endpoint, autoscaling: bool) -> None:
-    try:
-        backend = registry.serving_backend(endpoint.target)
-    except registry.UnknownBackend:
-        backend = None
-    if not supports(backend, Capability.AUTOSCALING if autoscaling else Capability.SCALING):
+    if not supports(_backend(endpoint.target), Capability.AUTOSCALING if autoscaling else Capability.SCALING):
         what = "autoscale" if autoscaling else "change their instance count"
         raise EndpointStateError(f"{endpoint.get_target_display()} endpoints cannot {what} here.")
 

@@ -10,12 +10,12 @@ and `Endpoint.spec` stores (`to_dict` / `from_dict`).
 Context the platform passes (all optional):
 - `model`: `ModelFacts` of the resolved source (location, parameter count, context length, layer
   sizes when known). Without it the memory-fit and attention-head checks are skipped.
-- `target`: "sagemaker" (default), "hyperpod" or "local".
+- `target`: a serving target's name ("sagemaker" by default).
 - `region`: for the image lookup (default settings.AWS_REGION).
 - `name_taken`: callable(name) -> bool, to report a user-supplied name already in use.
 - `user`: the requesting user, whose stored Hugging Face token `hf_token_ref` must name.
-- `namespace`, `routing`: for HyperPod, the Kubernetes namespace and whether intelligent routing is
-  on; they set the name length budget.
+- `namespace`, `routing`: for a target on a registered cluster (settings.CLUSTER_TARGETS), the
+  Kubernetes namespace and whether intelligent routing is on; they set the name length budget.
 """
 
 from dataclasses import asdict, dataclass, field, fields
@@ -27,7 +27,7 @@ from apps.catalog import instances
 from apps.catalog.curation import FACT_FIELDS, model_facts
 from apps.core.validation import StrictBooleanField, StrictChoiceField, StrictFloatField, StrictIntegerField
 
-from . import names
+from . import names, target_options
 from .checks import DEFAULT_MAX_MODEL_LEN, Draft, run_checks
 
 ENGINES = ("vllm", "sglang", "lmi")
@@ -41,7 +41,6 @@ INFERENCE_AMIS = (
     "al2-ami-sagemaker-inference-gpu-3-1",
     "al2023-ami-sagemaker-inference-gpu-4-1",
 )
-TARGETS = ("sagemaker", "hyperpod", "local")
 
 DEFAULT_MAX_NUM_SEQS = 256
 DEFAULT_GPU_MEMORY_UTILIZATION = 0.9
@@ -132,7 +131,7 @@ class DeploySpec:
     model_data_download_timeout: int = DEFAULT_DOWNLOAD_TIMEOUT
     inference_ami_version: str = ""
     autoscaling: Autoscaling | None = None
-    # Target-specific options, validated by the target's own validator (HyperPod: apps.clusters.deploy_options).
+    # Target-specific options, validated by the target's own validator (settings.CLUSTER_TARGETS).
     target_options: dict = field(default_factory=dict)
     hf_token_ref: str = ""  # the NAME of the owner's stored Hugging Face token (gated models), never the token
 
@@ -246,7 +245,7 @@ class DeploySpecSerializer(serializers.Serializer):
     def validate_name(self, value):
         if not value:
             return ""
-        if self.context.get("target", "sagemaker") == "hyperpod":
+        if target_options.on_cluster(self.context.get("target", "sagemaker")):
             problems = names.kubernetes_name_problems(
                 value, namespace=self.context.get("namespace", "default"), routing=bool(self.context.get("routing"))
             )

@@ -64,8 +64,6 @@ def deploy_endpoint(endpoint: Endpoint) -> None:
         return
     state = backend.deploy(request)
     fields = reconcile.remote_fields(state)
-    if state.invocation_url:
-        fields["invocation_url"] = state.invocation_url
     if state.region:
         fields["region"] = state.region
     data = {"remote": state.remote_status or state.phase, "adopted": state.adopted}

@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.db import IntegrityError
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.backends import registry
@@ -72,6 +73,11 @@ def endpoint_new(request):
             except IntegrityError:
                 errors["name"] = ["An endpoint with this name already exists; choose another name."]
             else:
+                if endpoint.api_key:  # shown on this response only; never again
+                    response = render(request, "endpoints/created.html",
+                                      {"endpoint": endpoint, "api_key": endpoint.api_key}, status=201)
+                    add_never_cache_headers(response)
+                    return response
                 # Neutral: the deployment may already have failed by the time the page shows; its status says which.
                 messages.info(request, f"Created endpoint “{endpoint.name}”. Its status below updates by itself.")
                 return redirect("endpoints:detail", endpoint.pk)

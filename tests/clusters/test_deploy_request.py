@@ -41,7 +41,7 @@ def test_operator_rules_are_field_errors_of_the_request(cluster, user):
 
 def test_other_targets_take_no_target_options(user):
     deploy = validate_deploy({**REQUEST, "target": "sagemaker", "target_options": {"cluster_id": 1}}, user)
-    assert not deploy.ok and "Only HyperPod" in deploy.errors["target_options"][0]
+    assert not deploy.ok and "registered cluster" in deploy.errors["target_options"][0]
 
 
 def test_a_hyperpod_endpoint_gets_a_kubernetes_name(cluster, user, monkeypatch):
@@ -63,7 +63,7 @@ def test_the_deploy_form_posts_hyperpod_options(cluster, user):
     from apps.endpoints.forms import DeployForm, form_errors, request_values
 
     post = QueryDict(mutable=True)
-    post.update({**{k: str(v) for k, v in REQUEST.items()}, "hyperpod_cluster": str(cluster.pk),
+    post.update({**{k: str(v) for k, v in REQUEST.items()}, "hyperpod_cluster_id": str(cluster.pk),
                  "hyperpod_routing": "on", "hyperpod_routing_strategy": "kvaware", "hyperpod_public_load_balancer": "on"})
     values = request_values(post)
     assert values["target_options"] == {"cluster_id": str(cluster.pk), "routing": True, "routing_strategy": "kvaware",
@@ -75,5 +75,5 @@ def test_the_deploy_form_posts_hyperpod_options(cluster, user):
     assert not deploy.ok
     assert "instance_count" in form_errors(deploy.errors)
     form = DeployForm(user, post, errors=deploy.errors)
-    assert str(cluster.pk) in dict(form.fields["hyperpod_cluster"].choices)
+    assert str(cluster.pk) in dict(form.fields["hyperpod_cluster_id"].choices)
     assert form.errors["instance_count"]

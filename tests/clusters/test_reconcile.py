@@ -143,3 +143,17 @@ def test_eks_endpoint_and_ca_are_looked_up(moto_aws):
         resourcesVpcConfig={"subnetIds": ["subnet-1"]})
     endpoint, ca = eks_endpoint("hp-eks", "us-west-2")
     assert endpoint.startswith("https://") and ca
+
+
+def test_an_eks_clusters_looked_up_endpoint_is_kept_by_the_check(gpu_cluster, make_cluster, monkeypatch):
+    from apps.backends.hyperpod import cluster as hyperpod
+
+    looked_up = []
+    monkeypatch.setattr(hyperpod, "eks_endpoint", lambda name, region: looked_up.append(name) or (gpu_cluster.url, ""))
+    monkeypatch.setattr(hyperpod, "eks_token", lambda *args, **kwargs: ("k8s-aws-v1.test", 1e12))
+    cluster = make_cluster(access=Cluster.Access.EKS, eks_cluster_name="hp-eks")
+    tasks.check_cluster.body(cluster)
+    cluster.refresh_from_db()
+    assert (cluster.status, cluster.api_endpoint, looked_up) == ("active", gpu_cluster.url, ["hp-eks"])
+    tasks.check_cluster.body(cluster)  # the kept endpoint is used: no second lookup
+    assert looked_up == ["hp-eks"]

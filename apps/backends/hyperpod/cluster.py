@@ -16,7 +16,8 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import boto3
@@ -26,9 +27,17 @@ from kubernetes import config as k8s_config
 from kubernetes.utils import parse_quantity
 
 from apps.backends import aws
+from apps.backends.base import (
+    ClusterConnection,
+    ClusterFacts,
+    ClusterInspection,
+    Deployment,
+    InstanceCapacity,
+    InstanceGroup,
+)
 from apps.backends.errors import BackendError, RemoteValidationError, TransientError
 
-from .facts import ClusterConnection, InstanceCapacity
+from . import manifest
 from .manifest import GROUP, PLURAL
 
 EKS_TOKEN_PREFIX = "k8s-aws-v1."
@@ -119,14 +128,20 @@ def configuration(connection: ClusterConnection, *, clock: Callable[[], float] =
         except Exception as exc:  # noqa: BLE001 - any parse or loader failure is a configuration problem
             raise RemoteValidationError(f"The cluster's kubeconfig cannot be used: {type(exc).__name__}: {exc}") from exc
         return configuration
-    if not connection.endpoint or connection.token_provider is None:
-        raise RemoteValidationError(f"Cluster {connection.name} has neither an EKS endpoint nor a kubeconfig.")
-    configuration.host = connection.endpoint
-    if connection.ca_data:
-        configuration.ssl_ca_cert = _ca_file(connection.ca_data)
+    endpoint, ca_data = connection.endpoint, connection.ca_data
+    if not endpoint and connection.eks_cluster_name:
+        endpoint, ca_data = eks_endpoint(connection.eks_cluster_name, connection.region)
+    provider = connection.token_provider
+    if provider is None and connection.eks_cluster_name:
+        provider = partial(eks_token, connection.eks_cluster_name, connection.region, connection.role_arn)
+    if not endpoint or provider is None:
+        raise RemoteValidationError(f"Cluster {connection.name} has neither an EKS cluster name nor a kubeconfig.")
+    configuration.host = endpoint
+    if ca_data:
+        configuration.ssl_ca_cert = _ca_file(ca_data)
     configuration.api_key_prefix["authorization"] = "Bearer"
     configuration.api_key["authorization"] = ""
-    configuration.refresh_api_key_hook = _Token(connection.token_provider, clock)
+    configuration.refresh_api_key_hook = _Token(provider, clock)
     return configuration
 
 
@@ -193,31 +208,6 @@ def is_status(exc: BaseException, status: int) -> bool:
 
 
 # --- inspection ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class InstanceGroup:
-    name: str
-    instance_type: str
-    current: int
-    target: int
-    status: str = ""
-
-
-@dataclass(frozen=True)
-class Inspection:
-    """What one look at a cluster found."""
-
-    reachable: bool
-    reason: str = ""  # why not reachable
-    kubernetes_version: str = ""
-    namespaces: tuple[str, ...] = ()
-    operator_installed: bool = False
-    instances: tuple[InstanceCapacity, ...] = ()
-    instance_groups: tuple[InstanceGroup, ...] = ()
-    hyperpod_status: str = ""
-    tiered_storage: bool | None = None  # None: SageMaker was not asked
-    warnings: tuple[str, ...] = field(default=())
 
 
 def _items(call, *args, **kwargs) -> list:
@@ -287,12 +277,16 @@ def hyperpod_description(cluster_name_or_arn: str, region: str) -> tuple[str, tu
     return described.get("ClusterStatus", ""), groups, tiered
 
 
-def inspect(connection: ClusterConnection, *, hyperpod_cluster: str = "") -> Inspection:
+def inspect(connection: ClusterConnection, *, hyperpod_cluster: str = "") -> ClusterInspection:
     """Look at the cluster: Kubernetes version, namespaces, nodes and free GPUs, the operator's CRD,
     and (given the HyperPod cluster's name or ARN) its SageMaker instance groups.
 
-    An unreachable cluster is an Inspection with `reachable=False` and the reason, not an error."""
+    An unreachable cluster is an Inspection with `reachable=False` and the reason, not an error.
+    An EKS cluster's API endpoint and CA are looked up when the connection has none, and reported."""
     try:
+        if connection.eks_cluster_name and not connection.endpoint:
+            endpoint, ca_data = eks_endpoint(connection.eks_cluster_name, connection.region)
+            connection = replace(connection, endpoint=endpoint, ca_data=ca_data)
         api = api_client(connection)
         with kubernetes_errors("Inspect"):
             version = k8s.VersionApi(api).get_code(_request_timeout=REQUEST_TIMEOUT).git_version
@@ -308,9 +302,9 @@ def inspect(connection: ClusterConnection, *, hyperpod_cluster: str = "") -> Ins
                     raise
                 operator = False
     except BackendError as exc:
-        return Inspection(reachable=False, reason=str(exc))
+        return ClusterInspection(reachable=False, reason=str(exc))
     except k8s.ApiException as exc:
-        return Inspection(reachable=False, reason=f"The cluster answered HTTP {exc.status} {exc.reason}.")
+        return ClusterInspection(reachable=False, reason=f"The cluster answered HTTP {exc.status} {exc.reason}.")
 
     status, groups, tiered, warnings = "", (), None, []
     if hyperpod_cluster:
@@ -318,8 +312,25 @@ def inspect(connection: ClusterConnection, *, hyperpod_cluster: str = "") -> Ins
             status, groups, tiered = hyperpod_description(hyperpod_cluster, connection.region)
         except BackendError as exc:
             warnings.append(f"SageMaker did not describe the HyperPod cluster: {exc}")
-    return Inspection(
+    return ClusterInspection(
         reachable=True, kubernetes_version=version or "", namespaces=namespaces, operator_installed=operator,
-        instances=node_capacity(nodes, pods), instance_groups=groups, hyperpod_status=status,
-        tiered_storage=tiered, warnings=tuple(warnings),
+        instances=node_capacity(nodes, pods), instance_groups=groups, remote_status=status,
+        tiered_storage=tiered, warnings=tuple(warnings), api_endpoint=connection.endpoint, ca_data=connection.ca_data,
     )
+
+
+class HyperPodClusters:
+    """The cluster contract (apps.backends.base.ClusterBackend) for HyperPod EKS clusters."""
+
+    name = "hyperpod"
+    label = "HyperPod"
+    option_choices = {"routing_strategy": manifest.ROUTING_STRATEGIES, "kv_cache_l2": manifest.L2_BACKENDS}
+
+    def inspect(self, connection: ClusterConnection, *, remote_cluster: str = "") -> ClusterInspection:
+        return inspect(connection, hyperpod_cluster=remote_cluster)
+
+    def forget(self, cluster_id: int) -> None:
+        forget(cluster_id)
+
+    def deploy_problems(self, deployment: Deployment, facts: ClusterFacts) -> dict[str, list[str]]:
+        return manifest.problems(deployment, facts)

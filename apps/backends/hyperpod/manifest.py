@@ -22,11 +22,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from math import floor
 
-from apps.backends.base import Deployment
+from apps.backends.base import API_KEY_SECRET, ClusterFacts, Deployment
 from apps.backends.errors import RemoteValidationError
 
 from . import images
-from .facts import ClusterFacts
 
 GROUP = "inference.sagemaker.aws.amazon.com"
 VERSION = "v1"
@@ -49,7 +48,8 @@ LAUNCHERS = {
 # Flags whose value ModelHub sets whatever argv says: (vLLM, SGLang) spellings, aliases after the first.
 MODEL_FLAGS = {"vllm": ("--model",), "sglang": ("--model-path", "--model")}
 TP_FLAGS = {"vllm": ("--tensor-parallel-size", "-tp"), "sglang": ("--tp-size", "--tp")}
-PREFIX_CACHING_FLAGS = ("--enable-prefix-caching",)
+# vLLM's switch either way: the engine command line the app renders says "off" when the spec does.
+PREFIX_CACHING_FLAGS = ("--enable-prefix-caching", "--no-enable-prefix-caching")
 DEFAULT_MAX_MODEL_LEN = 12288  # large native contexts run out of GPU memory otherwise
 DEFAULT_MEMORY_FRACTION = 0.9
 MEMORY_FRACTION_FLAGS = {"vllm": "--gpu-memory-utilization", "sglang": "--mem-fraction-static"}
@@ -60,7 +60,6 @@ L2_BACKENDS = ("tieredstorage", "redis")
 DEFAULT_MAX_DEPLOY_SECONDS = 3600
 SHARE_OF_NODE = 0.9  # CPU and memory left to the operator's sidecars and the kubelet
 
-API_KEY_SECRET = "api_key"  # Deployment.secrets key holding the endpoint's API key
 API_KEY_DATA_KEY = "api-key"  # key inside the Kubernetes Secret
 API_KEY_ENV = {"vllm": "VLLM_API_KEY", "sglang": "MODELHUB_API_KEY"}  # SGLang reads it through --api-key $(VAR)
 

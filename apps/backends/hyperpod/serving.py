@@ -41,7 +41,7 @@ from apps.backends.errors import RemoteConflict, RemoteNotFound, RemoteValidatio
 
 from . import images, manifest
 from .cluster import REQUEST_TIMEOUT, api_client, is_status, kubernetes_errors
-from .facts import ClusterConnection
+from apps.backends.base import ClusterConnection
 
 logger = logging.getLogger(__name__)
 
@@ -153,7 +153,7 @@ class HyperPodServing:
     name = TARGET
     label = "HyperPod"
     capabilities = frozenset({Capability.STREAMING_CHAT, Capability.SCALING, Capability.AUTOSCALING,
-                              Capability.LOGS})
+                              Capability.LOGS, Capability.API_KEY})
 
     def readiness(self) -> Readiness:
         missing = []

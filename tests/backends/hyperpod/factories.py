@@ -3,7 +3,7 @@
 from dataclasses import replace
 
 from apps.backends.base import Autoscaling, Deployment, ModelSource
-from apps.backends.hyperpod.facts import ClusterFacts, InstanceCapacity
+from apps.backends.base import ClusterFacts, InstanceCapacity
 
 API_KEY = "sk-test-4f9c0a7e1b2d3c4e5f60718293a4b5c6"
 

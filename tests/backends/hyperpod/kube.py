@@ -13,7 +13,7 @@ import kmock
 from aiohttp import web
 from kubernetes import client as k8s
 
-from apps.backends.hyperpod.facts import ClusterConnection
+from apps.backends.base import ClusterConnection
 
 from .factories import FACTS
 

@@ -11,7 +11,7 @@ import pytest
 
 from apps.backends.base import ModelSource
 from apps.backends.hyperpod import manifest
-from apps.backends.hyperpod.facts import ClusterFacts, InstanceCapacity
+from apps.backends.base import ClusterFacts, InstanceCapacity
 
 from .factories import API_KEY, FACTS, autoscaling, deployment
 from .schema import schema_errors
@@ -259,6 +259,9 @@ def test_issue_17_kv_cache_drops_prefix_caching_and_prefetch():
     assert "--enable-prefix-caching" not in spec["worker"]["args"]
     assert spec["modelSourceConfig"]["prefetchEnabled"] is False
     assert not any(e["name"] == "ENABLE_PREFIX_CACHING" for e in spec["worker"].get("environmentVariables", []))
+    turned_off = deployment(options={"kv_cache": True}, argv=(*deployment().argv, "--no-enable-prefix-caching"))
+    assert not {"--enable-prefix-caching", "--no-enable-prefix-caching"} & set(
+        manifest.render(turned_off, FACTS)["spec"]["worker"]["args"])
 
 
 def test_issue_18_l2_tiered_storage_only_on_clusters_that_have_it():
