@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
 
 GROUP, VERSION, PLURAL = "inference.sagemaker.aws.amazon.com", "v1", "inferenceendpointconfigs"
 REQUEST = {"source": "s3", "model_uri": "s3://models-bucket/jobs/7/merged/", "target": "hyperpod", "engine": "vllm",
-           "engine_version": "0.14.0", "instance_type": "ml.g5.12xlarge", "instance_count": 2,
+           "engine_version": "0.14.0", "instance_type": "ml.g5.12xlarge", "instance_count": 2, "max_model_len": 4096,
            "tensor_parallel_size": 2, "name": "hp-chat"}
 
 

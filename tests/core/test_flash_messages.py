@@ -4,6 +4,8 @@ under a neutral message, never a green "queued"; a failed endpoint offers no sni
 import pytest
 from django.test import Client
 
+from apps.backends.errors import RemoteValidationError
+
 from apps.jobs.models import TrainingJob
 from tests.chat.conftest import make_endpoint
 from tests.jobs.factories import make_dataset, valid_spec
@@ -11,18 +13,16 @@ from tests.jobs.factories import make_dataset, valid_spec
 pytestmark = pytest.mark.django_db
 
 
-def test_a_job_failing_at_once_shows_failed_under_a_neutral_message(user, monkeypatch, django_capture_on_commit_callbacks):
-    def fail_at_once(job_id):
-        TrainingJob.objects.filter(pk=job_id).update(status="failed", status_reason="Set S3_BUCKET in .env.")
-
-    monkeypatch.setattr("apps.jobs.tasks.submit_job.delay", fail_at_once)
+def test_a_job_failing_at_once_shows_failed_under_a_neutral_message(user, fake_training, inline_tasks):
+    fake_training.fail_next.append(RemoteValidationError("Set S3_BUCKET in .env."))  # the submit fails at once
     web = Client()
     web.force_login(user)
     data = valid_spec("sft", make_dataset(user, "alpaca"))
-    with django_capture_on_commit_callbacks(execute=True):
-        created = web.post("/jobs/new", data)
+    created = web.post("/jobs/new", data)
     page = web.get(created["Location"]).content.decode()  # the worker was faster than the browser
-    assert 'class="badge badge-failed" id="job-status"' in page and "Set S3_BUCKET in .env." in page
+    job = TrainingJob.objects.get()
+    assert job.status == "failed"
+    assert 'class="badge badge-failed" id="job-status"' in page and job.status_reason in page
     assert "alert-success" not in page and "queued" not in page.split('<ul class="messages"')[1].split("</ul>")[0]
     assert "Created job" in page
 

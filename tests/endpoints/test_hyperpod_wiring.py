@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 G, V, P = "inference.sagemaker.aws.amazon.com", "v1", "inferenceendpointconfigs"
 REQUEST = {"source": "s3", "model_uri": "s3://models-bucket/jobs/7/merged/", "target": "hyperpod", "engine": "sglang",
            "engine_version": "0.5.8", "instance_type": "ml.g5.12xlarge", "instance_count": 1,
-           "tensor_parallel_size": 2, "name": "hp-wired"}
+           "tensor_parallel_size": 2, "name": "hp-wired", "max_model_len": 4096}
 
 
 @pytest.fixture
