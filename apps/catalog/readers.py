@@ -201,13 +201,39 @@ def _json_rows(path: Path, bounds: Bounds):
         if fh.read(3) != codecs.BOM_UTF8:
             fh.seek(0)
         budget = _ItemBudget(fh, bounds.row_bytes)
-        row = 0
         try:
-            for row, item in enumerate(ijson.items(budget, "item", use_float=True, buf_size=_CHUNK), start=1):
-                budget.item_done(row)
-                yield row, item
+            yield from _array_items(ijson.basic_parse(budget, use_float=True, buf_size=_CHUNK), budget, bounds)
         except ijson.JSONError as exc:
-            raise FileRejected("syntax", f"The JSON is malformed after row {row}: {exc}.") from None
+            raise FileRejected("syntax", f"The JSON is malformed after row {budget.row}: {exc}.") from None
+
+
+def _array_items(events, budget: _ItemBudget, bounds: Bounds):
+    """The items of the top-level array, built from ijson's plain events (ijson's own item builder keeps a
+    path per nesting level and needs gigabytes for an item nested 100,000 deep). Past `bounds.depth` an
+    item is no longer built, only followed to its end, and comes out as a RowError."""
+    from ijson.common import ObjectBuilder
+
+    next(events)  # the array's start: the file was checked to begin with '['
+    row, depth, builder, too_deep = 0, 0, None, False
+    for event, value in events:
+        opens, closes = event in ("start_map", "start_array"), event in ("end_map", "end_array")
+        if depth == 0:
+            if closes:
+                return  # the end of the top-level array
+            row += 1
+            if not opens:
+                budget.item_done(row)
+                yield row, value
+                continue
+            builder, too_deep = ObjectBuilder(), False
+        depth += 1 if opens else -1 if closes else 0
+        too_deep = too_deep or depth > bounds.depth
+        if not too_deep:
+            builder.event(event, value)
+        if depth == 0:
+            budget.item_done(row)
+            yield row, RowError(f"is nested more than {bounds.depth} levels deep") if too_deep else builder.value
+            builder = None
 
 
 def _csv_rows(path: Path, bounds: Bounds):

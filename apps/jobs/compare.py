@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from apps.core import limits
 from apps.users.ownership import visible_to
 
 from . import services
@@ -88,9 +89,9 @@ def selected_ids(params) -> list[int]:
     ids: list[int] = []
     for raw in params.getlist("ids"):
         for part in raw.split(","):
-            part = part.strip()
-            if part.isdigit() and int(part) not in ids:
-                ids.append(int(part))
+            pk = limits.parse_id(part)
+            if pk is not None and pk not in ids:
+                ids.append(pk)
     return ids[:MAX_RUNS]
 
 
@@ -103,10 +104,10 @@ def _metrics(job: TrainingJob) -> list[dict]:
 def _with_dataset_names(specs: list[dict]) -> list[dict]:
     from apps.catalog.models import Dataset
 
-    ids = {int(v) for spec in specs for v in spec.get("datasets") or [] if str(v).isdigit()}
+    ids = {i for spec in specs for i in map(limits.parse_id, spec.get("datasets") or []) if i is not None}
     names = dict(Dataset.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
     return [
-        {**spec, "datasets": [names.get(int(v), v) if str(v).isdigit() else v for v in spec["datasets"]]}
+        {**spec, "datasets": [names.get(limits.parse_id(v), v) for v in spec["datasets"]]}
         if spec.get("datasets") else spec
         for spec in specs
     ]

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from apps.backends.errors import BackendError
 from apps.catalog import instances
 from apps.catalog.models import BaseModel, Dataset
+from apps.core import limits
 from apps.core.job_types import JobType
 from apps.users.ownership import get_changeable_or_404, get_visible_or_404, is_admin, visible_to
 
@@ -100,8 +101,8 @@ def job_new(request):
     else:
         initial = {}
         source_id = request.GET.get("from")
-        if source_id and source_id.isdigit():
-            source = _job_or_404(request, int(source_id))
+        if limits.parse_id(source_id) is not None:
+            source = _job_or_404(request, limits.parse_id(source_id))
             job_type = source.job_type
             initial = spec_as_input(source.spec) | {"name": f"{source.name} (copy)"[:100]}
         for prefill in ("name", "base_model"):  # links such as "Fine-tune" on a catalog model's page
@@ -155,14 +156,14 @@ def job_detail(request, pk):
 
 def _spec_items(spec: dict) -> list[tuple[str, str, object]]:
     """(key, label, value) rows for the Configuration card: readable labels, lists joined, datasets by name."""
-    ids = [int(v) for v in spec.get("datasets") or [] if str(v).isdigit()]
+    ids = [i for i in map(limits.parse_id, spec.get("datasets") or []) if i is not None]
     names = dict(Dataset.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
     rows = []
     for key, value in spec.items():
         if value in (None, "", []):
             continue
         if key == "datasets":
-            value = [names.get(int(v), v) if str(v).isdigit() else v for v in value]
+            value = [names.get(limits.parse_id(v), v) for v in value]
         if isinstance(value, (list, tuple)):
             value = ", ".join(str(v) for v in value)
         elif isinstance(value, bool):

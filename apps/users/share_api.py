@@ -7,6 +7,8 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, routers, serializers, viewsets
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
+from apps.core import limits
+
 from .ownership import changeable_by, visible_to
 from .shares import SHAREABLE, Share, ShareError, model_for, share
 
@@ -55,8 +57,9 @@ class ShareViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.Retrie
         params = self.request.query_params
         if params.get("kind") in SHAREABLE:
             queryset = queryset.filter(content_type=ContentType.objects.get_for_model(model_for(params["kind"])))
-        if params.get("object_id", "").isdigit():
-            queryset = queryset.filter(object_id=params["object_id"])
+        object_id = limits.parse_id(params.get("object_id", ""))
+        if object_id is not None:
+            queryset = queryset.filter(object_id=object_id)
         return queryset
 
     def perform_create(self, serializer):

@@ -7,6 +7,8 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
+from apps.core import limits
+
 from .ownership import get_changeable_or_404
 from .share_api import shares_user_may_change
 from .shares import SHAREABLE, ShareError, detail_url, model_for, share
@@ -16,9 +18,10 @@ from .shares import SHAREABLE, ShareError, detail_url, model_for, share
 @require_POST
 def add_share(request):
     kind = request.POST.get("kind", "")
-    if kind not in SHAREABLE or not request.POST.get("object_id", "").isdigit():
+    object_id = limits.parse_id(request.POST.get("object_id", ""))
+    if kind not in SHAREABLE or object_id is None:
         raise Http404
-    obj = get_changeable_or_404(model_for(kind).objects.all(), request.user, pk=request.POST["object_id"])
+    obj = get_changeable_or_404(model_for(kind).objects.all(), request.user, pk=object_id)
     group_name = request.POST.get("group", "")
     group = get_object_or_404(Group, name=group_name) if group_name else None
     try:

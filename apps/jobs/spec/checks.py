@@ -5,6 +5,8 @@ import re
 
 from rest_framework import serializers
 
+from apps.core import limits
+
 from .fields import MAX_CUSTOM_CODE_CHARS
 
 # The Hugging Face Hub's repo id rule (huggingface_hub.utils.validate_repo_id): owner/name, each part of
@@ -38,9 +40,11 @@ def check_reward_code(code: str) -> list[str]:
     if len(code) > MAX_CUSTOM_CODE_CHARS:
         return [f"Keep the reward code under {MAX_CUSTOM_CODE_CHARS} characters."]
     try:
-        tree = ast.parse(code)
+        tree = limits.parse_python(code)
     except SyntaxError as exc:
         return [f"Line {exc.lineno}: {exc.msg}."]
+    except limits.LimitExceeded as exc:
+        return [exc.message]
     functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
     problems = []
     if "compute_score" not in functions:
@@ -61,6 +65,9 @@ def check_format_prompt(template: str) -> list[str]:
 
     if len(template) > MAX_CUSTOM_CODE_CHARS:
         return [f"Keep the format prompt under {MAX_CUSTOM_CODE_CHARS} characters."]
+    too_deep = limits.template_problem(template)
+    if too_deep:
+        return [too_deep]
     try:
         parsed = jinja2.Environment().parse(template)
     except jinja2.TemplateSyntaxError as exc:

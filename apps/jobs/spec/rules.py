@@ -6,6 +6,7 @@ import re
 
 from rest_framework import serializers
 
+from apps.core import limits
 from apps.jobs.renderers import llamafactory_schema as lf
 
 from .checks import (
@@ -18,8 +19,8 @@ from .fields import EASYR1_OPTIMIZERS, LF, MAX_SAGEMAKER_ENV_VALUE, NOT_RESUMABL
 def reward_code_mentions(code: str, key: str) -> bool:
     """True when the reward code has the string constant `key` (e.g. a dict key "overall")."""
     try:
-        tree = ast.parse(code)
-    except SyntaxError:
+        tree = limits.parse_python(code)
+    except (SyntaxError, limits.LimitExceeded):
         return True  # reported by check_reward_code
     return any(isinstance(node, ast.Constant) and node.value == key for node in ast.walk(tree))
 
@@ -304,7 +305,7 @@ class SpecRules:
             return wanted
         from apps.catalog.models import Dataset
 
-        if any(not i.isdigit() for i in wanted):
+        if any(limits.parse_id(i) is None for i in wanted):
             err("datasets", "Dataset ids are numbers.")
             return wanted
         user = self.user
