@@ -27,7 +27,7 @@ from apps.users.models import GROUPS, hash_token
 from apps.users.ownership import visible_to
 
 from .errors import GatewayError, model_not_found, not_in_service, unauthenticated
-from .model_ids import ChatModel, adapter_names, model_id, split_model_id
+from .model_ids import ChatModel, adapter_names, model_id, serves, split_model_id
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def usable_model(user, name) -> ChatModel:
                            code="invalid_value")
     endpoint_name, adapter = split_model_id(name)
     endpoint = visible_to(Endpoint.objects.live(), user).filter(name=endpoint_name).first()
-    if endpoint is None or (adapter and adapter not in adapter_names(endpoint)):
+    if endpoint is None or not serves(endpoint, name):
         raise model_not_found(name)
     if not endpoint.is_invocable:
         raise not_in_service(endpoint.name, endpoint.status.replace("_", " "))

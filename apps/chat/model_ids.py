@@ -40,6 +40,13 @@ def adapter_models(endpoint) -> list[dict]:
     return [{**a, "model": model_id(endpoint.name, a["name"])} for a in adapters(endpoint)]
 
 
+def serves(endpoint, model: str) -> bool:
+    """Whether `model` names the endpoint's base model or one of its adapters ('bot:' names neither)."""
+    endpoint_name, adapter = split_model_id(model)
+    return endpoint_name == endpoint.name and model == model_id(endpoint_name, adapter) and (
+        not adapter or adapter in adapter_names(endpoint))
+
+
 def upstream_model(endpoint, adapter: str = "") -> str:
     """The `model` the endpoint's engine is sent for its base model or for one of its adapters."""
     if not adapter:

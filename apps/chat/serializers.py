@@ -9,7 +9,7 @@ from apps.users.ownership import visible_to
 from .completions import SAMPLING, check_sampling
 from .errors import GatewayError
 from .modality import accepts_images
-from .model_ids import adapter_names, split_model_id
+from .model_ids import serves, split_model_id
 from .models import Conversation, Message
 
 DATA_IMAGE = re.compile(r"^data:image/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=]+$")
@@ -41,7 +41,7 @@ class ConversationSerializer(serializers.ModelSerializer):
         endpoint = visible_to(Endpoint.objects.live(), self.context["request"].user).filter(name=endpoint_name).first()
         if endpoint is None:
             raise serializers.ValidationError(f"No endpoint named “{endpoint_name}” that you may use.")
-        if adapter and adapter not in adapter_names(endpoint):
+        if not serves(endpoint, name):
             raise serializers.ValidationError(f"The endpoint “{endpoint_name}” serves no adapter named “{adapter}”.")
         return name
 
