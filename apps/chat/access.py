@@ -27,6 +27,7 @@ from apps.users.models import GROUPS, hash_token
 from apps.users.ownership import visible_to
 
 from .errors import GatewayError, model_not_found, not_in_service, unauthenticated
+from .model_ids import ChatModel, adapter_names, model_id, serves, split_model_id
 
 logger = logging.getLogger(__name__)
 
@@ -84,17 +85,19 @@ def _count(key: str, window: int) -> int:
         return 1
 
 
-def usable_endpoint(user, name) -> Endpoint:
-    """The endpoint `name` if the user may see it and it answers requests."""
+def usable_model(user, name) -> ChatModel:
+    """The model `name` (an endpoint's name, or `<endpoint>:<adapter>`: `model_ids`) if the user may see
+    its endpoint and the endpoint answers requests. An unknown adapter is as unknown as an unknown endpoint."""
     if not isinstance(name, str) or not name:
         raise GatewayError(400, "'model' is required: the name of one of your endpoints.", param="model",
                            code="invalid_value")
-    endpoint = visible_to(Endpoint.objects.live(), user).filter(name=name).first()
-    if endpoint is None:
+    endpoint_name, adapter = split_model_id(name)
+    endpoint = visible_to(Endpoint.objects.live(), user).filter(name=endpoint_name).first()
+    if endpoint is None or not serves(endpoint, name):
         raise model_not_found(name)
     if not endpoint.is_invocable:
-        raise not_in_service(name, endpoint.status.replace("_", " "))
-    return endpoint
+        raise not_in_service(endpoint.name, endpoint.status.replace("_", " "))
+    return ChatModel.of(endpoint, adapter)
 
 
 def in_db_thread(function):
@@ -128,9 +131,9 @@ def authenticate(authorization: str):
 
 
 def admit(authorization: str, model) -> tuple:
-    """Authenticate and authorise one gateway request; the user and the endpoint."""
+    """Authenticate and authorise one gateway request; the user and the `ChatModel`."""
     user = authenticate(authorization)
-    return user, usable_endpoint(user, model)
+    return user, usable_model(user, model)
 
 
 _ADMITTED_MAX = 10_000
@@ -170,22 +173,26 @@ async def aauthenticate(authorization: str):
 async def aadmit(authorization: str, model) -> tuple:
     """`admit`, remembered per (token, model) for CHAT_AUTH_CACHE_SECONDS; then the rate limit."""
     key = (hash_token(authorization), model if isinstance(model, str) else "")
-    user, endpoint = await _remembered(key, admit, authorization, model)
+    user, chat_model = await _remembered(key, admit, authorization, model)
     await acheck_rate(user)
-    return user, endpoint
+    return user, chat_model
 
 
 def models_for(authorization: str) -> list[dict]:
     user = user_from_authorization(authorization)
     check_may_chat(user)
     endpoints = visible_to(Endpoint.objects.filter(status="in_service"), user).select_related("owner")
-    return [model_object(e) for e in endpoints.order_by("name")]
+    return [item for endpoint in endpoints.order_by("name") for item in model_objects(endpoint)]
 
 
 async def amodels_for(authorization: str) -> list[dict]:
     return await in_db_thread(models_for)(authorization)
 
 
-def model_object(endpoint) -> dict:
-    return {"id": endpoint.name, "object": "model", "created": int(endpoint.created_at.timestamp()),
+def model_objects(endpoint) -> list[dict]:
+    """The endpoint's base model, then each of its adapters, as OpenAI model objects; an adapter's
+    `parent` is its endpoint's model id."""
+    base = {"id": endpoint.name, "object": "model", "created": int(endpoint.created_at.timestamp()),
             "owned_by": endpoint.owner.username}
+    return [base] + [{**base, "id": model_id(endpoint.name, name), "parent": endpoint.name}
+                     for name in adapter_names(endpoint)]

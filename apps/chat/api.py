@@ -107,12 +107,12 @@ def prepare_reply(user, pk: int, lane: int, stream: bool):
         raise invalid("Choose an endpoint for this conversation first.", "endpoint_name")
     access.check_may_chat(user)
     access.check_rate(user)
-    endpoint = access.usable_endpoint(user, name)
+    model = access.usable_model(user, name)
     messages = history(conversation, lane)
     if not any(m["role"] == "user" for m in messages):
         raise invalid("The conversation has no user message to answer yet.", "messages")
     completion = check_request({"messages": messages, "stream": stream, **conversation.params})
-    return conversation, endpoint, completion
+    return conversation, model, completion
 
 
 def save_reply(conversation: Conversation, lane: int, endpoint_name: str, stats: relay.Stats, *,
@@ -135,17 +135,17 @@ def _api_error(exc: GatewayError):
     return response
 
 
-async def _playground_events(first, chunks, conversation, lane, endpoint, stats):
+async def _playground_events(first, chunks, conversation, lane, model, stats):
     saved = False
 
     async def save(finish_reason: str, error: str = "") -> dict:
         nonlocal saved
         saved = True
-        return await sync_to_async(save_reply)(conversation, lane, endpoint.name, stats, text=stats.text,
+        return await sync_to_async(save_reply)(conversation, lane, model.name, stats, text=stats.text,
                                                finish_reason=finish_reason, error=error)
 
     try:
-        async for piece in relay_events(first, chunks, endpoint.name, stats, done=False):
+        async for piece in relay_events(first, chunks, model.name, stats, done=False):
             yield piece
         finish_reason = "error" if stats.error else (stats.finish_reason or "stop")
         message = await save(finish_reason, stats.error)
@@ -173,7 +173,7 @@ async def reply(request, pk: int):
     except (ValueError, AttributeError):
         return error_response(400, "validation_error", "Send {\"lane\": 0 or 1, \"stream\": true or false}.")
     try:
-        conversation, endpoint, completion = await sync_to_async(prepare_reply)(user, pk, lane, stream)
+        conversation, model, completion = await sync_to_async(prepare_reply)(user, pk, lane, stream)
     except Http404:
         return error_response(404, "not_found", "No such conversation.")
     except GatewayError as exc:
@@ -181,11 +181,11 @@ async def reply(request, pk: int):
     stats = relay.Stats(keep_text=True)
     try:
         if stream:
-            first, chunks = await relay.open_stream(endpoint, completion)
-            return event_stream_response(_playground_events(first, chunks, conversation, lane, endpoint, stats))
-        completion_reply = await relay.complete(endpoint, completion)
+            first, chunks = await relay.open_stream(model.endpoint, completion, model.upstream)
+            return event_stream_response(_playground_events(first, chunks, conversation, lane, model, stats))
+        completion_reply = await relay.complete(model.endpoint, completion, model.upstream)
     except UpstreamError as exc:
-        await sync_to_async(save_reply)(conversation, lane, endpoint.name, stats, text="", finish_reason="error",
+        await sync_to_async(save_reply)(conversation, lane, model.name, stats, text="", finish_reason="error",
                                         error=str(exc))
         return _api_error(from_upstream(exc))
     choice = (completion_reply.get("choices") or [{}])[0]
@@ -194,6 +194,6 @@ async def reply(request, pk: int):
     # Without streaming the first token reaches the user with the whole reply.
     stats.first_token_at, stats.last_token_at = stats.started, time.perf_counter()
     text = (choice.get("message") or {}).get("content") or ""
-    message = await sync_to_async(save_reply)(conversation, lane, endpoint.name, stats, text=text,
+    message = await sync_to_async(save_reply)(conversation, lane, model.name, stats, text=text,
                                               finish_reason=choice.get("finish_reason") or "stop")
     return JsonResponse({"message": message})

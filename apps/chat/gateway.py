@@ -86,19 +86,19 @@ async def chat_completions(scope, receive, send) -> None:
     except BodyTooLarge:
         raise too_large() from None
     data = _bounded(raw)
-    _, endpoint = await access.aadmit(authorization, data.get("model"))
+    _, model = await access.aadmit(authorization, data.get("model"))
     completion = check_request(data)
     try:
         if not completion["stream"]:
-            reply = await relay.complete(endpoint, completion)
-            reply["model"] = endpoint.name
+            reply = await relay.complete(model.endpoint, completion, model.upstream)
+            reply["model"] = model.name
             await send_json(send, 200, reply)
             return
-        first, chunks = await relay.open_stream(endpoint, completion)
+        first, chunks = await relay.open_stream(model.endpoint, completion, model.upstream)
     except UpstreamError as exc:
-        logger.warning("Upstream failed for %s: %s", endpoint.name, exc)
+        logger.warning("Upstream failed for %s: %s", model.name, exc)
         raise from_upstream(exc) from None
-    await send_event_stream(send, receive, relay_events(first, chunks, endpoint.name))
+    await send_event_stream(send, receive, relay_events(first, chunks, model.name))
 
 
 def _bounded(raw: bytes) -> dict:

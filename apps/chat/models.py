@@ -8,13 +8,16 @@ the history sent to lane L is: system prompt, every user turn, and lane L's repl
 from django.conf import settings
 from django.db import models
 
+MODEL_ID_MAX = 63 + 1 + 40  # endpoint name, ':', adapter name
+
 
 class Conversation(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations")
     title = models.CharField(max_length=200, default="New conversation")
-    # Endpoint names (the gateway's `model`); kept as names so history outlives a deleted endpoint.
-    endpoint_name = models.CharField(max_length=63, blank=True)
-    compare_endpoint_name = models.CharField(max_length=63, blank=True)
+    # Model ids (the gateway's `model`: an endpoint's name, or `<endpoint>:<adapter>`, see model_ids);
+    # kept as names so history outlives a deleted endpoint.
+    endpoint_name = models.CharField(max_length=MODEL_ID_MAX, blank=True)
+    compare_endpoint_name = models.CharField(max_length=MODEL_ID_MAX, blank=True)
     system_prompt = models.TextField(blank=True)
     params = models.JSONField(default=dict, blank=True)  # temperature, top_p, max_tokens, stop, seed
     created_at = models.DateTimeField(auto_now_add=True)
@@ -37,7 +40,7 @@ class Message(models.Model):
     lane = models.PositiveSmallIntegerField(null=True, blank=True)  # assistant turns only: 0 or 1
     # Plain text, or OpenAI content parts when the turn carries images.
     content = models.JSONField(default=str)
-    endpoint_name = models.CharField(max_length=63, blank=True)
+    endpoint_name = models.CharField(max_length=MODEL_ID_MAX, blank=True)  # the model id that answered
     finish_reason = models.CharField(max_length=32, blank=True)  # stop, length, cancelled, error
     error = models.TextField(blank=True)
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)

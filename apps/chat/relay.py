@@ -42,9 +42,10 @@ def _chat_backend(endpoint):
     return backend
 
 
-async def complete(endpoint, request: dict) -> dict:
-    """A non-streaming reply, as the upstream's chat.completion object."""
-    body = upstream_body({**request, "stream": False}, endpoint.served_model_name)
+async def complete(endpoint, request: dict, model: str = "") -> dict:
+    """A non-streaming reply, as the upstream's chat.completion object. `model` is what the engine is sent
+    (an adapter's upstream name: `model_ids.upstream_model`); by default the endpoint's served name."""
+    body = upstream_body({**request, "stream": False}, model or endpoint.served_model_name)
     raw = await _chat_backend(endpoint).complete(ref(endpoint), body)
     try:
         reply = json.loads(raw)
@@ -249,9 +250,10 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
-async def open_stream(endpoint, request: dict) -> tuple[dict | None, ChunkStream]:
-    """Start a streaming reply; returns its first chunk (None if the reply is empty) and the rest."""
-    body = upstream_body({**request, "stream": True}, endpoint.served_model_name)
+async def open_stream(endpoint, request: dict, model: str = "") -> tuple[dict | None, ChunkStream]:
+    """Start a streaming reply; returns its first chunk (None if the reply is empty) and the rest.
+    `model` as for `complete`."""
+    body = upstream_body({**request, "stream": True}, model or endpoint.served_model_name)
     parser = JSONLinesParser() if endpoint.engine == "lmi" else SSEParser()
     chunks = ChunkStream(await _chat_backend(endpoint).stream(ref(endpoint), body), parser)
     try:

@@ -9,6 +9,7 @@ from apps.users.ownership import visible_to
 from .completions import SAMPLING, check_sampling
 from .errors import GatewayError
 from .modality import accepts_images
+from .model_ids import serves, split_model_id
 from .models import Conversation, Message
 
 DATA_IMAGE = re.compile(r"^data:image/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=]+$")
@@ -33,8 +34,15 @@ class ConversationSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at", "updated_at"]
 
     def _check_endpoint(self, name: str) -> str:
-        if name and not visible_to(Endpoint.objects.live(), self.context["request"].user).filter(name=name).exists():
-            raise serializers.ValidationError(f"No endpoint named “{name}” that you may use.")
+        """`name` is a model id: an endpoint's name, or `<endpoint>:<adapter>` for one of its adapters."""
+        if not name:
+            return name
+        endpoint_name, adapter = split_model_id(name)
+        endpoint = visible_to(Endpoint.objects.live(), self.context["request"].user).filter(name=endpoint_name).first()
+        if endpoint is None:
+            raise serializers.ValidationError(f"No endpoint named “{endpoint_name}” that you may use.")
+        if not serves(endpoint, name):
+            raise serializers.ValidationError(f"The endpoint “{endpoint_name}” serves no adapter named “{adapter}”.")
         return name
 
     def validate_endpoint_name(self, value):
@@ -83,7 +91,7 @@ class UserTurnSerializer(serializers.Serializer):
             raise serializers.ValidationError({"text": ["Write a message or attach an image."]})
         conversation = self.context.get("conversation")
         if attrs.get("images") and conversation is not None:
-            names = [conversation.endpoint_name, conversation.compare_endpoint_name]
+            names = [split_model_id(n)[0] for n in (conversation.endpoint_name, conversation.compare_endpoint_name)]
             text_only = [e.name for e in Endpoint.objects.filter(name__in=[n for n in names if n])
                          .select_related("base_model") if accepts_images(e) is False]
             if text_only:

@@ -5,6 +5,7 @@ from apps.endpoints.models import Endpoint
 from apps.users.ownership import visible_to
 
 from .modality import accepts_images
+from .model_ids import adapter_names
 
 
 def endpoint_choices(user) -> tuple[list[dict], list[dict]]:
@@ -14,7 +15,7 @@ def endpoint_choices(user) -> tuple[list[dict], list[dict]]:
     usable, unavailable = [], []
     for e in endpoints:
         choice = {"name": e.name, "status": e.status, "target": e.get_target_display(), "engine": e.engine,
-                  "owner": e.owner.username, "images": accepts_images(e)}
+                  "owner": e.owner.username, "images": accepts_images(e), "adapters": adapter_names(e)}
         (usable if e.is_invocable else unavailable).append(choice)
     return usable, unavailable
 
@@ -22,4 +23,5 @@ def endpoint_choices(user) -> tuple[list[dict], list[dict]]:
 @login_required
 def playground(request):
     usable, unavailable = endpoint_choices(request.user)
-    return render(request, "chat/playground.html", {"endpoints": usable, "unavailable": unavailable})
+    models = sum(1 + len(e["adapters"]) for e in usable)
+    return render(request, "chat/playground.html", {"endpoints": usable, "unavailable": unavailable, "models": models})

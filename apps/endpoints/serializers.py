@@ -11,9 +11,11 @@ import dataclasses
 from dataclasses import dataclass
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.catalog.models import BaseModel
+from apps.chat.model_ids import adapter_models
 from apps.core.validation import StrictFloatField, StrictIntegerField, Validated, as_plain_dict, invalid, unknown_fields
 from apps.jobs.models import NotDeployable, TrainingJob
 from apps.jobs.spec import is_hf_repo_id, validate_s3_uri
@@ -195,6 +197,12 @@ def validate_deploy(data, user) -> Validated[NewEndpoint]:
     ), fit=fit, notes=notes)
 
 
+class ServedAdapterSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    source = serializers.CharField()
+    model = serializers.CharField(help_text="What clients send as `model` to use this adapter.")
+
+
 class EndpointSerializer(serializers.ModelSerializer):
     """What the API shows of an endpoint. The API key is never part of it."""
 
@@ -204,6 +212,13 @@ class EndpointSerializer(serializers.ModelSerializer):
     failure_reason = serializers.CharField(read_only=True)
     is_invocable = serializers.BooleanField(read_only=True)
     autoscaling = serializers.JSONField(read_only=True)
+    lora_adapters = serializers.SerializerMethodField(
+        help_text="The LoRA adapters served beside the base model: name, source URI, and the `model` id "
+                  "that selects each in /v1 (`<endpoint name>:<adapter name>`).")
+
+    @extend_schema_field(ServedAdapterSerializer(many=True))
+    def get_lora_adapters(self, endpoint) -> list[dict]:
+        return adapter_models(endpoint)
 
     class Meta:
         model = Endpoint
@@ -211,7 +226,7 @@ class EndpointSerializer(serializers.ModelSerializer):
             "id", "name", "owner", "status", "status_reason", "failure_reason", "status_changed_at", "is_invocable",
             "source", "job", "base_model", "model_uri", "target", "engine", "instance_type", "instance_count",
             "autoscaling", "spec", "remote_name", "remote_status", "region", "served_model_name", "invocation_url",
-            "created_at", "updated_at",
+            "lora_adapters", "created_at", "updated_at",
         ]
         read_only_fields = fields
 

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from apps.backends import registry
 from apps.backends.base import Capability, supports
 from apps.backends.errors import BackendError
+from apps.chat.model_ids import adapter_models
 from apps.users.ownership import get_changeable_or_404, get_visible_or_404, is_admin, visible_to
 
 from . import forms, services, snippets
@@ -116,6 +117,7 @@ def _detail_context(request, endpoint: Endpoint) -> dict:
         "scale_form": forms.ScaleForm(endpoint=endpoint),
         "moving": endpoint.is_moving,
         "playground_url": _url("chat:playground"),
+        "adapters": adapter_models(endpoint),
         "target_label": backend.label if backend else endpoint.get_target_display(),
         "has_logs": supports(backend, Capability.LOGS),
         "has_scaling": supports(backend, Capability.SCALING),

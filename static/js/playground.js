@@ -10,6 +10,11 @@
   const csrf = () => (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || "";
   const PARAMS = ["temperature", "top_p", "max_tokens", "stop", "seed"];
   const readableError = (message) => window.ModelHubChatErrors.readable(message);
+  // Model ids: an endpoint's name for its base model, `<endpoint>:<adapter>` for one of its LoRA adapters.
+  const ADAPTERS = Object.fromEntries(JSON.parse($("pg-endpoints").textContent).map((e) => [e.name, e.adapters || []]));
+  const LANE_SELECTS = [["pg-endpoint", "pg-model"], ["pg-compare-endpoint", "pg-compare-model"]];
+  const splitModel = (model) => { const cut = model.indexOf(":"); return cut < 0 ? [model, ""] : [model.slice(0, cut), model.slice(cut + 1)]; };
+  const allModels = () => Object.entries(ADAPTERS).flatMap(([name, adapters]) => [name, ...adapters.map((a) => `${name}:${a}`)]);
 
   const state = {
     conversation: null, // {id, title, endpoint_name, compare_endpoint_name, system_prompt, params}
@@ -117,28 +122,58 @@
       const input = root.querySelector(`[data-param="${name}"]`);
       input.value = value === undefined || value === null ? "" : Array.isArray(value) ? value.join("\n") : value;
     }
-    if (conversation.endpoint_name) $("pg-endpoint").value = conversation.endpoint_name;
+    if (conversation.endpoint_name) chooseModel(0, conversation.endpoint_name);
     const comparing = Boolean(conversation.compare_endpoint_name);
     $("pg-compare").checked = comparing;
-    if (comparing) $("pg-compare-endpoint").value = conversation.compare_endpoint_name;
+    if (comparing) chooseModel(1, conversation.compare_endpoint_name);
     applyCompare();
+  }
+
+  // ---------------------------------------------------------------- models (endpoint + adapter)
+  function fillAdapters(lane) {
+    // The chosen endpoint's models: its base model and each adapter; the select shows only when there is a choice.
+    const [endpointId, modelId] = LANE_SELECTS[lane];
+    const select = $(modelId), adapters = ADAPTERS[$(endpointId).value] || [];
+    const keep = select.value;
+    select.innerHTML = "";
+    select.appendChild(new Option("Base model", ""));
+    for (const name of adapters) select.appendChild(new Option(`Adapter: ${name}`, name));
+    select.value = adapters.includes(keep) ? keep : "";
+    $(`${modelId}-field`).hidden = adapters.length === 0;
+  }
+
+  function chooseModel(lane, model) {
+    const [endpoint, adapter] = splitModel(model);
+    const [endpointId, modelId] = LANE_SELECTS[lane];
+    if (!(endpoint in ADAPTERS)) return;
+    $(endpointId).value = endpoint;
+    fillAdapters(lane);
+    $(modelId).value = ADAPTERS[endpoint].includes(adapter) ? adapter : "";
+  }
+
+  function modelOf(lane) {
+    const [endpointId, modelId] = LANE_SELECTS[lane];
+    const adapter = $(modelId).value;
+    return adapter ? `${$(endpointId).value}:${adapter}` : $(endpointId).value;
   }
 
   function wantedSettings() {
     return {
-      endpoint_name: $("pg-endpoint").value,
-      compare_endpoint_name: $("pg-compare").checked ? $("pg-compare-endpoint").value : "",
+      endpoint_name: modelOf(0),
+      compare_endpoint_name: $("pg-compare").checked ? modelOf(1) : "",
       system_prompt: $("pg-system").value,
       params: readParams(),
     };
   }
 
-  function otherEndpoint() {
-    // Side by side compares two different endpoints: the second lane moves off the first's choice.
-    const first = $("pg-endpoint").value, second = $("pg-compare-endpoint");
-    if (second.value !== first) return;
-    const other = [...second.options].find((o) => o.value !== first);
-    if (other) second.value = other.value;
+  function otherModel() {
+    // Side by side compares two different models: the second lane moves off the first's choice,
+    // to another endpoint when there is one, else to another adapter of the same endpoint.
+    const first = modelOf(0);
+    if (modelOf(1) !== first) return;
+    const others = allModels().filter((m) => m !== first);
+    const other = others.find((m) => splitModel(m)[0] !== splitModel(first)[0]) || others[0];
+    if (other) chooseModel(1, other);
   }
 
   function imagesAccepted() {
@@ -162,12 +197,15 @@
 
   function applyCompare() {
     const comparing = $("pg-compare").checked;
-    if (comparing) otherEndpoint();
+    fillAdapters(0);
+    fillAdapters(1);
+    if (comparing) otherModel();
     $("pg-compare-field").hidden = !comparing;
+    if (!comparing) $("pg-compare-model-field").hidden = true;
     root.querySelector('.pg-lane[data-lane="1"]').hidden = !comparing;
     $("pg-lanes").classList.toggle("pg-lanes-two", comparing);
-    $("pg-lane-name-0").textContent = $("pg-endpoint").value;
-    $("pg-lane-name-1").textContent = comparing ? $("pg-compare-endpoint").value : "";
+    $("pg-lane-name-0").textContent = modelOf(0);
+    $("pg-lane-name-1").textContent = comparing ? modelOf(1) : "";
     applyImages();
   }
 
@@ -498,6 +536,8 @@
   $("pg-compare").addEventListener("change", applyCompare);
   $("pg-endpoint").addEventListener("change", applyCompare);
   $("pg-compare-endpoint").addEventListener("change", applyCompare);
+  $("pg-model").addEventListener("change", applyCompare);
+  $("pg-compare-model").addEventListener("change", applyCompare);
   $("pg-conversations").addEventListener("click", (e) => {
     const item = e.target.closest(".pg-conversation");
     if (!item) return;
@@ -506,8 +546,10 @@
     else if (e.target.closest(".pg-open")) openConversation(item.dataset.id).catch((err) => showError(err.message));
   });
 
+  const query = new URLSearchParams(location.search);
+  if (query.get("model")) chooseModel(0, query.get("model")); // "Open in playground" on an endpoint page
   applyCompare();
-  const initial = new URLSearchParams(location.search).get("conversation");
+  const initial = query.get("conversation");
   loadList().then(() => (initial ? openConversation(initial) : null)).catch((err) => showError(err.message));
   window.ModelHubPlayground = { renderMarkdown }; // for tests
 })();

@@ -87,7 +87,7 @@ def test_members_chat_with_a_shared_endpoint_through_v1_and_others_get_404(owner
     endpoint = make_endpoint(owner, "shared-ep", "local")
     make_endpoint(owner, "private-ep", "local")
     share(endpoint, team, by=owner)
-    assert access.admit(bearer(member), "shared-ep")[1] == endpoint
+    assert access.admit(bearer(member), "shared-ep")[1].endpoint == endpoint
     assert [m["id"] for m in access.models_for(bearer(member))] == ["shared-ep"]
     for user, name in ((member, "private-ep"), (outsider, "shared-ep")):
         with pytest.raises(GatewayError) as info:
