@@ -9,6 +9,8 @@ decoded (a decompression bomb). It keeps the set of files the rows use, so only 
 
 import posixpath
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +22,7 @@ THUMBNAIL_SIZE = (160, 160)
 THUMBNAIL_FORMAT = "WEBP"
 THUMBNAIL_SUFFIX = ".webp"
 DEFAULT_MAX_PIXELS = 50_000_000
+MISSING = "is missing from the dataset's files"
 
 
 def max_pixels() -> int:
@@ -73,7 +76,7 @@ def _placeholders(row: dict, layout: Layout) -> int:
 class MediaCheck:
     """Checks the images rows name against the folder `root` that holds the data file."""
 
-    root: Path
+    root: Path | None = None
     pixel_limit: int = field(default_factory=max_pixels)
     used: set[str] = field(default_factory=set)
     _verdicts: dict[str, str | None] = field(default_factory=dict)
@@ -97,15 +100,38 @@ class MediaCheck:
         if relative is None:
             return "is not a path inside the dataset's folder"
         if relative not in self._verdicts:
-            path = self.root / relative
-            if not path.is_file() or path.is_symlink():
-                verdict = "is missing from the dataset's files" if not path.exists() else "is not a file"
-            else:
-                verdict = image_problem(path, self.pixel_limit)
+            with self._local(relative) as path:
+                verdict = MISSING if path is None else image_problem(path, self.pixel_limit)
             self._verdicts[relative] = verdict
             if verdict is None:
                 self.used.add(relative)
         return self._verdicts[relative]
+
+    @contextmanager
+    def _local(self, relative: str) -> Iterator[Path | None]:
+        path = self.root / relative
+        yield path if path.is_file() and not path.is_symlink() else None
+
+
+@dataclass
+class StoredMediaCheck(MediaCheck):
+    """The same checks for images kept in storage (a registered S3 prefix): each is fetched once to decode it."""
+
+    prefix_uri: str = ""
+    _files: dict[str, str] | None = None
+
+    @contextmanager
+    def _local(self, relative: str) -> Iterator[Path | None]:
+        from apps.backends import storage
+
+        if self._files is None:  # listed once, when the first row names an image
+            self._files = {uri[len(self.prefix_uri):]: uri for uri, _ in storage.list_files(self.prefix_uri)}
+        uri = self._files.get(relative)
+        if uri is None:
+            yield None
+            return
+        with storage.local_copy(uri) as path:
+            yield path
 
 
 def thumbnail(path: Path, target: Path) -> None:

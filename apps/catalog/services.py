@@ -20,6 +20,7 @@ from apps.core.storage_refs import check_reference
 
 from . import archives, multimodal, staging
 from .formats import job_types_for
+from .images import StoredMediaCheck
 from .inspection import inspect_files, precheck
 from .models import Dataset
 from .readers import FileRejected, file_type_for
@@ -223,8 +224,11 @@ def _validate(dataset_id: int) -> None:
                          for name, uri, ftype in _files_of(dataset)]
                 stored = {"size_bytes": sum(path.stat().st_size for _, path, _ in files)}
                 layout = Layout.from_json(dataset.format, dataset.layout) if dataset.layout else None
+                # Images a registered prefix's rows name are paths under the prefix, fetched one by one to decode.
+                media = StoredMediaCheck(prefix_uri=dataset.source_uri.rstrip("/") + "/") if dataset.source == Dataset.Source.S3 else None
                 result = inspect_files(files, counter=counter_for(dataset.base_model),
-                                       cutoff_len=dataset.cutoff_len, layout=layout, heartbeat=heartbeat)
+                                       cutoff_len=dataset.cutoff_len, layout=layout, heartbeat=heartbeat,
+                                       row_check=media.problems if media else None)
     except FileRejected as exc:
         _fail(dataset, exc.message, {"code": exc.code, "message": exc.message})
         return

@@ -12,8 +12,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from apps.catalog import staging
+from apps.catalog import services, staging
 from apps.catalog.models import Dataset
+from apps.catalog.tasks import validate_dataset
 from apps.jobs.renderers.context import job_context
 from apps.jobs.renderers.datasets import dataset_info
 from tests.conftest import make_user
@@ -301,3 +302,58 @@ def test_a_file_named_zip_that_is_not_one_is_refused_in_the_request(user_api, st
     assert response.status_code == 400
     assert "not a zip archive" in response.json()["errors"]["file"][0]
     assert not Dataset.objects.filter(owner__username="alice").exists() and files_under(storage_dir) == []
+
+
+# A registered S3 prefix holding the data and its images ----------------------------------------------------
+
+
+def _register_prefix(s3, user, members: dict[str, bytes], django_capture_on_commit_callbacks) -> Dataset:
+    for key, body in members.items():
+        s3.put_object(Bucket="user-data", Key=f"pics/{key}", Body=body)
+    with django_capture_on_commit_callbacks(execute=False):  # validated below, on "the worker"
+        dataset = services.register(owner=user, name="Prefix pics", source="s3", source_uri="s3://user-data/pics/")
+    validate_dataset.run(dataset.pk)
+    dataset.refresh_from_db()
+    return dataset
+
+
+@pytest.mark.django_db
+def test_a_registered_prefix_with_images_is_checked_and_staged_in_the_media_layout(
+        s3, user, django_capture_on_commit_callbacks):
+    dataset = _register_prefix(s3, user, good_members(), django_capture_on_commit_callbacks)
+    assert dataset.status == "ready", dataset.status_reason
+    assert dataset.layout["columns"]["images"] == "images"
+    user_keys = all_keys(s3, "user-data")
+
+    folder = staging.stage(dataset, "s3")
+    name = dataset.llamafactory_name
+    prefix = f"modelhub/datasets/ds-prefix-pics-{dataset.pk}/staged/"
+    assert folder == f"s3://modelhub-test/{prefix}"
+    assert sorted(k for k in all_keys(s3, "modelhub-test")) == sorted(f"{prefix}{k}" for k in (
+        "dataset_info.json", f"{name}/data.jsonl", "images/blue.jpg", "images/green.webp", "images/red.png"))
+    body = s3.get_object(Bucket="modelhub-test", Key=f"{prefix}{name}/data.jsonl")["Body"].read().decode()
+    assert _staged_rows(body)[1]["images"] == [f"{name}/images/blue.jpg", f"{name}/images/green.webp"]
+    dataset.delete()
+    assert all_keys(s3, "user-data") == user_keys  # the user's prefix is never touched
+
+
+@pytest.mark.django_db
+def test_a_registered_prefix_with_a_missing_image_is_reported_by_row(s3, user, django_capture_on_commit_callbacks):
+    members = {"data.jsonl": rows_with(["images/red.png"]) + rows_with(["images/gone.png"]),
+               "images/red.png": good_members()["images/red.png"]}
+    dataset = _register_prefix(s3, user, members, django_capture_on_commit_callbacks)
+    assert dataset.status == "invalid"
+    assert dataset.report["errors"] == [
+        {"row": 2, "problem": "image 'images/gone.png' is missing from the dataset's files"}]
+
+
+def test_a_member_that_unpacks_past_its_declared_size_is_stopped_while_streaming():
+    """Real zip and tar readers stop at the declared size themselves; the count is the guard if one does not."""
+    from apps.catalog import archives
+    from apps.catalog.readers import FileRejected
+
+    member = archives._Member("liar.bin", 10, False, None)
+    out = io.BytesIO()
+    with pytest.raises(FileRejected, match="unpacks to more than the size it declares"):
+        archives._copy_counted(io.BytesIO(b"\0" * (3 * 1024 * 1024)), out, member, 0, archives.ArchiveLimits())
+    assert out.getvalue() == b""  # the first oversized chunk is never written
