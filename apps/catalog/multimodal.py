@@ -70,6 +70,7 @@ def inspect_archive(dataset, *, counter: TokenCounter, heartbeat: Callable[[], N
         unpacked = work / "unpacked"
         unpacked.mkdir()
         files = archives.unpack(archive, dataset.file_type, unpacked)
+        heartbeat()
         data_relative = _data_file(files)
         data_path = unpacked / data_relative
         file_type = DATA_TYPES[data_path.suffix.lower()]
@@ -79,12 +80,12 @@ def inspect_archive(dataset, *, counter: TokenCounter, heartbeat: Callable[[], N
         size = sum((unpacked / f).stat().st_size for f in files)
         if not result.valid:
             return result, {"size_bytes": size}
-        stored = _store(dataset, data_path, file_type, check, result, work)
+        stored = _store(dataset, data_path, file_type, check, result, work, heartbeat)
         return result, {"size_bytes": size, "storage_uri": stored, "file_type": "jsonl"}
 
 
 def _store(dataset, data_path: Path, file_type: str, check: images.MediaCheck, result: Inspection,
-           work: Path) -> str:
+           work: Path, heartbeat: Callable[[], None]) -> str:
     """Put the data (as JSON Lines), the images the rows use and the preview's thumbnails in the store."""
     upload = dataset_folder(dataset) + DATA_DIR
     normalised = work / (data_path.stem + ".jsonl")
@@ -93,6 +94,7 @@ def _store(dataset, data_path: Path, file_type: str, check: images.MediaCheck, r
             out.write(json.dumps(row, ensure_ascii=False).encode() + b"\n")
     for relative in sorted(check.used):
         storage.put_file(check.root / relative, storage.join(upload, relative))
+        heartbeat()  # it acts at most every tenth of the stale window
     data_uri = storage.join(upload, normalised.name)
     storage.put_file(normalised, data_uri)
     for item in result.preview:
