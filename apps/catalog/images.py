@@ -74,7 +74,8 @@ def _placeholders(row: dict, layout: Layout) -> int:
 
 @dataclass
 class MediaCheck:
-    """Checks the images rows name against the folder `root` that holds the data file."""
+    """Checks the images rows name against the folder `root` that holds the data file (None: an uploaded data
+    file on its own, where every image a row names is missing)."""
 
     root: Path | None = None
     pixel_limit: int = field(default_factory=max_pixels)
@@ -109,8 +110,8 @@ class MediaCheck:
 
     @contextmanager
     def _local(self, relative: str) -> Iterator[Path | None]:
-        path = self.root / relative
-        yield path if path.is_file() and not path.is_symlink() else None
+        path = self.root / relative if self.root is not None else None  # no root: a lone data file, no images
+        yield path if path is not None and path.is_file() and not path.is_symlink() else None
 
 
 @dataclass

@@ -20,7 +20,7 @@ from apps.core.storage_refs import check_reference
 
 from . import archives, multimodal, staging
 from .formats import job_types_for
-from .images import StoredMediaCheck
+from .images import MediaCheck, StoredMediaCheck
 from .inspection import inspect_files, precheck
 from .models import Dataset
 from .readers import FileRejected, file_type_for
@@ -224,11 +224,9 @@ def _validate(dataset_id: int) -> None:
                          for name, uri, ftype in _files_of(dataset)]
                 stored = {"size_bytes": sum(path.stat().st_size for _, path, _ in files)}
                 layout = Layout.from_json(dataset.format, dataset.layout) if dataset.layout else None
-                # Images a registered prefix's rows name are paths under the prefix, fetched one by one to decode.
-                media = StoredMediaCheck(prefix_uri=dataset.source_uri.rstrip("/") + "/") if dataset.source == Dataset.Source.S3 else None
                 result = inspect_files(files, counter=counter_for(dataset.base_model),
                                        cutoff_len=dataset.cutoff_len, layout=layout, heartbeat=heartbeat,
-                                       row_check=media.problems if media else None)
+                                       row_check=_media_check(dataset).problems)
     except FileRejected as exc:
         _fail(dataset, exc.message, {"code": exc.code, "message": exc.message})
         return
@@ -263,6 +261,14 @@ def _validate(dataset_id: int) -> None:
     reason = (f"{result.error_count} of {result.row_count} rows have problems; "
               f"first: row {first['row']}: {first['problem']}.")
     _fail(dataset, reason, None, **fields)
+
+
+def _media_check(dataset: Dataset) -> MediaCheck:
+    """Where the images rows name must be: under a registered prefix (fetched one by one to decode), or
+    nowhere for a lone uploaded data file (images come in an archive with it)."""
+    if dataset.source == Dataset.Source.S3:
+        return StoredMediaCheck(prefix_uri=dataset.source_uri.rstrip("/") + "/")
+    return MediaCheck()
 
 
 def _remove_when_gone(dataset: Dataset) -> None:

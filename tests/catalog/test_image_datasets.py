@@ -357,3 +357,14 @@ def test_a_member_that_unpacks_past_its_declared_size_is_stopped_while_streaming
     with pytest.raises(FileRejected, match="unpacks to more than the size it declares"):
         archives._copy_counted(io.BytesIO(b"\0" * (3 * 1024 * 1024)), out, member, 0, archives.ArchiveLimits())
     assert out.getvalue() == b""  # the first oversized chunk is never written
+
+
+@pytest.mark.django_db
+def test_a_lone_data_file_naming_images_reports_them_missing(user_api, storage_dir):
+    data = good_members()["data.jsonl"]
+    response = upload(user_api, data, "data.jsonl")
+    assert response.status_code == 201 and response.json()["status"] == "invalid"
+    report = user_api.get(f"/api/v1/datasets/{response.json()['id']}/report").json()["report"]
+    assert [e["row"] for e in report["errors"]] == [1, 2]  # row 3 names no image
+    assert report["errors"][0]["problem"] == "image 'images/red.png' is missing from the dataset's files"
+    assert files_under(storage_dir) == []
