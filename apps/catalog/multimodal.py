@@ -25,7 +25,7 @@ from .tokens import TokenCounter
 DATA_TYPES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
 THUMBS_PER_ROW = 4
 THUMBS_DIR = "thumbs/"
-ARCHIVE_DIR = "upload/archive/"  # where the web request puts the archive as received
+ARCHIVE_DIR = "archive/"  # in upload/: where the web request puts the archive as received
 DATA_DIR = "upload/data/"  # the data file and its images once validated
 
 

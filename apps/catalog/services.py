@@ -78,7 +78,7 @@ def create_from_upload(*, owner, name: str, uploaded_file, description: str = ""
         )
         # No transaction around the copy: a long upload to S3 must not hold the database's write lock.
         dataset.save()
-        folder = staging.folder_uri(dataset, _store()) + (multimodal.ARCHIVE_DIR if archive_type else "upload/")
+        folder = staging.upload_folder(dataset, _store()) + (multimodal.ARCHIVE_DIR if archive_type else "")
         uri = storage.join(folder, safe_file_name(uploaded_file.name))
         try:
             storage.move_file(path, uri)
