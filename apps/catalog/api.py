@@ -131,7 +131,8 @@ class DatasetSerializer(serializers.ModelSerializer):
 
 class DatasetUploadRequest(serializers.Serializer):
     name = serializers.CharField()
-    file = serializers.FileField()
+    file = serializers.FileField(help_text="A data file (.jsonl, .json, .csv, .parquet), or a .zip / .tar.gz holding "
+                                           "one .json / .jsonl file and the images its rows name")
     description = serializers.CharField(required=False)
     base_model = serializers.CharField(required=False, help_text="Catalog model key")
     cutoff_len = serializers.IntegerField(required=False, default=2048)

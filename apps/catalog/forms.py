@@ -60,9 +60,10 @@ class DatasetUploadForm(_DatasetOptionsForm):
         super().__init__(*args, **kwargs)
         self.fields["file"].help_text = (
             f"JSON Lines, JSON array, CSV or Parquet, UTF-8, up to {settings.DATASET_MAX_UPLOAD_MB} MB. "
-            "The format is detected."
+            "The format is detected. For images, upload a .zip or .tar.gz holding one JSON / JSONL file and "
+            "the images its rows name in their “images” lists."
         )
-        self.fields["file"].widget.attrs["accept"] = ".jsonl,.ndjson,.json,.csv,.parquet"
+        self.fields["file"].widget.attrs["accept"] = ".jsonl,.ndjson,.json,.csv,.parquet,.zip,.tar.gz,.tgz"
 
 
 class DatasetRegisterForm(_DatasetOptionsForm):

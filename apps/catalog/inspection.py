@@ -150,9 +150,11 @@ def inspect_files(
     cutoff_len: int = 2048,
     layout: Layout | None = None,
     heartbeat: Callable[[], None] | None = None,
+    row_check: Callable[[object, Layout], list[str]] | None = None,
 ) -> Inspection:
     """Check every row of one or more files (name, path, file type) read as one dataset; `heartbeat` is
-    called every HEARTBEAT_ROWS rows (it decides itself how often to act)."""
+    called every HEARTBEAT_ROWS rows (it decides itself how often to act); `row_check` adds problems of a
+    row that its shape alone cannot show (the images it names)."""
     counter = counter or EstimatedCounter()
     files = list(files)
     multi = len(files) > 1
@@ -173,6 +175,8 @@ def inspect_files(
         if heartbeat is not None and result.row_count % HEARTBEAT_ROWS == 0:
             heartbeat()
         found = [row.problem] if isinstance(row, RowError) else row_rules.problems(row, layout)
+        if row_check is not None and not found:
+            found = row_check(row, layout)
         if len(result.preview) < PREVIEW_ROWS and not isinstance(row, RowError):
             result.preview.append({"row": number, **({"file": name} if multi else {}), "data": _shorten(row)})
         if found:

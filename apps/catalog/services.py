@@ -18,8 +18,9 @@ from apps.backends import storage
 from apps.backends.errors import BackendError, RemoteNotFound, TransientError
 from apps.core.storage_refs import check_reference
 
-from . import staging
+from . import archives, multimodal, staging
 from .formats import job_types_for
+from .images import MediaCheck, StoredMediaCheck
 from .inspection import inspect_files, precheck
 from .models import Dataset
 from .readers import FileRejected, file_type_for
@@ -46,28 +47,39 @@ def _store() -> str:
 
 def create_from_upload(*, owner, name: str, uploaded_file, description: str = "", base_model=None,
                        cutoff_len: int = 2048, val_fraction: float = 0.0) -> Dataset:
-    """Store an uploaded file as a new dataset and send its validation to the io queue."""
+    """Store an uploaded file as a new dataset and send its validation to the io queue.
+
+    A data file is prechecked here (type, encoding, format); an archive (zip, tar.gz: the data file and its
+    images) only by its name and first bytes, as unpacking it is the worker's job.
+    """
     if uploaded_file.size > max_upload_bytes():
         raise DatasetInputError("file", too_large_message(uploaded_file.size), "too_large")
+    archive_type = archives.archive_type_for(uploaded_file.name)
     try:
-        file_type = file_type_for(uploaded_file.name)
+        file_type = archive_type or file_type_for(uploaded_file.name)
     except FileRejected as exc:
         raise DatasetInputError("file", exc.message, exc.code) from None
     with temporary_path(uploaded_file) as path:
         try:
-            layout = precheck(path, file_type)
+            if archive_type:
+                archives.check_magic(path, archive_type)
+                layout, detected = None, "an archive to unpack"
+            else:
+                layout = precheck(path, file_type)
+                detected = layout.format
         except FileRejected as exc:
             raise DatasetInputError("file", exc.message, exc.code) from None
         dataset = Dataset(
             owner=owner, name=name, description=description, source=Dataset.Source.UPLOAD,
-            status=Dataset.Status.VALIDATING, format=layout.format, layout=layout.as_json(),
-            job_types=job_types_for(layout.format), base_model=base_model, cutoff_len=cutoff_len,
-            val_fraction=val_fraction, file_name=uploaded_file.name[:255], file_type=file_type,
-            size_bytes=uploaded_file.size,
+            status=Dataset.Status.VALIDATING, format=layout.format if layout else "",
+            layout=layout.as_json() if layout else {}, job_types=job_types_for(layout.format) if layout else [],
+            base_model=base_model, cutoff_len=cutoff_len, val_fraction=val_fraction,
+            file_name=uploaded_file.name[:255], file_type=file_type, size_bytes=uploaded_file.size,
         )
         # No transaction around the copy: a long upload to S3 must not hold the database's write lock.
         dataset.save()
-        uri = storage.join(staging.upload_folder(dataset, _store()), safe_file_name(uploaded_file.name))
+        folder = staging.upload_folder(dataset, _store()) + (multimodal.ARCHIVE_DIR if archive_type else "")
+        uri = storage.join(folder, safe_file_name(uploaded_file.name))
         try:
             storage.move_file(path, uri)
         except BaseException:
@@ -76,7 +88,7 @@ def create_from_upload(*, owner, name: str, uploaded_file, description: str = ""
             raise
         dataset.storage_uri = uri
         Dataset.objects.filter(pk=dataset.pk).update(storage_uri=uri)
-        dataset.record_event(f"Uploaded {uploaded_file.name} ({uploaded_file.size} bytes); detected {layout.format}.")
+        dataset.record_event(f"Uploaded {uploaded_file.name} ({uploaded_file.size} bytes); detected {detected}.")
     _dispatch_validation(dataset)
     dataset.refresh_from_db()  # as it stands now: a quick worker (or an eager task) may have validated it already
     return dataset
@@ -203,13 +215,18 @@ def _validate(dataset_id: int) -> None:
     heartbeat = _heartbeat(dataset_id)
     heartbeat()
     try:
-        with ExitStack() as stack:
-            files = [(name, stack.enter_context(storage.local_copy(uri)), ftype)
-                     for name, uri, ftype in _files_of(dataset)]
-            size = sum(path.stat().st_size for _, path, _ in files)
-            layout = Layout.from_json(dataset.format, dataset.layout) if dataset.layout else None
-            result = inspect_files(files, counter=counter_for(dataset.base_model),
-                                   cutoff_len=dataset.cutoff_len, layout=layout, heartbeat=heartbeat)
+        if multimodal.is_archive(dataset):
+            result, stored = multimodal.inspect_archive(dataset, counter=counter_for(dataset.base_model),
+                                                        heartbeat=heartbeat)
+        else:
+            with ExitStack() as stack:
+                files = [(name, stack.enter_context(storage.local_copy(uri)), ftype)
+                         for name, uri, ftype in _files_of(dataset)]
+                stored = {"size_bytes": sum(path.stat().st_size for _, path, _ in files)}
+                layout = Layout.from_json(dataset.format, dataset.layout) if dataset.layout else None
+                result = inspect_files(files, counter=counter_for(dataset.base_model),
+                                       cutoff_len=dataset.cutoff_len, layout=layout, heartbeat=heartbeat,
+                                       row_check=_media_check(dataset).problems)
     except FileRejected as exc:
         _fail(dataset, exc.message, {"code": exc.code, "message": exc.message})
         return
@@ -232,18 +249,32 @@ def _validate(dataset_id: int) -> None:
         return
     fields = dict(
         format=result.layout.format, layout=result.layout.as_json(), job_types=result.job_types,
-        row_count=result.row_count, stats=result.stats, report=result.report(), preview=result.preview,
-        size_bytes=size,
+        row_count=result.row_count, stats=result.stats, report=result.report(), preview=result.preview, **stored,
     )
     if result.valid:
         over = result.stats["rows_over_cutoff"]
         note = f"; {over} longer than {dataset.cutoff_len} tokens" if over else ""
-        dataset.transition(Dataset.Status.READY, f"{result.row_count} rows, all valid{note}.", **fields)
+        if not dataset.transition(Dataset.Status.READY, f"{result.row_count} rows, all valid{note}.", **fields):
+            _remove_when_gone(dataset)
         return
     first = result.errors[0]
     reason = (f"{result.error_count} of {result.row_count} rows have problems; "
               f"first: row {first['row']}: {first['problem']}.")
     _fail(dataset, reason, None, **fields)
+
+
+def _media_check(dataset: Dataset) -> MediaCheck:
+    """Where the images rows name must be: under a registered prefix (fetched one by one to decode), or
+    nowhere for a lone uploaded data file (images come in an archive with it)."""
+    if dataset.source == Dataset.Source.S3:
+        return StoredMediaCheck(prefix_uri=dataset.source_uri.rstrip("/") + "/")
+    return MediaCheck()
+
+
+def _remove_when_gone(dataset: Dataset) -> None:
+    """The dataset was deleted while it was validated: remove what the validation stored after the deletion."""
+    if not Dataset.objects.filter(pk=dataset.pk).exists() and dataset.storage_uri:
+        _remove_quietly(dataset, dataset.storage_uri)
 
 
 def _fail(dataset: Dataset, reason: str, error: dict | None, **fields) -> None:

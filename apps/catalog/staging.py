@@ -4,8 +4,12 @@ Every dataset owns one folder per store, `datasets/<remote name>/`, under STORAG
 or `s3://<S3_BUCKET>/<S3_PREFIX>/` (S3):
 
     upload/<file>            the uploaded file as received (DATASET_STORE decides which store keeps it)
+    upload/archive/<file>    an uploaded archive (zip, tar.gz) until a worker has validated and unpacked it
+    upload/data/             an archive's data (as JSON Lines) and the images its rows use, at their paths
+    thumbs/                  small WEBP thumbnails of the preview rows' images
     staged/<name>.<ext>      the data as LLaMA-Factory reads it (`dataset_dir` = staged/)
     staged/dataset_info.json the one-entry dataset_info.json for it
+    staged/<image paths>     the images of a multimodal dataset; the staged rows name them `<name>/<path>`
     staged/easyr1/           train.jsonl, val.jsonl and easyr1.json for the GRPO family (prompt_answer datasets)
 
 Deleting a dataset removes these folders and nothing else (a registered S3 prefix stays untouched).
@@ -92,10 +96,19 @@ def stage(dataset, target: str) -> str | None:
     _record(dataset, PENDING.format(target), folder)  # first, so a crash part-way still gets cleaned up on delete
     name = dataset.llamafactory_name
     sources: list[str] = []
-    if dataset.source == dataset.Source.UPLOAD:
+    if dataset.source == dataset.Source.UPLOAD and has_images(dataset):
+        _stage_with_images(dataset, folder)
+        file_name = dataset.data_file_name
+        sources = [dataset.storage_uri]
+    elif dataset.source == dataset.Source.UPLOAD:
         storage.copy(dataset.storage_uri, storage.join(folder, dataset.data_file_name))
         file_name = dataset.data_file_name
         sources = [dataset.storage_uri]
+    elif dataset.source == dataset.Source.S3 and has_images(dataset):
+        for uri, _ in data_files(dataset.source_uri):
+            _stage_prefix_file_with_images(dataset, uri, folder)
+            sources.append(uri)
+        file_name = name
     elif dataset.source == dataset.Source.S3:
         for uri, _ in data_files(dataset.source_uri):
             storage.copy(uri, storage.join(folder, f"{name}/{uri.rsplit('/', 1)[-1]}"))
@@ -110,6 +123,61 @@ def stage(dataset, target: str) -> str | None:
     _record(dataset, PENDING.format(target), None)
     _record(dataset, target, folder)
     return folder
+
+
+def has_images(dataset) -> bool:
+    return "images" in (dataset.layout or {}).get("columns", {})
+
+
+def _stage_with_images(dataset, folder: str) -> None:
+    """An uploaded archive's data and images in LLaMA-Factory's media layout.
+
+    A job downloads the staged folder to `<dataset_dir>/<name>/`, and LLaMA-Factory looks up each image
+    path under `media_dir`, which is `dataset_dir` unless set. So the images go to `staged/<path>` and
+    the staged data names them `<name>/<path>`: one `media_dir` serves every dataset of a job.
+    """
+    from .multimodal import media_files
+
+    data_folder = dataset.storage_uri.rsplit("/", 1)[0] + "/"
+    for relative in media_files(dataset):
+        storage.copy(storage.join(data_folder, relative), storage.join(folder, relative))
+    _write_media_rows(dataset, dataset.storage_uri, "jsonl", storage.join(folder, dataset.data_file_name))
+
+
+def _stage_prefix_file_with_images(dataset, uri: str, folder: str) -> None:
+    """One data file of a registered prefix, as JSON Lines in `staged/<name>/`, and the images its rows
+    name (paths under the prefix) at `staged/<path>`, as `_stage_with_images` lays them out."""
+    from .readers import file_type_for
+
+    prefix = dataset.source_uri.rstrip("/") + "/"
+    stem = uri.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    used = _write_media_rows(dataset, uri, file_type_for(uri),
+                             storage.join(folder, f"{dataset.llamafactory_name}/{stem}.jsonl"))
+    for relative in sorted(used):
+        storage.copy(prefix + relative, storage.join(folder, relative))
+
+
+def _write_media_rows(dataset, source_uri: str, file_type: str, target_uri: str) -> set[str]:
+    """Copy the rows of `source_uri` to `target_uri` (JSON Lines) naming their images `<name>/<path>`;
+    returns the paths named."""
+    from .images import image_paths, relative_media_path
+    from .readers import iter_rows
+    from .rows import Layout
+
+    name = dataset.llamafactory_name
+    layout = Layout.from_json(dataset.format, dataset.layout)
+    column = layout.columns["images"]
+    used: set[str] = set()
+    with tempfile.TemporaryDirectory(prefix="modelhub-stage-") as tmp, storage.local_copy(source_uri) as src:
+        staged = Path(tmp) / "rows.jsonl"
+        with open(staged, "wb") as out:
+            for _, row in iter_rows(src, file_type):
+                paths = [relative_media_path(p) for p in image_paths(row, layout)]
+                used.update(paths)
+                row[column] = [f"{name}/{p}" for p in paths]
+                out.write(json.dumps(row, ensure_ascii=False).encode() + b"\n")
+        storage.put_file(staged, target_uri)
+    return used
 
 
 def easyr1_config(dataset, staged_folder: str | None = None) -> dict:

@@ -13,6 +13,7 @@ urlpatterns = [
     path("datasets/upload/", views.dataset_upload, name="dataset-upload"),
     path("datasets/register/", views.dataset_register, name="dataset-register"),
     path("datasets/<int:pk>/", views.dataset_detail, name="dataset-detail"),
+    path("datasets/<int:pk>/thumbnails/<str:name>", views.dataset_thumbnail, name="dataset-thumbnail"),
     path("datasets/<int:pk>/delete/", views.dataset_delete, name="dataset-delete"),
     path("datasets/<int:pk>/share", views.dataset_share, name="dataset-share"),
 ]

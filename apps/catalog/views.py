@@ -1,22 +1,24 @@
 """Catalog pages: base models (browse, detail, add custom) and datasets (list, upload, register, detail, delete)."""
 
 import json
+import re
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
-from apps.backends.errors import BackendError
+from apps.backends import storage
+from apps.backends.errors import BackendError, RemoteNotFound
 from apps.core.job_types import JobType
 from apps.users.ownership import can_change, is_admin
 
-from . import instances, services, sizing
+from . import instances, multimodal, services, sizing
 from .curation import builtin_datasets
 from .forms import KNOWN_TEMPLATES, BaseModelForm, DatasetRegisterForm, DatasetUploadForm
 from .models import BaseModel, Dataset
@@ -253,6 +255,27 @@ def dataset_detail(request, pk: int):
             response["HX-Refresh"] = "true"  # the report, statistics and preview are now there: show them
         return response
     return render(request, "catalog/dataset_detail.html", context)
+
+
+_THUMBNAIL_NAME = re.compile(r"row[0-9]{1,12}-[0-9]{1,3}\.webp")
+
+
+@login_required
+def dataset_thumbnail(request, pk: int, name: str):
+    """A preview thumbnail, to those who may see the dataset (others get 404 like for the dataset itself)."""
+    dataset = _visible_dataset_or_404(request.user, pk)
+    known = {t["name"] for item in dataset.preview for t in item.get("thumbs", [])}
+    if not _THUMBNAIL_NAME.fullmatch(name) or name not in known or not dataset.storage_uri:
+        raise Http404("No such thumbnail.")
+    try:
+        with storage.local_copy(multimodal.thumbnail_uri(dataset, name)) as path:
+            data = path.read_bytes()  # a few kilobytes
+    except (FileNotFoundError, RemoteNotFound):
+        raise Http404("No such thumbnail.") from None
+    response = HttpResponse(data, content_type="image/webp")
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @login_required
