@@ -14,6 +14,7 @@ from django.db import transaction
 
 from apps.backends import storage
 from apps.backends.errors import BackendError, RemoteNotFound, TransientError
+from apps.core.dispatch import send_on_commit
 
 from . import staging
 from .formats import job_types_for
@@ -91,9 +92,8 @@ def _dispatch_validation(dataset: Dataset) -> None:
         validate(dataset.pk)
         dataset.refresh_from_db()
         return
-    from .tasks import validate_dataset
-
-    transaction.on_commit(lambda: validate_dataset.delay(dataset.pk))
+    # A broker that refuses the message leaves the dataset validating for catalog.redispatch_validations.
+    send_on_commit("catalog.validate_dataset", dataset.pk)
 
 
 def register(*, owner, name: str, source: str, source_uri: str, fmt: str = "", description: str = "",
