@@ -81,9 +81,8 @@ def test_worker_killed_mid_validation(remote, start_worker, user):
     assert Dataset.objects.filter(owner=user).count() == 1  # one row, however many messages ran
 
 
-@pytest.mark.parametrize("when", ["before", "after"])
-def test_worker_killed_mid_deploy(remote, start_worker, user, when):
-    with start_worker(kill_at=KILL_DEPLOY, when=when) as dying:
+def test_worker_killed_mid_deploy(remote, start_worker, user):
+    with start_worker(kill_at=KILL_DEPLOY, when="after") as dying:
         endpoint = create_endpoint(user)
         stack.wait_until(lambda: died(dying), timeout=60, message="the worker to die in deploy")
     assert status_of(endpoint) == "queued"
