@@ -32,10 +32,10 @@ def remote(tmp_path, monkeypatch, settings):
     settings.TRAINING_BACKENDS = {**settings.TRAINING_BACKENDS, "faulty": TRAINING}
     settings.SERVING_BACKENDS = {**settings.SERVING_BACKENDS, "faulty": SERVING}
     # Minutes in production; seconds here (docs/faults.md lists the settings).
-    settings.TRAINING_REDISPATCH_AFTER_SECONDS = 2
-    settings.ENDPOINT_STALE_SECONDS = 2
-    settings.DATASET_VALIDATION_STALE_SECONDS = 2
-    settings.WORKER_STALE_SECONDS = 3
+    settings.TRAINING_REDISPATCH_AFTER_SECONDS = 1
+    settings.ENDPOINT_STALE_SECONDS = 1
+    settings.DATASET_VALIDATION_STALE_SECONDS = 1
+    settings.WORKER_STALE_SECONDS = 2  # workers beat every second here (tests.stack.stack_env)
     settings.DATASET_SYNC_VALIDATION_MB = 0
     registry.reset()
     yield shared
@@ -87,3 +87,20 @@ def flush_broker() -> None:
         return
     with sqlite3.connect(django_settings.EMBEDDED_BROKER_PATH) as db:
         db.execute("DELETE FROM kombu_message")
+
+
+def in_service_endpoint(user, remote, monkeypatch):
+    """An endpoint already serving on the target (made as create_endpoint makes it; its deploy never sent)."""
+    from apps.core import dispatch
+    from apps.endpoints.models import Endpoint
+
+    from .test_worker_killed import create_endpoint
+
+    with monkeypatch.context() as m:
+        m.setattr(dispatch, "send_now", lambda task, *args: False)
+        endpoint = create_endpoint(user)
+    Endpoint.objects.filter(pk=endpoint.pk).update(status="in_service")
+    with remote.state() as data:
+        data["resources"][endpoint.remote_name] = {"kind": "endpoint", "phase": "in_service", "creates": 1, "deletes": 0}
+    endpoint.refresh_from_db()
+    return endpoint

@@ -16,8 +16,6 @@ from django.db.models import Q
 
 from apps.catalog.models import Dataset
 from apps.catalog.tasks import redispatch_validations
-from apps.core import dispatch
-from apps.endpoints.models import Endpoint
 from apps.endpoints.tasks import reconcile_endpoints
 from apps.jobs import reconcile as job_reconcile
 from apps.jobs.models import TrainingJob
@@ -25,7 +23,7 @@ from apps.users.models import ApiToken
 from tests import stack
 from tests.jobs.factories import make_dataset
 
-from .conftest import flush_broker, settle
+from .conftest import flush_broker, in_service_endpoint, settle
 from .test_worker_killed import create_endpoint, create_job, status_of
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.stack]
@@ -41,17 +39,6 @@ def sweep_all():
 
 def calls(remote, method: str) -> int:
     return sum(1 for name, *_ in remote.read()["calls"] if name == method)
-
-
-def in_service_endpoint(user, remote, monkeypatch) -> Endpoint:
-    """An endpoint already serving on the target (its deploy message never sent)."""
-    with monkeypatch.context() as m:
-        m.setattr(dispatch, "send_now", lambda task, *args: False)
-        endpoint = create_endpoint(user)
-    Endpoint.objects.filter(pk=endpoint.pk).update(status="in_service")
-    with remote.state() as data:
-        data["resources"][endpoint.remote_name] = {"kind": "endpoint", "phase": "in_service", "creates": 1, "deletes": 0}
-    return endpoint
 
 
 def test_broker_down_at_the_web_server_answers_201_and_loses_nothing(remote, start_worker, user, tmp_path,

@@ -23,7 +23,7 @@ from tests import stack
 from tests.endpoints.factories import spec_dict
 from tests.jobs.factories import make_dataset
 
-from .conftest import died, settle
+from .conftest import died, in_service_endpoint, settle
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.stack]
 
@@ -93,10 +93,8 @@ def test_worker_killed_mid_deploy(remote, start_worker, user):
         endpoint.remote_name: {"kind": "endpoint", "phase": "in_service", "creates": 1, "deletes": 0}}
 
 
-def test_worker_killed_mid_delete(remote, start_worker, user):
-    with start_worker():
-        endpoint = create_endpoint(user)
-        settle(reconcile_endpoints, lambda: status_of(endpoint) == "in_service", message="the endpoint in service")
+def test_worker_killed_mid_delete(remote, start_worker, user, monkeypatch):
+    endpoint = in_service_endpoint(user, remote, monkeypatch)
     with start_worker(kill_at=KILL_DELETE, when="after") as dying:
         endpoints.request_delete(endpoint)
         stack.wait_until(lambda: died(dying), timeout=60, message="the worker to die in delete")
