@@ -41,12 +41,12 @@ def test_database_stopped_for_ten_seconds_under_traffic(remote, start_worker, us
         with stack.web_server(env) as url:
             def traffic():
                 with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {raw}"}, timeout=30) as client:
-                    for n in range(40):
+                    for n in range(30):
                         name = f"under-traffic-{n}"
                         answers[name] = client.post("/api/v1/jobs/", json={
                             "name": name, "job_type": "sft", "base_model": "Qwen/Qwen3-0.6B",
                             "datasets": [str(dataset.pk)], "template": "qwen3"}).status_code
-                        time.sleep(0.4)
+                        time.sleep(0.45)
 
             sender = threading.Thread(target=traffic)
             sender.start()
