@@ -14,3 +14,5 @@ WHITENOISE_AUTOREFRESH = True
 # Serving backends that a test adds for the processes it starts (JSON: target -> class path), e.g.
 # chat stand-ins for targets that have no backend here; a backend of the real settings wins.
 SERVING_BACKENDS = {**json.loads(os.environ.get("MODELHUB_TEST_SERVING_BACKENDS", "{}")), **SERVING_BACKENDS}  # noqa: F405
+# The same for training targets (e.g. the shared-file target of the fault tests, tests/reliability).
+TRAINING_BACKENDS = {**json.loads(os.environ.get("MODELHUB_TEST_TRAINING_BACKENDS", "{}")), **TRAINING_BACKENDS}  # noqa: F405

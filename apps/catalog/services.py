@@ -17,6 +17,7 @@ from django.utils import timezone
 from apps.backends import storage
 from apps.backends.errors import BackendError, RemoteNotFound, TransientError
 from apps.core.storage_refs import check_reference
+from apps.core.dispatch import send_on_commit
 
 from . import archives, multimodal, staging
 from .formats import job_types_for
@@ -103,10 +104,9 @@ def _remove_quietly(dataset, uri: str) -> None:
 
 def _dispatch_validation(dataset: Dataset) -> None:
     """Validation always runs on a worker (the io queue), never in the web process: however small the
-    upload, its rows may decompress (Parquet) or nest (JSON) into far more than the request should hold."""
-    from .tasks import validate_dataset
-
-    transaction.on_commit(lambda: validate_dataset.delay(dataset.pk))
+    upload, its rows may decompress (Parquet) or nest (JSON) into far more than the request should hold.
+    A broker that refuses the message leaves the dataset validating for catalog.redispatch_validations."""
+    send_on_commit("catalog.validate_dataset", dataset.pk)
 
 
 def register(*, owner, name: str, source: str, source_uri: str, fmt: str = "", description: str = "",

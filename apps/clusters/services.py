@@ -1,6 +1,7 @@
 """What the pages and the API do to clusters. Registering or changing one checks it at once."""
 
-from django.db import transaction
+
+from apps.core.dispatch import send_on_commit
 
 from .connection import backend
 from .models import Cluster
@@ -11,9 +12,8 @@ class ClusterInUse(Exception):
 
 
 def _check_soon(cluster: Cluster) -> None:
-    from .tasks import check_cluster
-
-    transaction.on_commit(lambda: check_cluster.delay(cluster.pk))
+    # A broker that refuses it never fails the request: clusters.reconcile checks every cluster anyway.
+    send_on_commit("clusters.check", cluster.pk)
 
 
 def registered(cluster: Cluster) -> None:

@@ -8,6 +8,7 @@ import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, pagination
 from rest_framework.response import Response
@@ -64,7 +65,23 @@ def _messages(value) -> list[str] | dict:
     return [str(value)]
 
 
+# The database went away (restart, failover, network): the request's transaction did not commit.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+UNAVAILABLE_MESSAGE = "The database is unavailable; nothing was saved. Try again in a few seconds."
+RETRY_AFTER_SECONDS = "10"
+
+
+def unavailable_response() -> JsonResponse:
+    response = error_response(503, "unavailable", UNAVAILABLE_MESSAGE)
+    response["Retry-After"] = RETRY_AFTER_SECONDS
+    return response
+
+
 def exception_handler(exc, context):
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        logger.warning("Database unavailable: %s", exc)
+        return Response(error_body("unavailable", UNAVAILABLE_MESSAGE), status=503,
+                        headers={"Retry-After": RETRY_AFTER_SECONDS})
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

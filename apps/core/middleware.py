@@ -1,6 +1,8 @@
 import logging
 
-from .api import error_response
+from django.http import HttpResponse
+
+from .api import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS, UNAVAILABLE_MESSAGE, error_response, unavailable_response
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +30,12 @@ class JsonApiErrorsMiddleware:
         return response
 
     def process_exception(self, request, exception):
+        if isinstance(exception, DATABASE_UNAVAILABLE):  # nothing was committed: say so, and when to retry
+            logger.warning("Database unavailable at %s: %s", request.path, exception)
+            if request.path.startswith(self.prefix):
+                return unavailable_response()
+            return HttpResponse(UNAVAILABLE_MESSAGE, status=503, content_type="text/plain; charset=utf-8",
+                                headers={"Retry-After": RETRY_AFTER_SECONDS})
         if not request.path.startswith(self.prefix):
             return None
         logger.exception("Unhandled error at %s", request.path)

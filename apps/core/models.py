@@ -57,3 +57,24 @@ class Event(models.Model):
 
     def __str__(self):
         return self.message
+
+
+class TaskLease(models.Model):
+    """A row some worker is acting on now (`worker`), or whose retry is due by `until` (no worker).
+
+    Written by `apps.core.taskbase.object_task` around every run on a real worker; read by the sweeps
+    through `apps.core.leases.held`, so a row in a transitional state whose worker died (its heartbeat
+    stopped) is sent again in minutes, while one a live worker is still on is left alone.
+    """
+
+    task = models.CharField(max_length=100)
+    object_id = models.CharField(max_length=64)
+    worker = models.CharField(max_length=255, blank=True)
+    until = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["task", "object_id"], name="core_tasklease_task_object")]
+
+    def __str__(self):
+        return f"{self.task}({self.object_id}) by {self.worker or 'retry'}"

@@ -7,16 +7,23 @@ The task takes the row's id and loads the row itself (a row deleted meanwhile is
 A `TransientError` is retried with `backoff()`, at most `MAX_RETRIES` times; any other `BackendError`,
 or running out of retries, calls `on_failure(row, message)`, which makes the row's status terminal
 (or records an event when the row keeps working). Every task has explicit time limits; the soft one
-leaves the body time to record why it stopped.
+leaves the body time to record why it stopped. On a real worker the run holds a lease on the row
+(`apps.core.leases`), so the sweeps tell a row a live worker is on from one whose worker died.
 """
 
 import logging
 from collections.abc import Callable
 
+from datetime import timedelta
+
 from celery import shared_task
+from celery.exceptions import Retry
 from django.apps import apps
+from django.utils import timezone
 
 from apps.backends.errors import BackendError, TransientError
+
+from . import leases
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +42,21 @@ def object_task(name: str, *, model: str, time_limit: int, soft_time_limit: int 
 
     def decorate(fn):
         def task(self, pk):
+            if self.request.is_eager or not self.request.hostname:  # in-process (tests): no worker to watch
+                return run(self, pk)
+            leases.hold(name, pk, self.request.hostname)
+            try:
+                result = run(self, pk)
+            except Retry:  # its message is due after the backoff
+                leases.hold_until(name, pk, timezone.now() + timedelta(seconds=backoff(self.request.retries)))
+                raise
+            except BaseException:
+                leases.release(name, pk)
+                raise
+            leases.release(name, pk)
+            return result
+
+        def run(self, pk):
             row = apps.get_model(model).objects.select_related(*select_related).filter(pk=pk).first()
             if row is None:
                 logger.info("%s: %s %s is gone; nothing to do", name, model, pk)

@@ -3,7 +3,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from .models import WorkerHeartbeat, WorkerPing
+from .models import TaskLease, WorkerHeartbeat, WorkerPing
 
 
 @shared_task(name="core.worker_ping", bind=True, soft_time_limit=10, time_limit=20)
@@ -18,3 +18,5 @@ def prune_worker_records() -> None:
     now = timezone.now()
     WorkerPing.objects.filter(created_at__lt=now - timedelta(days=1)).delete()
     WorkerHeartbeat.objects.filter(last_seen__lt=now - timedelta(days=1)).delete()
+    # Leases left by killed workers (or runs another path finished) hold nothing a day later.
+    TaskLease.objects.filter(updated_at__lt=now - timedelta(days=1)).delete()

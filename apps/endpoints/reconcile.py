@@ -17,6 +17,7 @@ from django.utils import timezone
 from apps.backends import registry
 from apps.backends.base import Capability, EndpointPhase, RemoteState, supports
 from apps.backends.errors import BackendError
+from apps.core import leases
 
 from .deployment import ref
 from .models import WATCHED_STATUSES, Endpoint, Status
@@ -142,14 +143,25 @@ def poll_watched() -> Iterator[tuple[Endpoint, RemoteState, object]]:
                 yield endpoint, state, backend
 
 
+# The task that moves an endpoint out of each status a lost message can strand it in.
+LOST_WORK_TASKS = {Status.QUEUED: "endpoints.deploy", Status.DELETING: "endpoints.delete",
+                   Status.UPDATING: "endpoints.update"}
+
+
 def lost_work(now=None) -> dict[str, list[int]]:
     """Ids of endpoints whose task message never ran, by status: deploys still queued, deletes still
-    in flight, and updates the target never started (it still reports the endpoint in service)."""
-    stale = (now or timezone.now()) - timedelta(seconds=settings.ENDPOINT_STALE_SECONDS)
-    old = Endpoint.objects.filter(status_changed_at__lt=stale)
-    return {
-        Status.QUEUED: list(old.filter(status=Status.QUEUED).values_list("pk", flat=True)),
-        Status.DELETING: list(old.filter(status=Status.DELETING).values_list("pk", flat=True)),
-        Status.UPDATING: list(old.filter(status=Status.UPDATING, remote_phase=EndpointPhase.IN_SERVICE)
-                              .values_list("pk", flat=True)),
+    in flight, and updates the target never started (it still reports the endpoint in service), that
+    have stayed so for ENDPOINT_STALE_SECONDS and that no live worker holds (`apps.core.leases`)."""
+    now = now or timezone.now()
+    old = Endpoint.objects.filter(status_changed_at__lt=now - timedelta(seconds=settings.ENDPOINT_STALE_SECONDS))
+    found = {
+        Status.QUEUED: old.filter(status=Status.QUEUED),
+        Status.DELETING: old.filter(status=Status.DELETING),
+        Status.UPDATING: old.filter(status=Status.UPDATING, remote_phase=EndpointPhase.IN_SERVICE),
     }
+    lost = {}
+    for status, rows in found.items():
+        ids = list(rows.values_list("pk", flat=True))
+        held = leases.held(LOST_WORK_TASKS[status], ids, now)
+        lost[status] = [pk for pk in ids if str(pk) not in held]
+    return lost

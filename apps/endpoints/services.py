@@ -1,7 +1,9 @@
 """What the pages and the API do to endpoints: create, scale, delete.
 
 Each function changes rows in one transaction and enqueues its task on commit, so a task never
-sees a row that is not there yet and a failed request leaves nothing behind.
+sees a row that is not there yet and a failed request leaves nothing behind. A broker that refuses
+the message does not fail the request: the endpoint stays queued / updating / deleting and the
+reconcile loop sends the task again (`reconcile.lost_work`, apps/core/dispatch.py).
 """
 
 import secrets

@@ -9,10 +9,10 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
-from django.db import transaction
 
 from apps.backends import registry
 from apps.backends.base import Capability, EndpointPhase, supports
+from apps.core.dispatch import send_now, send_on_commit
 from apps.core.taskbase import object_task
 
 from . import reconcile
@@ -25,8 +25,9 @@ ENDPOINT = "endpoints.Endpoint"
 
 
 def enqueue(task, endpoint_id: int) -> None:
-    """Send `task` for the endpoint once the current transaction commits (at once outside one)."""
-    transaction.on_commit(lambda: task.delay(endpoint_id))
+    """Send `task` for the endpoint once the current transaction commits (at once outside one); a broker
+    that refuses it leaves the endpoint to the reconcile loop's `lost_work` (apps.core.dispatch)."""
+    send_on_commit(task.name, endpoint_id)
 
 
 def _failing(moving: str):
@@ -117,8 +118,7 @@ def reconcile_endpoints() -> dict:
         polled += 1
         moved += _settle(endpoint, state, backend)
     lost = reconcile.lost_work()
-    for status, task in ((Status.QUEUED, deploy_endpoint), (Status.DELETING, delete_endpoint),
-                         (Status.UPDATING, update_endpoint)):
-        for pk in lost[status]:
-            task.delay(pk)
+    for status, ids in lost.items():
+        for pk in ids:
+            send_now(reconcile.LOST_WORK_TASKS[status], pk)
     return {"polled": polled, "moved": moved, **{status: len(ids) for status, ids in lost.items()}}

@@ -17,6 +17,7 @@ from django.utils import timezone
 from apps.backends import registry
 from apps.backends.base import Capability, JobPhase, RemoteState, supports
 from apps.backends.errors import BackendError
+from apps.core import leases
 
 from . import dispatch, services
 from .lifecycle import ACTIVE_PHASES, apply_state, end
@@ -45,21 +46,22 @@ class CycleReport:
 
 
 def redispatch_lost_submissions(now, report: CycleReport) -> None:
-    """Jobs still queued/submitting long after their last submit message: send it again.
+    """Jobs still queued or submitting whose submit message was lost: send it again.
 
-    Submit is idempotent (it adopts a remote job that already has the name), so a message that
-    was merely slow costs one describe.
+    Lost means the broker refused it (`dispatched_at` empty), or it was sent more than
+    TRAINING_REDISPATCH_AFTER_SECONDS ago and no live worker holds the job (the worker that took it
+    died: its heartbeat stopped, `apps.core.leases`). Submit is idempotent (it adopts a remote job
+    that already has the name), so a message that was merely slow costs one describe.
     """
-    queued_cutoff = now - timedelta(seconds=settings.TRAINING_REDISPATCH_AFTER_SECONDS)
-    # A job in `submitting` has a worker on it until the submit task's hard time limit; only then is it lost.
-    submitting_cutoff = now - timedelta(
-        seconds=max(settings.TRAINING_REDISPATCH_AFTER_SECONDS, services.SUBMIT_TIME_LIMIT)
-    )
-    stale = TrainingJob.objects.filter(
-        models.Q(status=Status.QUEUED, status_changed_at__lt=queued_cutoff)
-        | models.Q(status=Status.SUBMITTING, status_changed_at__lt=submitting_cutoff)
-    ).exclude(dispatched_at__gte=queued_cutoff)
-    for job_id in stale.values_list("pk", flat=True):
+    cutoff = now - timedelta(seconds=settings.TRAINING_REDISPATCH_AFTER_SECONDS)
+    never_sent = models.Q(status__in=(Status.QUEUED, Status.SUBMITTING), dispatched_at__isnull=True)
+    sent_long_ago = models.Q(status__in=(Status.QUEUED, Status.SUBMITTING), status_changed_at__lt=cutoff,
+                             dispatched_at__lt=cutoff)
+    stale = list(TrainingJob.objects.filter(never_sent | sent_long_ago).values_list("pk", flat=True))
+    held = leases.held(dispatch.SUBMIT, stale, now)
+    for job_id in stale:
+        if str(job_id) in held:
+            continue  # a live worker is submitting it (staging can take a while)
         dispatch.submit(job_id, now=now)  # notes dispatched_at, so the next cycles leave it alone
         report.redispatched += 1
 
@@ -67,6 +69,10 @@ def redispatch_lost_submissions(now, report: CycleReport) -> None:
 def _stop_if_running(backend, job: TrainingJob, state: RemoteState) -> None:
     if job.status == Status.STOPPING and state.phase in ACTIVE_PHASES and supports(backend, Capability.STOP):
         backend.stop(job_ref(job))
+
+
+def _stop_resend_after() -> timedelta:
+    return timedelta(seconds=settings.TRAINING_REDISPATCH_AFTER_SECONDS)
 
 
 def _settle_unknown_stop(backend, job: TrainingJob, now, report: CycleReport) -> None:
@@ -134,6 +140,8 @@ def _reconcile_job(backend, job: TrainingJob, summary: RemoteState | None, now, 
         if job.status == Status.STOPPING:
             _settle_unknown_stop(backend, job, now, report)
         return
+    if job.status == Status.STOPPING and job.status_changed_at < now - _stop_resend_after():
+        _stop_if_running(backend, job, summary)  # the stop message was lost: the run still runs
     if (summary.remote_status, summary.detail) == (job.remote_status, job.remote_detail):
         return
     state = backend.describe(job_ref(job))

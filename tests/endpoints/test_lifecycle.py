@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from apps.backends.base import EndpointPhase as Phase
 from apps.backends.errors import RemoteValidationError, TransientError
+from apps.core import dispatch
 from apps.endpoints import reconcile, services, tasks
 from apps.endpoints.models import Endpoint, Status
 
@@ -251,8 +252,8 @@ def test_a_lost_update_is_sent_again_only_while_the_target_still_serves(fake_ser
     settings.ENDPOINT_STALE_SECONDS = 60
     endpoint = deploy(make_endpoint(user))
     cycle(endpoint), cycle(endpoint)
-    with pytest.MonkeyPatch.context() as mp:  # the update's message is lost
-        mp.setattr(tasks.update_endpoint, "delay", lambda pk: None)
+    with pytest.MonkeyPatch.context() as mp:  # the broker refuses the update's message
+        mp.setattr(dispatch, "send_now", lambda task, *args: False)
         services.request_scale(endpoint, instance_count=2)
     old = timezone.now() - timedelta(minutes=10)
     Endpoint.objects.filter(pk=endpoint.pk).update(status_changed_at=old)

@@ -4,6 +4,8 @@ import pytest
 from django.utils import timezone
 
 from apps.backends.storage import split_s3
+from apps.core import leases
+from apps.core.models import WorkerHeartbeat
 from apps.jobs import reconcile, services
 from apps.jobs.models import Status, TrainingJob
 
@@ -206,19 +208,24 @@ def test_stop_of_a_job_that_never_reached_the_backend_closes_it_after_grace(user
 
 def test_stale_queued_and_submitting_jobs_are_redispatched_once(user, fake_sagemaker, django_capture_on_commit_callbacks):
     old = timezone.now() - timedelta(minutes=10)
-    past_submit_limit = timezone.now() - timedelta(seconds=services.SUBMIT_TIME_LIMIT + 60)
     queued = make_job(user)
-    submitting = make_job(user, status=Status.SUBMITTING)
-    still_submitting = make_job(user, status=Status.SUBMITTING)  # its worker may still be staging data
+    orphaned = make_job(user, status=Status.SUBMITTING)  # its worker died: its heartbeat stopped
+    still_submitting = make_job(user, status=Status.SUBMITTING)  # its live worker is still staging data
+    refused = make_job(user)  # the broker refused its message: dispatched_at was cleared
     fresh = make_job(user)
-    TrainingJob.objects.filter(pk__in=[queued.pk, still_submitting.pk]).update(status_changed_at=old, dispatched_at=old)
-    TrainingJob.objects.filter(pk=submitting.pk).update(status_changed_at=past_submit_limit, dispatched_at=past_submit_limit)
+    TrainingJob.objects.filter(pk__in=[queued.pk, orphaned.pk, still_submitting.pk]).update(
+        status_changed_at=old, dispatched_at=old)
+    TrainingJob.objects.filter(pk=refused.pk).update(dispatched_at=None)
     TrainingJob.objects.filter(pk=fresh.pk).update(dispatched_at=timezone.now())
+    WorkerHeartbeat.objects.create(hostname="alive@h", pid=1, started_at=old, last_seen=timezone.now())
+    WorkerHeartbeat.objects.create(hostname="dead@h", pid=2, started_at=old, last_seen=old)
+    leases.hold("jobs.submit", still_submitting.pk, "alive@h")
+    leases.hold("jobs.submit", orphaned.pk, "dead@h")
     with django_capture_on_commit_callbacks(execute=False) as sent:  # the messages, not delivered here
         report = cycle()
-    assert report.redispatched == 2 and len(sent) == 2
+    assert report.redispatched == 3 and len(sent) == 3
     resent = TrainingJob.objects.filter(dispatched_at__gt=timezone.now() - timedelta(minutes=1))
-    assert sorted(resent.values_list("pk", flat=True)) == sorted([queued.pk, submitting.pk, fresh.pk])  # fresh: just sent
+    assert sorted(resent.values_list("pk", flat=True)) == sorted([queued.pk, orphaned.pk, refused.pk, fresh.pk])
     with django_capture_on_commit_callbacks(execute=False) as sent:
         report = cycle()
     assert report.redispatched == 0 and sent == []  # just re-sent: give it time
