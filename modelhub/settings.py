@@ -311,6 +311,11 @@ DATASET_STORE = env.str("DATASET_STORE", default="local")
 # A running validation renews its dataset's status time every tenth of this; a dataset still validating with
 # no renewal for this long (its worker died, its message was lost) gets its validation sent again.
 DATASET_VALIDATION_STALE_SECONDS = env.int("DATASET_VALIDATION_STALE_SECONDS", default=10 * 60)
+# Image datasets (apps/catalog/archives.py, images.py): most entries in an uploaded archive, most bytes it may
+# unpack to (declared sizes summed first, then counted while streaming), most pixels one image may declare.
+DATASET_MAX_ARCHIVE_ENTRIES = env.int("DATASET_MAX_ARCHIVE_ENTRIES", default=10_000)
+DATASET_MAX_UNPACKED_MB = env.int("DATASET_MAX_UNPACKED_MB", default=4096)
+DATASET_MAX_IMAGE_PIXELS = env.int("DATASET_MAX_IMAGE_PIXELS", default=50_000_000)
 DASHBOARD_SECTIONS.append("apps.catalog.dashboard.section")
 # --- end catalog configuration ---
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from django.conf import settings
+
 from .readers import FileRejected
 
 ARCHIVE_SUFFIXES = {".zip": "zip", ".tar.gz": "tar.gz", ".tgz": "tar.gz"}
@@ -27,18 +29,13 @@ _CHUNK = 1024 * 1024
 
 @dataclass(frozen=True)
 class ArchiveLimits:
-    max_entries: int = 10_000
-    max_unpacked_bytes: int = 4 * 1024**3
+    max_entries: int
+    max_unpacked_bytes: int
 
     @classmethod
     def from_settings(cls) -> "ArchiveLimits":
-        from django.conf import settings
-
-        return cls(
-            max_entries=getattr(settings, "DATASET_MAX_ARCHIVE_ENTRIES", cls.max_entries),
-            max_unpacked_bytes=getattr(settings, "DATASET_MAX_UNPACKED_MB", cls.max_unpacked_bytes // 1024**2)
-            * 1024**2,
-        )
+        return cls(max_entries=settings.DATASET_MAX_ARCHIVE_ENTRIES,
+                   max_unpacked_bytes=settings.DATASET_MAX_UNPACKED_MB * 1024**2)
 
 
 def archive_type_for(name: str) -> str | None:

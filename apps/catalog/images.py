@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.conf import settings
+
 from . import rows as row_rules
 from .rows import Layout
 
@@ -21,14 +23,11 @@ IMAGE_PLACEHOLDER = "<image>"
 THUMBNAIL_SIZE = (160, 160)
 THUMBNAIL_FORMAT = "WEBP"
 THUMBNAIL_SUFFIX = ".webp"
-DEFAULT_MAX_PIXELS = 50_000_000
 MISSING = "is missing from the dataset's files"
 
 
 def max_pixels() -> int:
-    from django.conf import settings
-
-    return getattr(settings, "DATASET_MAX_IMAGE_PIXELS", DEFAULT_MAX_PIXELS)
+    return settings.DATASET_MAX_IMAGE_PIXELS
 
 
 def image_problem(path: Path, pixel_limit: int) -> str | None:

@@ -19,12 +19,7 @@ def validation_on_a_worker(request, monkeypatch):
     capture on-commit callbacks to look at the queued dispatch themselves."""
     uses_database = request.node.get_closest_marker("django_db") is not None
     if uses_database and "django_capture_on_commit_callbacks" not in request.fixturenames:
-        from django.db import transaction
-
-        from apps.catalog.tasks import validate_dataset
-
-        monkeypatch.setattr(transaction, "on_commit", lambda func, using=None, robust=False: func())
-        monkeypatch.setattr(validate_dataset, "delay", validate_dataset.run)
+        request.getfixturevalue("inline_tasks")
 
 
 @pytest.fixture

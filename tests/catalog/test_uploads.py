@@ -134,14 +134,13 @@ def test_xhr_page_upload_answers_json(client, user, storage_dir, settings):
 
 
 @pytest.mark.django_db
-def test_large_upload_is_validated_by_the_io_task(user_api, settings, django_capture_on_commit_callbacks):
+def test_large_upload_is_validated_by_the_io_task(user_api, settings):
     from unittest import mock
 
-    with mock.patch("apps.catalog.tasks.validate_dataset.delay") as delay, \
-            django_capture_on_commit_callbacks(execute=True):
+    with mock.patch("apps.catalog.services.send_on_commit") as send:
         body = upload_api(user_api, file=corpus_file("good", "alpaca.csv")).json()
     assert body["status"] == "validating"
-    delay.assert_called_once_with(body["id"])
+    send.assert_called_once_with("catalog.validate_dataset", body["id"])
     from apps.catalog.tasks import validate_dataset
 
     validate_dataset.run(body["id"])

@@ -453,14 +453,13 @@ class HyperPodServing:
 
     @staticmethod
     def _body_for(ref: EndpointRef, body: bytes) -> bytes:
-        """The request with `model` set to the name the engine serves (a full repo id gets a 404)."""
+        """The request with a `model` (the served name when the client sent none). A model the chat code
+        chose is kept: it is the served name or one of the endpoint's LoRA adapters."""
         served = (ref.options or {}).get("served_model_name")
-        if not served:
+        if not served or b'"model"' in body:
             return body
         payload = json.loads(body)
-        if payload.get("model") == served:
-            return body
-        payload["model"] = served
+        payload.setdefault("model", served)
         return json.dumps(payload).encode()
 
     async def complete(self, ref: EndpointRef, body: bytes) -> bytes:
