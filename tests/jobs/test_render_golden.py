@@ -51,6 +51,25 @@ CASES = {
         "format_prompt_template": "{{ content | trim }}\nPut the answer in \\boxed{}.", "instance_count": 2,
         "tracker": "wandb", "tracker_key_ref": "wandb-main", "eval_steps": None, "lora_target": "q_proj,v_proj",
         "finetuning_method": "lora", "max_steps": 200}),
+    # Issue #16's methods and options, in their own folder (tests/jobs/golden/llamafactory/).
+    **{f"llamafactory/{t}-freeze": (t, {"finetuning_method": "freeze"}) for t in LF_TYPES},
+    "llamafactory/sft-freeze-extra-neftune-packing-yarn": ("sft", {
+        "finetuning_method": "freeze", "freeze_trainable_layers": -4, "freeze_trainable_modules": "mlp, self_attn",
+        "freeze_extra_modules": "embed_tokens,lm_head", "neftune_noise_alpha": 5.0, "packing": True,
+        "rope_scaling": "yarn", "cutoff_len": 65536}),
+    "llamafactory/sft-lora-dora-rslora-loraplus": ("sft", {
+        "use_dora": True, "use_rslora": True, "loraplus_lr_ratio": 16.0, "lora_rank": 32}),
+    "llamafactory/sft-qlora-dora": ("sft", {"finetuning_method": "qlora", "quantization_bit": 4, "use_dora": True}),
+    "llamafactory/dpo-lora-pissa-simpo": ("dpo", {"pissa_init": True, "pissa_iter": -1, "pref_loss": "simpo"}),
+    "llamafactory/sft-full-galore-8bit": ("sft", {
+        "finetuning_method": "full", "use_galore": True, "galore_rank": 128, "galore_target": "q_proj, v_proj",
+        "galore_update_interval": 100, "galore_scale": 0.25, "optimizer": "adamw_8bit"}),
+    "llamafactory/pt-freeze-apollo-unpacked": ("pt", {
+        "finetuning_method": "freeze", "use_apollo": True, "apollo_rank": 256, "apollo_scale": 1.0, "packing": False,
+        "rope_scaling": "linear"}),
+    "llamafactory/sft-full-badam-zero3": ("sft", {
+        "finetuning_method": "full", "use_badam": True, "badam_switch_mode": "random", "badam_switch_interval": 100,
+        "deepspeed_stage": 3, "instance_type": "ml.g5.12xlarge"}),
 }
 
 
@@ -200,6 +219,6 @@ def test_rendered_configs_use_only_known_arguments(rendered):
 def test_every_job_type_and_method_has_a_golden_case():
     covered = {(t, o.get("finetuning_method", "lora")) for t, o in CASES.values()}
     for t in LF_TYPES:
-        assert {(t, "lora"), (t, "qlora"), (t, "full")} <= covered
+        assert {(t, "lora"), (t, "qlora"), (t, "freeze"), (t, "full")} <= covered
     for t in R1_TYPES:
         assert {(t, "lora"), (t, "full")} <= covered
