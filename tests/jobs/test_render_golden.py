@@ -171,8 +171,34 @@ def check_llamafactory_train(config: dict, stage: str):
     if config.get("deepspeed"):
         name = config["deepspeed"].rsplit("/", 1)[-1]
         assert name in lf.DEEPSPEED_CONFIGS.values()
+    check_llamafactory_methods(config, stage)
     secret_keys = {"hf_hub_token", "ms_hub_token", "om_hub_token", "swanlab_api_key", "swanlab_lark_secret"}
     assert not secret_keys & set(config), "secrets never go into the YAML"
+
+
+def check_llamafactory_methods(config: dict, stage: str):
+    """LLaMA-Factory 0.9.4's rules on methods and optimizers (FinetuningArguments.__post_init__,
+    hparams/parser.py), held against the rendered config."""
+    method = config["finetuning_type"]
+    if method != "lora":
+        assert not {"use_dora", "use_rslora", "pissa_init", "loraplus_lr_ratio"} & set(config), config
+    if method != "freeze":
+        assert not {k for k in config if k.startswith("freeze_")}, config
+    optimizers = [k for k in ("use_galore", "use_apollo", "use_badam") if config.get(k)]
+    assert len(optimizers) <= 1 and not (optimizers and method == "lora"), config
+    deepspeed = config.get("deepspeed", "")
+    if config.get("use_galore") or config.get("use_apollo"):
+        assert not deepspeed, "GaLore and APOLLO are incompatible with DeepSpeed"
+    if config.get("use_badam"):
+        assert config["badam_mode"] == "layer" and "z3" in deepspeed, "layer-wise BAdam under torchrun needs ZeRO-3"
+    if config.get("pissa_init"):
+        assert "quantization_bit" not in config and stage not in ("ppo", "kto") and "z3" not in deepspeed
+        assert config["pissa_convert"] is True  # the merge step adds a plain LoRA adapter to the original base
+        if stage == "dpo":
+            assert config["pref_loss"] in ("orpo", "simpo")
+    if "packing" in config:
+        assert stage in ("sft", "pt")
+    assert "neat_packing" not in config  # refused with the image's transformers (>= 4.53)
 
 
 @pytest.mark.django_db
