@@ -94,6 +94,12 @@ def sampled_configs(world) -> dict:
             configs[f"sampled-{len(configs)}-{spec.job_type}-{spec.finetuning_method}"] = yaml.safe_load(files["train.yaml"])
 
     collect()
+    drawn = list(configs.values())
+    assert any(c["finetuning_type"] == "freeze" for c in drawn), "the sample must cover freeze tuning"
+    assert any(c.get("use_galore") or c.get("use_apollo") or c.get("use_badam") for c in drawn), \
+        "the sample must cover a memory-saving optimizer"
+    assert any(c.get("use_dora") or c.get("pissa_init") or c.get("loraplus_lr_ratio") for c in drawn), \
+        "the sample must cover a LoRA variant"
     return configs
 
 
