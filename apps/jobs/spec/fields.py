@@ -96,7 +96,9 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "Model and data": ("job_type", "base_model", "hf_token_ref", "datasets", "template", "cutoff_len", "max_samples", "val_size"),
     "Method": ("finetuning_method", "quantization_bit", "lora_rank", "lora_alpha", "lora_dropout", "lora_target",
                "use_dora", "use_rslora", "pissa_init", "pissa_iter", "loraplus_lr_ratio", *FREEZE_FIELDS),
-    "Memory-saving optimizers": tuple(f for switch, settings in OPTIMIZER_SWITCHES.items() for f in (switch, *settings)),
+    "Memory-saving optimizers": tuple(
+        f for switch, settings in OPTIMIZER_SWITCHES.items() for f in (switch, *settings)
+    ),
     "Hyper-parameters": (
         "learning_rate", "num_train_epochs", "max_steps", "per_device_train_batch_size",
         "gradient_accumulation_steps", "warmup_ratio", "lr_scheduler_type", "optimizer", "weight_decay",

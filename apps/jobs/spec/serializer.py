@@ -8,8 +8,8 @@ from apps.jobs.renderers import llamafactory_schema as lf
 
 from .fields import (
     ADAPTER_METHODS, BOOSTERS, DEEPSPEED_STAGES, DPO_LOSSES, EASYR1_LOSS_TYPES, FORMAT_PROMPTS, FREEZE_FIELDS,
-    KL_PENALTIES, LORA_FIELDS, MAX_RUN_HOURS, METHODS, MUST_CHOOSE, OPTIMIZER_SWITCHES, ROPE_SCALINGS, NULL_IS_A_VALUE, PRECISIONS, R1, REWARD_FUNCTIONS, REWARD_MODEL_TYPES, SECTIONS_FIELDS, TRACKERS,
-    applies, defaults_for,
+    KL_PENALTIES, LORA_FIELDS, MAX_RUN_HOURS, METHODS, MUST_CHOOSE, NULL_IS_A_VALUE, OPTIMIZER_SWITCHES, PRECISIONS,
+    R1, REWARD_FUNCTIONS, REWARD_MODEL_TYPES, ROPE_SCALINGS, SECTIONS_FIELDS, TRACKERS, applies, defaults_for,
 )
 from .model import TrainingSpec
 from .rules import SpecRules
@@ -94,7 +94,8 @@ class TrainingSpecSerializer(serializers.Serializer):
                                                           "first N).")
     freeze_trainable_modules = serializers.CharField(
         required=False, allow_null=True, max_length=500,
-        help_text='Freeze tuning: "all" or a comma list of module names inside the trainable layers, e.g. mlp,self_attn.',
+        help_text='Freeze tuning: "all" or a comma list of module names inside the trainable layers, '
+                  "e.g. mlp,self_attn.",
     )
     freeze_extra_modules = serializers.CharField(
         required=False, allow_blank=True, allow_null=True, max_length=500,
@@ -236,7 +237,8 @@ class TrainingSpecSerializer(serializers.Serializer):
         data.update({k: v for k, v in attrs.items() if k not in ("job_type", "base_model", "datasets")
                      and applies(k, job_type)})
         data["job_type"] = job_type
-        if job_type == "ppo" and "reward_model_type" not in supplied and data["finetuning_method"] in ("full", "freeze"):
+        if job_type == "ppo" and "reward_model_type" not in supplied and \
+                data["finetuning_method"] in ("full", "freeze"):
             data["reward_model_type"] = "full"  # a full or freeze PPO run cannot load a LoRA reward model
 
         rules = SpecRules(self._user(), self.context.get("secret_refs"))
