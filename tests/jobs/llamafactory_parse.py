@@ -12,6 +12,7 @@ and the start-up version checks of packages the training image installs (tests/d
 
 import dataclasses
 import json
+import re
 import sys
 import tempfile
 
@@ -28,11 +29,11 @@ def main() -> None:
     )
     from llamafactory.hparams import parser as lf_parser
 
-    installed_by_image = set(request.get("image_packages", []))
+    installed_by_image = {_canonical(name) for name in request.get("image_packages", [])}
     real_check_version = lf_parser.check_version
 
     def check_version(requirement: str, mandatory: bool = False) -> None:
-        if requirement.split(">")[0].split("=")[0].split("<")[0].strip() in installed_by_image:
+        if _canonical(re.split(r"[<>=!~ ]", requirement, maxsplit=1)[0]) in installed_by_image:
             return
         real_check_version(requirement, mandatory)
 
@@ -51,6 +52,11 @@ def main() -> None:
                                        GeneratingArguments) for f in dataclasses.fields(cls)})
     print(json.dumps({"version": llamafactory.__version__, "templates": sorted(TEMPLATES),
                       "argument_names": names, "results": results, "dropped": dropped}))
+
+
+def _canonical(name: str) -> str:
+    """A distribution name as pip compares them (galore_torch == galore-torch)."""
+    return re.sub(r"[-_.]+", "-", name).lower().strip()
 
 
 def _run(parse, config) -> str:

@@ -23,14 +23,44 @@ def pow2(lo, hi):
 
 @st.composite
 def method(draw, job_type):
-    chosen = draw(st.sampled_from(("lora", "full") if job_type in R1 else ("lora", "qlora", "full")))
+    chosen = draw(st.sampled_from(("lora", "full") if job_type in R1 else ("lora", "qlora", "freeze", "full")))
     data = {"finetuning_method": chosen}
     if chosen != "full":
         data.update(lora_rank=draw(pow2(2, 7)), lora_alpha=draw(st.none() | pow2(3, 8)),
                     lora_target=draw(st.sampled_from(TARGETS)))
     if chosen == "qlora":
         data["quantization_bit"] = draw(st.sampled_from(lf.QUANTIZATION_BITS))
+    if job_type in R1:
+        return data
+    if chosen in ("lora", "qlora"):  # issue #16's LoRA variants; the spec refuses what LLaMA-Factory does
+        data.update(use_dora=draw(st.booleans()), use_rslora=draw(st.booleans()),
+                    pissa_init=draw(st.sampled_from([False, False, True])),
+                    loraplus_lr_ratio=draw(st.sampled_from([None, None, 4.0, 16.0])))
+        if data["pissa_init"]:
+            data["pissa_iter"] = draw(st.sampled_from([-1, 4, 16]))
+    if chosen == "freeze":
+        data.update(freeze_trainable_layers=draw(st.sampled_from([-2, 1, 2, 8])),
+                    freeze_trainable_modules=draw(st.sampled_from(["all", "mlp", "mlp,self_attn"])),
+                    freeze_extra_modules=draw(st.sampled_from([None, "embed_tokens", "embed_tokens,lm_head"])))
+    optimizer = draw(st.sampled_from([None, None, None, "use_galore", "use_apollo", "use_badam"]))
+    if optimizer:  # drawn for every method: LoRA with any of them must be refused
+        data[optimizer] = True
+        prefix = optimizer.removeprefix("use_")
+        if optimizer == "use_badam":
+            data.update(badam_switch_mode=draw(st.sampled_from(lf.BADAM_SWITCH_MODES)),
+                        badam_switch_interval=draw(st.sampled_from([-1, 50, 200])))
+        else:
+            data.update({f"{prefix}_rank": draw(pow2(3, 8)), f"{prefix}_update_interval": draw(st.integers(1, 500)),
+                         f"{prefix}_target": draw(st.sampled_from(["all", "q_proj,v_proj"]))})
     return data
+
+
+@st.composite
+def llamafactory_options(draw):
+    """NEFTune, packing and RoPE scaling (issue #16)."""
+    return {"neftune_noise_alpha": draw(st.sampled_from([None, None, 5.0, 10.0])),
+            "packing": draw(st.booleans()),
+            "rope_scaling": draw(st.sampled_from([None, None, *lf.ROPE_SCALINGS]))}
 
 
 @st.composite
@@ -45,7 +75,7 @@ def tracking(draw):
 @st.composite
 def llamafactory_spec(draw):
     job_type = draw(st.sampled_from(LF_TYPES))
-    data = {"job_type": job_type, **draw(method(job_type)), **draw(tracking())}
+    data = {"job_type": job_type, **draw(method(job_type)), **draw(tracking()), **draw(llamafactory_options())}
     instance = draw(st.sampled_from(LF_INSTANCES))
     data.update(
         instance_type=instance,

@@ -51,6 +51,25 @@ CASES = {
         "format_prompt_template": "{{ content | trim }}\nPut the answer in \\boxed{}.", "instance_count": 2,
         "tracker": "wandb", "tracker_key_ref": "wandb-main", "eval_steps": None, "lora_target": "q_proj,v_proj",
         "finetuning_method": "lora", "max_steps": 200}),
+    # Issue #16's methods and options, in their own folder (tests/jobs/golden/llamafactory/).
+    **{f"llamafactory/{t}-freeze": (t, {"finetuning_method": "freeze"}) for t in LF_TYPES},
+    "llamafactory/sft-freeze-extra-neftune-packing-yarn": ("sft", {
+        "finetuning_method": "freeze", "freeze_trainable_layers": -4, "freeze_trainable_modules": "mlp, self_attn",
+        "freeze_extra_modules": "embed_tokens,lm_head", "neftune_noise_alpha": 5.0, "packing": True,
+        "rope_scaling": "yarn", "cutoff_len": 65536}),
+    "llamafactory/sft-lora-dora-rslora-loraplus": ("sft", {
+        "use_dora": True, "use_rslora": True, "loraplus_lr_ratio": 16.0, "lora_rank": 32}),
+    "llamafactory/sft-qlora-dora": ("sft", {"finetuning_method": "qlora", "quantization_bit": 4, "use_dora": True}),
+    "llamafactory/dpo-lora-pissa-simpo": ("dpo", {"pissa_init": True, "pissa_iter": -1, "pref_loss": "simpo"}),
+    "llamafactory/sft-full-galore-8bit": ("sft", {
+        "finetuning_method": "full", "use_galore": True, "galore_rank": 128, "galore_target": "q_proj, v_proj",
+        "galore_update_interval": 100, "galore_scale": 0.25, "optimizer": "adamw_8bit"}),
+    "llamafactory/pt-freeze-apollo-unpacked": ("pt", {
+        "finetuning_method": "freeze", "use_apollo": True, "apollo_rank": 256, "apollo_scale": 1.0, "packing": False,
+        "rope_scaling": "linear"}),
+    "llamafactory/sft-full-badam-zero3": ("sft", {
+        "finetuning_method": "full", "use_badam": True, "badam_switch_mode": "random", "badam_switch_interval": 100,
+        "deepspeed_stage": 3, "instance_type": "ml.g5.12xlarge"}),
 }
 
 
@@ -152,8 +171,34 @@ def check_llamafactory_train(config: dict, stage: str):
     if config.get("deepspeed"):
         name = config["deepspeed"].rsplit("/", 1)[-1]
         assert name in lf.DEEPSPEED_CONFIGS.values()
+    check_llamafactory_methods(config, stage)
     secret_keys = {"hf_hub_token", "ms_hub_token", "om_hub_token", "swanlab_api_key", "swanlab_lark_secret"}
     assert not secret_keys & set(config), "secrets never go into the YAML"
+
+
+def check_llamafactory_methods(config: dict, stage: str):
+    """LLaMA-Factory 0.9.4's rules on methods and optimizers (FinetuningArguments.__post_init__,
+    hparams/parser.py), held against the rendered config."""
+    method = config["finetuning_type"]
+    if method != "lora":
+        assert not {"use_dora", "use_rslora", "pissa_init", "loraplus_lr_ratio"} & set(config), config
+    if method != "freeze":
+        assert not {k for k in config if k.startswith("freeze_")}, config
+    optimizers = [k for k in ("use_galore", "use_apollo", "use_badam") if config.get(k)]
+    assert len(optimizers) <= 1 and not (optimizers and method == "lora"), config
+    deepspeed = config.get("deepspeed", "")
+    if config.get("use_galore") or config.get("use_apollo"):
+        assert not deepspeed, "GaLore and APOLLO are incompatible with DeepSpeed"
+    if config.get("use_badam"):
+        assert config["badam_mode"] == "layer" and "z3" in deepspeed, "layer-wise BAdam under torchrun needs ZeRO-3"
+    if config.get("pissa_init"):
+        assert "quantization_bit" not in config and stage not in ("ppo", "kto") and "z3" not in deepspeed
+        assert config["pissa_convert"] is True  # the merge step adds a plain LoRA adapter to the original base
+        if stage == "dpo":
+            assert config["pref_loss"] in ("orpo", "simpo")
+    if "packing" in config:
+        assert stage in ("sft", "pt")
+    assert "neat_packing" not in config  # refused with the image's transformers (>= 4.53)
 
 
 @pytest.mark.django_db
@@ -200,6 +245,6 @@ def test_rendered_configs_use_only_known_arguments(rendered):
 def test_every_job_type_and_method_has_a_golden_case():
     covered = {(t, o.get("finetuning_method", "lora")) for t, o in CASES.values()}
     for t in LF_TYPES:
-        assert {(t, "lora"), (t, "qlora"), (t, "full")} <= covered
+        assert {(t, "lora"), (t, "qlora"), (t, "freeze"), (t, "full")} <= covered
     for t in R1_TYPES:
         assert {(t, "lora"), (t, "full")} <= covered

@@ -55,10 +55,11 @@ def parse(python: str, train: dict, export: dict) -> dict:
 
 def golden_configs() -> tuple[dict, dict]:
     train, export = {}, {}
-    for case in sorted(p for p in GOLDEN.iterdir() if (p / "train.yaml").is_file()):
-        train[case.name] = yaml.safe_load((case / "train.yaml").read_text())
+    for case in sorted(p.parent for p in GOLDEN.rglob("train.yaml")):
+        name = str(case.relative_to(GOLDEN))
+        train[name] = yaml.safe_load((case / "train.yaml").read_text())
         if (case / "merge.yaml").is_file():
-            export[f"{case.name}/merge"] = yaml.safe_load((case / "merge.yaml").read_text())
+            export[f"{name}/merge"] = yaml.safe_load((case / "merge.yaml").read_text())
     return train, export
 
 
@@ -93,6 +94,12 @@ def sampled_configs(world) -> dict:
             configs[f"sampled-{len(configs)}-{spec.job_type}-{spec.finetuning_method}"] = yaml.safe_load(files["train.yaml"])
 
     collect()
+    drawn = list(configs.values())
+    assert any(c["finetuning_type"] == "freeze" for c in drawn), "the sample must cover freeze tuning"
+    assert any(c.get("use_galore") or c.get("use_apollo") or c.get("use_badam") for c in drawn), \
+        "the sample must cover a memory-saving optimizer"
+    assert any(c.get("use_dora") or c.get("pissa_init") or c.get("loraplus_lr_ratio") for c in drawn), \
+        "the sample must cover a LoRA variant"
     return configs
 
 
@@ -125,6 +132,14 @@ def test_the_real_parser_refuses_what_the_spec_refuses(world):
         "qlora-full": {**base, "finetuning_type": "full", "quantization_bit": 4},
         "ppo-eval": {**base, "stage": "ppo", "reward_model": "x/y", "val_size": 0.1, "eval_strategy": "steps",
                      "eval_steps": 10, "do_train": False},
+        # Issue #16's options: each combination the spec refuses (tests/jobs/test_spec_fidelity.py)
+        "galore-on-lora": {**base, "use_galore": True},
+        "galore-and-badam": {**base, "finetuning_type": "full", "use_galore": True, "use_badam": True},
+        "pissa-on-qlora": {**base, "pissa_init": True, "quantization_bit": 4},
+        "pissa-for-kto": {**base, "stage": "kto", "pissa_init": True},
+        "dora-on-freeze": {**base, "finetuning_type": "freeze", "use_dora": True},
+        "neat-packing": {**base, "neat_packing": True},  # refused on the image's transformers (>= 4.53)
     }
     answer = parse(python, bad, {})
-    assert all(result != "ok" for result in answer["results"].values()), answer["results"]
+    accepted = sorted(name for name, result in answer["results"].items() if result == "ok")
+    assert not accepted, f"the real parser accepted {accepted}"

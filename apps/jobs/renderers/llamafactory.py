@@ -17,6 +17,14 @@ BOOSTER_KEYS = {
     "liger": {"enable_liger_kernel": True},
 }
 PPO_GENERATION = {"top_k": 0, "top_p": 0.9}
+FINETUNING_TYPES = {"lora": "lora", "qlora": "lora", "freeze": "freeze", "full": "full"}
+# Memory-saving optimizers: the switch and the settings rendered with it (BAdam always layer-wise, the one
+# mode LLaMA-Factory 0.9.4 runs under torchrun).
+OPTIMIZER_KEYS = {
+    "use_galore": ("galore_target", "galore_rank", "galore_update_interval", "galore_scale"),
+    "use_apollo": ("apollo_target", "apollo_rank", "apollo_update_interval", "apollo_scale"),
+    "use_badam": ("badam_mode", "badam_switch_mode", "badam_switch_interval"),
+}
 
 
 def model_path(spec, ctx: JobContext) -> str:
@@ -41,11 +49,20 @@ def train_config(spec, ctx: JobContext) -> dict:
     if spec.finetuning_method == "qlora":
         c.update(quantization_bit=spec.quantization_bit, quantization_method="bnb")
     c.update(BOOSTER_KEYS[spec.booster or "none"])
+    if spec.rope_scaling:
+        c["rope_scaling"] = spec.rope_scaling
 
-    c.update(stage=spec.job_type, do_train=True, finetuning_type="lora" if spec.uses_lora else "full")
+    c.update(stage=spec.job_type, do_train=True, finetuning_type=FINETUNING_TYPES[spec.finetuning_method])
     if spec.uses_lora:
         c.update(lora_rank=spec.lora_rank, lora_alpha=spec.effective_lora_alpha, lora_dropout=spec.lora_dropout,
                  lora_target=spec.lora_target)
+        c.update(_lora_variants(spec))
+    if spec.finetuning_method == "freeze":
+        c.update(freeze_trainable_layers=spec.freeze_trainable_layers,
+                 freeze_trainable_modules=spec.freeze_trainable_modules)
+        if spec.freeze_extra_modules:
+            c["freeze_extra_modules"] = spec.freeze_extra_modules
+    c.update(_optimizer(spec))
     if spec.job_type == "dpo":
         c.update(pref_beta=spec.pref_beta, pref_loss=spec.pref_loss, pref_ftx=spec.pref_ftx)
     elif spec.job_type == "kto":
@@ -65,6 +82,8 @@ def train_config(spec, ctx: JobContext) -> dict:
     c["cutoff_len"] = spec.cutoff_len
     if spec.max_samples:
         c["max_samples"] = spec.max_samples
+    if spec.packing is not None and spec.packing != (spec.job_type == "pt"):  # LLaMA-Factory: packs pt only
+        c["packing"] = spec.packing
     c.update(overwrite_cache=True, preprocessing_num_workers=16, dataloader_num_workers=4)
 
     c.update(output_dir=ctx.output_dir, logging_steps=spec.logging_steps, save_steps=spec.save_steps)
@@ -82,11 +101,37 @@ def train_config(spec, ctx: JobContext) -> dict:
              weight_decay=spec.weight_decay, max_grad_norm=spec.max_grad_norm, optim=spec.optimizer)
     c.update(PRECISION_KEYS[spec.precision])
     c["ddp_timeout"] = 180000000
+    if spec.neftune_noise_alpha:
+        c["neftune_noise_alpha"] = spec.neftune_noise_alpha
 
     if spec.val_size:
         c.update(val_size=spec.val_size, per_device_eval_batch_size=spec.per_device_train_batch_size,
                  eval_strategy="steps", eval_steps=spec.eval_steps or spec.save_steps)
     return c
+
+
+def _lora_variants(spec) -> dict:
+    """DoRA, rsLoRA, PiSSA and LoRA+, only when chosen (LLaMA-Factory's defaults are off)."""
+    c: dict = {}
+    if spec.use_dora:
+        c["use_dora"] = True
+    if spec.use_rslora:
+        c["use_rslora"] = True
+    if spec.pissa_init:
+        # pissa_convert: save the adapter as plain LoRA, so the merge step can add it to the original base
+        # (a PiSSA adapter only fits the residual base it was trained on).
+        c.update(pissa_init=True, pissa_iter=spec.pissa_iter, pissa_convert=True)
+    if spec.loraplus_lr_ratio:
+        c["loraplus_lr_ratio"] = spec.loraplus_lr_ratio
+    return c
+
+
+def _optimizer(spec) -> dict:
+    for switch, keys in OPTIMIZER_KEYS.items():
+        if getattr(spec, switch, None):
+            values = {key: "layer" if key == "badam_mode" else getattr(spec, key) for key in keys}
+            return {switch: True, **values}
+    return {}
 
 
 def _tracking(spec, ctx: JobContext) -> dict:

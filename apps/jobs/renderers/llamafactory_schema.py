@@ -18,6 +18,14 @@ FINETUNING_TYPES = ("lora", "oft", "freeze", "full")
 PREF_LOSSES = ("sigmoid", "hinge", "ipo", "kto_pair", "orpo", "simpo")
 REWARD_MODEL_TYPES = ("lora", "full", "api")
 FLASH_ATTN = ("auto", "disabled", "sdpa", "fa2", "fa3")
+ROPE_SCALINGS = ("linear", "dynamic", "yarn", "llama3")  # extras/constants.RopeScaling
+GALORE_PROJ_TYPES = ("std", "reverse_std", "right", "left", "full")
+BADAM_MODES = ("layer", "ratio")
+BADAM_SWITCH_MODES = ("ascending", "descending", "random", "fixed")
+# The base optimizers LLaMA-Factory wraps (train/trainer_utils.py `_create_galore_optimizer`,
+# `_create_apollo_optimizer`); any other `optim` raises NotImplementedError when training starts.
+GALORE_OPTIMIZERS = ("adamw_torch", "adamw_8bit", "paged_adamw_8bit", "adafactor")
+APOLLO_OPTIMIZERS = ("adamw_torch",)
 QUANTIZATION_BITS = (4, 8)
 QUANTIZATION_METHODS = ("bnb", "gptq", "awq", "aqlm", "quanto", "eetq", "hqq", "mxfp4", "fp8")
 EXPORT_DEVICES = ("cpu", "auto")
@@ -68,9 +76,13 @@ IMAGE_PACKAGES = {
     "swanlab": "0.6.12",  # tracker swanlab (use_swanlab)
     "wandb": "0.22.3",  # tracker wandb (report_to wandb)
     "tensorboard": "2.20.0",  # tracker tensorboard (report_to tensorboard)
+    "galore-torch": "1.0",  # use_galore (LLaMA-Factory checks galore_torch at start-up)
+    "apollo-torch": "1.0.3",  # use_apollo (apollo_torch)
+    "badam": "1.2.2",  # use_badam (badam>=1.2.1)
 }
 IMPORT_NAMES = {"bitsandbytes": "bitsandbytes", "liger-kernel": "liger_kernel", "swanlab": "swanlab",
-                "wandb": "wandb", "tensorboard": "tensorboard"}
+                "wandb": "wandb", "tensorboard": "tensorboard", "galore-torch": "galore_torch",
+                "apollo-torch": "apollo_torch", "badam": "badam"}
 
 # Argument names, grouped by the dataclass that defines them.
 MODEL_ARGS = frozenset({
@@ -104,7 +116,13 @@ FINETUNING_ARGS = frozenset({
     "kto_chosen_weight", "kto_rejected_weight", "simpo_gamma", "ppo_buffer_size", "ppo_epochs",
     "ppo_score_norm", "ppo_target", "ppo_whiten_rewards", "ref_model", "ref_model_adapters",
     "ref_model_quantization_bit", "reward_model", "reward_model_adapters", "reward_model_quantization_bit",
-    "reward_model_type", "ld_alpha", "use_galore", "use_apollo", "use_badam", "pure_bf16",
+    "reward_model_type", "ld_alpha", "pure_bf16",
+    "module_dropout", "oft_rank", "oft_block_size", "oft_target",
+    "use_galore", "galore_target", "galore_rank", "galore_update_interval", "galore_scale", "galore_proj_type",
+    "galore_layerwise", "use_apollo", "apollo_target", "apollo_rank", "apollo_update_interval", "apollo_scale",
+    "apollo_proj", "apollo_proj_type", "apollo_scale_type", "apollo_layerwise", "apollo_scale_front",
+    "use_badam", "badam_mode", "badam_start_block", "badam_switch_mode", "badam_switch_interval",
+    "badam_update_ratio", "badam_mask_mode", "badam_verbose",
     "use_swanlab", "swanlab_project", "swanlab_workspace", "swanlab_run_name", "swanlab_mode",
     "swanlab_api_key", "swanlab_logdir", "swanlab_lark_webhook_url", "swanlab_lark_secret",
 })
@@ -122,7 +140,7 @@ TRAINING_ARGS = frozenset({
     "dataloader_num_workers", "run_name", "disable_tqdm", "remove_unused_columns", "load_best_model_at_end",
     "metric_for_best_model", "deepspeed", "optim", "report_to", "ddp_timeout", "ddp_find_unused_parameters",
     "gradient_checkpointing", "resume_from_checkpoint", "include_num_input_tokens_seen", "predict_with_generate",
-    "save_safetensors", "torch_compile",
+    "save_safetensors", "torch_compile", "neftune_noise_alpha",
 })
 
 HPARAM_KEYS = MODEL_ARGS | DATA_ARGS | FINETUNING_ARGS | GENERATING_ARGS | TRAINING_ARGS
@@ -142,12 +160,18 @@ ENUMS = {
     "report_to": REPORT_TO,
     "eval_strategy": EVAL_STRATEGIES,
     "template": tuple(sorted(TEMPLATES)),
+    "rope_scaling": ROPE_SCALINGS,
+    "galore_proj_type": GALORE_PROJ_TYPES,
+    "badam_mode": BADAM_MODES,
+    "badam_switch_mode": BADAM_SWITCH_MODES,
 }
 
 # Keys whose values must be strings even when they look like numbers (the predecessor cast
 # pref_loss to float and every KTO job crashed).
 STRING_KEYS = frozenset({"pref_loss", "lora_target", "template", "dataset", "eval_dataset", "stage",
-                         "finetuning_type", "optim", "lr_scheduler_type", "report_to", "flash_attn"})
+                         "finetuning_type", "optim", "lr_scheduler_type", "report_to", "flash_attn",
+                         "freeze_trainable_modules", "freeze_extra_modules", "galore_target", "apollo_target",
+                         "rope_scaling", "badam_mode", "badam_switch_mode"})
 
 # Keys every training YAML needs, and every export (merge) YAML.
 REQUIRED_TRAIN_KEYS = frozenset({

@@ -9,7 +9,12 @@ LF = frozenset(str(t) for t in LLAMAFACTORY_TYPES)
 R1 = frozenset(str(t) for t in EASYR1_TYPES)
 PREFERENCE_TYPES = frozenset({"dpo", "kto"})
 
-METHODS = ("lora", "qlora", "full")
+# freeze: LLaMA-Factory's partial-parameter tuning (the last/first N layers). OFT (finetuning_type oft, which
+# 0.9.4 has) is not offered yet: the merge step and the deploy path know LoRA adapters and full models only.
+METHODS = ("lora", "qlora", "freeze", "full")
+ADAPTER_METHODS = frozenset({"lora", "qlora"})
+R1_METHODS = ("lora", "full")
+ROPE_SCALINGS = ("linear", "dynamic", "yarn", "llama3")  # 0.9.4 extras/constants.RopeScaling
 PRECISIONS = ("bf16", "fp16", "fp32")
 # Boosters and trackers the training images install (LLAMAFACTORY / EASYR1 IMAGE_PACKAGES). Unsloth is not
 # offered: it pins its own torch/xformers builds, which the LLaMA-Factory 0.9.4 image cannot take pinned.
@@ -27,7 +32,7 @@ EASYR1_OPTIMIZERS = ("adamw_torch",)  # EasyR1 has one optimizer family (AdamW)
 EASYR1_LOSS_TYPES = ("default", "gspo", "gspo_token", "cispo")
 # LLaMA-Factory 0.9.4 (hparams/parser.py) resets resume_from_checkpoint for rm/ppo full and freeze runs
 # ("Cannot resume from checkpoint in current stage.") and its PPO trainer raises on any resume.
-NOT_RESUMABLE = {"ppo": ("lora", "qlora", "full"), "rm": ("full",)}
+NOT_RESUMABLE = {"ppo": ("lora", "qlora", "freeze", "full"), "rm": ("freeze", "full")}
 MAX_SAGEMAKER_ENV_VALUE = 512  # CreateTrainingJob Environment values (the resume URI travels there)
 
 MAX_RUN_HOURS = 28 * 24  # SageMaker's MaxRuntimeInSeconds ceiling
@@ -48,6 +53,15 @@ APPLIES_TO: dict[str, frozenset[str]] = {
     "logging_steps": LF,
     "deepspeed_stage": LF,
     "booster": LF,
+    **{name: LF for name in (
+        "freeze_trainable_layers", "freeze_trainable_modules", "freeze_extra_modules", "use_dora", "use_rslora",
+        "pissa_init", "pissa_iter", "loraplus_lr_ratio", "use_galore", "galore_target", "galore_rank",
+        "galore_update_interval", "galore_scale", "use_apollo", "apollo_target", "apollo_rank",
+        "apollo_update_interval", "apollo_scale", "use_badam", "badam_switch_mode", "badam_switch_interval",
+        "rope_scaling",
+    )},
+    "neftune_noise_alpha": LF - {"ppo"},  # LLaMA-Factory's PPO trainer does not run HF Trainer's NEFTune hook
+    "packing": frozenset({"sft", "pt"}),  # only the supervised and pre-training processors pack
     "pref_beta": PREFERENCE_TYPES,
     "pref_ftx": PREFERENCE_TYPES,
     "pref_loss": frozenset({"dpo"}),
@@ -66,17 +80,30 @@ APPLIES_TO: dict[str, frozenset[str]] = {
         "reward_code", "format_prompt", "format_prompt_template",
     )},
 }
-LORA_FIELDS = ("lora_rank", "lora_alpha", "lora_dropout", "lora_target")
+LORA_FIELDS = ("lora_rank", "lora_alpha", "lora_dropout", "lora_target", "use_dora", "use_rslora", "pissa_init",
+               "pissa_iter", "loraplus_lr_ratio")
+FREEZE_FIELDS = ("freeze_trainable_layers", "freeze_trainable_modules", "freeze_extra_modules")
+# The memory-saving optimizers, each with its settings (LLaMA-Factory's GaloreArguments, ApolloArguments,
+# BAdamArgument); the settings are kept only when their switch is on.
+OPTIMIZER_SWITCHES = {
+    "use_galore": ("galore_target", "galore_rank", "galore_update_interval", "galore_scale"),
+    "use_apollo": ("apollo_target", "apollo_rank", "apollo_update_interval", "apollo_scale"),
+    "use_badam": ("badam_switch_mode", "badam_switch_interval"),
+}
 
 # Form sections, in order (the form renders one card per section and hides fields that do not apply).
 SECTIONS: dict[str, tuple[str, ...]] = {
     "Model and data": ("job_type", "base_model", "hf_token_ref", "datasets", "template", "cutoff_len", "max_samples", "val_size"),
-    "Method": ("finetuning_method", "quantization_bit", "lora_rank", "lora_alpha", "lora_dropout", "lora_target"),
+    "Method": ("finetuning_method", "quantization_bit", "lora_rank", "lora_alpha", "lora_dropout", "lora_target",
+               "use_dora", "use_rslora", "pissa_init", "pissa_iter", "loraplus_lr_ratio", *FREEZE_FIELDS),
+    "Memory-saving optimizers": tuple(
+        f for switch, settings in OPTIMIZER_SWITCHES.items() for f in (switch, *settings)
+    ),
     "Hyper-parameters": (
         "learning_rate", "num_train_epochs", "max_steps", "per_device_train_batch_size",
         "gradient_accumulation_steps", "warmup_ratio", "lr_scheduler_type", "optimizer", "weight_decay",
         "max_grad_norm", "precision", "deepspeed_stage", "offload", "booster", "logging_steps", "save_steps",
-        "eval_steps", "save_total_limit",
+        "eval_steps", "save_total_limit", "neftune_noise_alpha", "packing", "rope_scaling",
     ),
     "Preference": ("pref_beta", "pref_loss", "pref_ftx", "kto_chosen_weight", "kto_rejected_weight"),
     "PPO": ("reward_model", "reward_model_type", "ppo_epochs", "ppo_max_new_tokens"),
@@ -119,10 +146,17 @@ _COMMON_DEFAULTS: dict[str, Any] = {
     "instance_type": "ml.g5.2xlarge", "instance_count": 1, "use_spot": False, "max_wait_hours": None,
     "max_run_hours": 24.0, "volume_size_gb": 200, "resume_from_checkpoint": None,
     "tracker": "none", "tracker_project": "modelhub", "tracker_key_ref": None, "hf_token_ref": None,
+    # LLaMA-Factory 0.9.4's own defaults (hparams/finetuning_args.py, data_args.py, model_args.py)
+    "freeze_trainable_layers": 2, "freeze_trainable_modules": "all", "freeze_extra_modules": None,
+    "use_dora": False, "use_rslora": False, "pissa_init": False, "pissa_iter": 16, "loraplus_lr_ratio": None,
+    "use_galore": False, "galore_target": "all", "galore_rank": 16, "galore_update_interval": 200, "galore_scale": 2.0,
+    "use_apollo": False, "apollo_target": "all", "apollo_rank": 16, "apollo_update_interval": 200, "apollo_scale": 32.0,
+    "use_badam": False, "badam_switch_mode": "ascending", "badam_switch_interval": 50,
+    "neftune_noise_alpha": None, "packing": False, "rope_scaling": None,
 }
 _PER_TYPE_DEFAULTS: dict[str, dict[str, Any]] = {
     "sft": {},
-    "pt": {},
+    "pt": {"packing": True},  # LLaMA-Factory packs pre-training data unless told otherwise
     "rm": {},
     "dpo": {"learning_rate": 5e-6, "pref_beta": 0.1, "pref_loss": "sigmoid", "pref_ftx": 0.0},
     "kto": {"learning_rate": 5e-6, "pref_beta": 0.1, "pref_ftx": 0.0, "kto_chosen_weight": 1.0,
@@ -175,6 +209,7 @@ NULL_IS_A_VALUE = frozenset({
     "template", "quantization_bit", "lora_alpha", "max_samples", "max_steps", "eval_steps", "save_total_limit",
     "deepspeed_stage", "mini_rollout_batch_size", "max_wait_hours", "reward_model", "reward_function",
     "reward_code", "format_prompt_template", "resume_from_checkpoint", "tracker_project", "tracker_key_ref", "hf_token_ref",
+    "freeze_extra_modules", "loraplus_lr_ratio", "neftune_noise_alpha", "rope_scaling",
 })
 
 SECTIONS_FIELDS = frozenset(f for section in SECTIONS.values() for f in section)

@@ -13,7 +13,12 @@ from .checks import (
     MODULE_NAME, SECRET_REF, check_format_prompt, check_reward_code, instance_named, is_hf_repo_id,
     looks_like_key, validate_s3_uri,
 )
-from .fields import EASYR1_OPTIMIZERS, LF, MAX_SAGEMAKER_ENV_VALUE, NOT_RESUMABLE, OLD_GPUS, R1, applies
+from .fields import (
+    ADAPTER_METHODS, EASYR1_OPTIMIZERS, LF, MAX_SAGEMAKER_ENV_VALUE, NOT_RESUMABLE, OLD_GPUS, OPTIMIZER_SWITCHES, R1,
+    R1_METHODS, applies,
+)
+
+OPTIMIZER_NAMES = {"use_galore": "GaLore", "use_apollo": "APOLLO", "use_badam": "BAdam"}
 
 
 def reward_code_mentions(code: str, key: str) -> bool:
@@ -65,10 +70,10 @@ class SpecRules:
 
     def check_method(self, job_type, data, err):
         method = data["finetuning_method"]
-        if method == "qlora":
-            if job_type in R1:
-                err("finetuning_method", "The GRPO family trains with lora or full; qlora is not available.")
-            elif data.get("quantization_bit") not in (4, 8):
+        if job_type in R1 and method not in R1_METHODS:
+            err("finetuning_method", f"The GRPO family trains with lora or full; {method} is not available.")
+        elif method == "qlora":
+            if data.get("quantization_bit") not in (4, 8):
                 err("quantization_bit", "QLoRA needs a quantization bit: 4 or 8.")
         elif data.get("quantization_bit") is not None:
             data["quantization_bit"] = None
@@ -160,6 +165,62 @@ class SpecRules:
         if data.get("precision") == "fp32" and booster == "flash_attn2":
             err("booster", "FlashAttention-2 needs bf16 or fp16 precision.")
 
+    def check_llamafactory_methods(self, job_type, data, err):
+        """LLaMA-Factory 0.9.4's rules on methods and optimizers, each from the function that enforces it."""
+        method, stage = data["finetuning_method"], data.get("deepspeed_stage")
+        if method == "freeze":
+            if data["freeze_trainable_layers"] == 0:
+                err("freeze_trainable_layers", "Train at least one layer: N > 0 trains the last N, N < 0 the first N.")
+            self.check_modules(data, "freeze_trainable_modules", err, allow_all=True)
+            self.check_modules(data, "freeze_extra_modules", err, allow_empty=True)
+        if method in ADAPTER_METHODS and data.get("pissa_init"):
+            # hparams/parser.py `_verify_model_args`: PiSSA on a quantized model needs scripts/pissa_init.py;
+            # FinetuningArguments.__post_init__: not for PPO, KTO or a DPO loss with a reference model;
+            # `get_train_args`: not with ZeRO-3.
+            if method == "qlora":
+                err("pissa_init", "PiSSA cannot initialise an adapter on a quantized (QLoRA) model; use lora.")
+            if job_type in ("ppo", "kto") or job_type == "dpo" and data.get("pref_loss") not in ("orpo", "simpo"):
+                err("pissa_init", f"LLaMA-Factory {lf.VERSION} refuses PiSSA for PPO, KTO and DPO with a reference "
+                                  "model (every DPO loss but orpo and simpo).")
+            if stage == 3:
+                err("pissa_init", "PiSSA does not work with DeepSpeed ZeRO-3; choose stage 0 or 2.")
+        chosen = [switch for switch in OPTIMIZER_SWITCHES if data.get(switch)]
+        if not chosen:
+            return
+        if len(chosen) > 1:  # FinetuningArguments.__post_init__
+            for switch in chosen:
+                err(switch, "Choose one of GaLore, APOLLO and BAdam.")
+        for switch in chosen:
+            name = OPTIMIZER_NAMES[switch]
+            if method in ADAPTER_METHODS:  # FinetuningArguments.__post_init__
+                err(switch, f"{name} trains full or freeze fine-tuning, not LoRA adapters.")
+            prefix = switch.removeprefix("use_")
+            if f"{prefix}_target" in data:
+                self.check_modules(data, f"{prefix}_target", err, allow_all=True)
+        if data.get("use_galore") and data["optimizer"] not in lf.GALORE_OPTIMIZERS:
+            # train/trainer_utils.py `_create_galore_optimizer` wraps only these
+            err("optimizer", f"GaLore wraps {', '.join(lf.GALORE_OPTIMIZERS)}.")
+        if data.get("use_apollo") and data["optimizer"] not in lf.APOLLO_OPTIMIZERS:
+            err("optimizer", "APOLLO wraps adamw_torch only.")  # `_create_apollo_optimizer`
+        if (data.get("use_galore") or data.get("use_apollo")) and stage is not None:
+            # hparams/parser.py `get_train_args`: "GaLore and APOLLO are incompatible with DeepSpeed yet."
+            err("deepspeed_stage", "GaLore and APOLLO do not work with DeepSpeed: leave the stage empty.")
+        if data.get("use_badam") and stage != 3:
+            # `get_train_args`: under torchrun (how the entry point launches every SageMaker run) only layer-wise
+            # BAdam runs, and only with ZeRO-3; ratio-wise BAdam is therefore not offered.
+            err("deepspeed_stage", "BAdam needs DeepSpeed ZeRO-3 (stage 3).")
+
+    def check_modules(self, data, field, err, *, allow_all=False, allow_empty=False):
+        """A comma list of module names ("all" where LLaMA-Factory takes it), normalised without spaces."""
+        modules = [m for m in (data.get(field) or "").replace(" ", "").split(",") if m]
+        if not modules and allow_empty:
+            data[field] = None
+        elif allow_all and modules == ["all"] or modules and all(MODULE_NAME.fullmatch(m) for m in modules):
+            data[field] = ",".join(modules)
+        else:
+            err(field, ('Enter "all" or a' if allow_all else "Enter a") +
+                " comma list of module names such as q_proj,v_proj.")
+
     def check_ppo(self, data, err):
         reward = (data.get("reward_model") or "").strip()
         data["reward_model"] = reward or None
@@ -172,8 +233,9 @@ class SpecRules:
                 err("reward_model", str(exc.detail[0]))
         elif not is_hf_repo_id(reward):
             err("reward_model", "Enter an s3:// prefix or a Hugging Face repo id (owner/name).")
-        if data["reward_model_type"] == "lora" and data["finetuning_method"] == "full":
-            err("reward_model_type", "Full PPO training needs a full reward model (LoRA reward models need LoRA PPO).")
+        if data["reward_model_type"] == "lora" and data["finetuning_method"] not in ADAPTER_METHODS:
+            err("reward_model_type", "Full and freeze PPO training need a full reward model (LoRA reward models "
+                                     "need LoRA PPO).")
 
     def check_rl(self, job_type, data, instance, err):
         reward = data.get("reward_function") or None

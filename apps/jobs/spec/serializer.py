@@ -7,12 +7,28 @@ from apps.core.validation import StrictBooleanField, StrictChoiceField, StrictFl
 from apps.jobs.renderers import llamafactory_schema as lf
 
 from .fields import (
-    BOOSTERS, DEEPSPEED_STAGES, DPO_LOSSES, EASYR1_LOSS_TYPES, FORMAT_PROMPTS, KL_PENALTIES, LORA_FIELDS, MAX_RUN_HOURS, METHODS,
-    MUST_CHOOSE, NULL_IS_A_VALUE, PRECISIONS, R1, REWARD_FUNCTIONS, REWARD_MODEL_TYPES, SECTIONS_FIELDS, TRACKERS,
-    applies, defaults_for,
+    ADAPTER_METHODS, BOOSTERS, DEEPSPEED_STAGES, DPO_LOSSES, EASYR1_LOSS_TYPES, FORMAT_PROMPTS, FREEZE_FIELDS,
+    KL_PENALTIES, LORA_FIELDS, MAX_RUN_HOURS, METHODS, MUST_CHOOSE, NULL_IS_A_VALUE, OPTIMIZER_SWITCHES, PRECISIONS,
+    R1, REWARD_FUNCTIONS, REWARD_MODEL_TYPES, ROPE_SCALINGS, SECTIONS_FIELDS, TRACKERS, applies, defaults_for,
 )
 from .model import TrainingSpec
 from .rules import SpecRules
+
+
+def unused_settings(data) -> list[str]:
+    """Settings the chosen method and switches leave unused (stored as None: the spec says what the run uses)."""
+    method = data["finetuning_method"]
+    unused = []
+    if method not in ADAPTER_METHODS:
+        unused += [*LORA_FIELDS, "quantization_bit"]
+    if method != "freeze":
+        unused += FREEZE_FIELDS
+    for switch, settings in OPTIMIZER_SWITCHES.items():
+        if not data.get(switch):
+            unused += settings
+    if not data.get("pissa_init"):
+        unused.append("pissa_iter")
+    return [name for name in unused if name in data]
 
 
 def _choice(choices, **kw):
@@ -55,7 +71,8 @@ class TrainingSpecSerializer(serializers.Serializer):
         required=False, allow_blank=True, allow_null=True, max_length=64,
         help_text="LLaMA-Factory chat template name; defaults to the catalog model's. Not used by pt or the GRPO family.",
     )
-    finetuning_method = _choice(METHODS, help_text="lora, qlora (LoRA on a 4- or 8-bit quantized base) or full.")
+    finetuning_method = _choice(METHODS, help_text="lora, qlora (LoRA on a 4- or 8-bit quantized base), freeze "
+                                                   "(train only some layers) or full.")
     quantization_bit = StrictChoiceField(
         choices=[4, 8], required=False, allow_null=True, help_text="QLoRA only: 4 or 8."
     )
@@ -66,6 +83,44 @@ class TrainingSpecSerializer(serializers.Serializer):
         required=False, allow_null=True, max_length=500,
         help_text='"all" or a comma list of module names, e.g. q_proj,v_proj; defaults to the catalog model\'s.',
     )
+    use_dora = _bool(help_text="DoRA: weight-decomposed LoRA (lora/qlora).")
+    use_rslora = _bool(help_text="rsLoRA: rank-stabilised scaling, alpha / sqrt(rank) (lora/qlora).")
+    pissa_init = _bool(help_text="Initialise the adapter with PiSSA (lora only; not with qlora, PPO, KTO, DPO with a "
+                                 "reference model or ZeRO-3). The adapter is saved as plain LoRA.")
+    pissa_iter = _int(-1, 1000, help_text="PiSSA fast-SVD iterations; -1 runs the exact SVD.")
+    loraplus_lr_ratio = _float(1e-3, 1000.0, allow_null=True,
+                               help_text="LoRA+: learning rate of B over A (e.g. 16); empty = plain LoRA.")
+    freeze_trainable_layers = _int(-1024, 1024, help_text="Freeze tuning: train the last N layers (negative: the "
+                                                          "first N).")
+    freeze_trainable_modules = serializers.CharField(
+        required=False, allow_null=True, max_length=500,
+        help_text='Freeze tuning: "all" or a comma list of module names inside the trainable layers, '
+                  "e.g. mlp,self_attn.",
+    )
+    freeze_extra_modules = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=500,
+        help_text="Freeze tuning: modules outside the layers to train as well, e.g. embed_tokens,lm_head.",
+    )
+    use_galore = _bool(help_text="GaLore: low-rank gradient projection (full or freeze; not with DeepSpeed).")
+    galore_target = serializers.CharField(required=False, allow_null=True, max_length=500,
+                                          help_text='"all" or a comma list of module names.')
+    galore_rank = _int(1, 4096)
+    galore_update_interval = _int(1, 100_000, help_text="Steps between GaLore projection updates.")
+    galore_scale = _float(0.0, 1000.0)
+    use_apollo = _bool(help_text="APOLLO optimizer (full or freeze; AdamW; not with DeepSpeed).")
+    apollo_target = serializers.CharField(required=False, allow_null=True, max_length=500,
+                                          help_text='"all" or a comma list of module names.')
+    apollo_rank = _int(1, 4096)
+    apollo_update_interval = _int(1, 100_000, help_text="Steps between APOLLO projection updates.")
+    apollo_scale = _float(0.0, 1000.0)
+    use_badam = _bool(help_text="BAdam: block-wise (layer by layer) Adam (full or freeze; needs DeepSpeed ZeRO-3).")
+    badam_switch_mode = _choice(lf.BADAM_SWITCH_MODES, help_text="Which block BAdam trains next.")
+    badam_switch_interval = _int(-1, 100_000, help_text="Steps per block; -1 never switches.")
+    neftune_noise_alpha = _float(0.0, 100.0, allow_null=True,
+                                 help_text="NEFTune: noise on the embeddings while training (e.g. 5); empty = off.")
+    packing = _bool(help_text="Pack several examples into each sequence (sft, pt; pt packs by default).")
+    rope_scaling = _choice(ROPE_SCALINGS, help_text="RoPE scaling to stretch the context beyond the model's "
+                                                    "(set the cutoff length above it).")
     cutoff_len = _int(16, 262144, help_text="Maximum tokens per example (LLaMA-Factory types).")
     max_samples = _int(1, None, allow_null=True, help_text="Use at most this many examples per dataset.")
     val_size = _float(0.0, 0.5, help_text="Share of the data held out for evaluation (0 = none).")
@@ -182,14 +237,17 @@ class TrainingSpecSerializer(serializers.Serializer):
         data.update({k: v for k, v in attrs.items() if k not in ("job_type", "base_model", "datasets")
                      and applies(k, job_type)})
         data["job_type"] = job_type
-        if job_type == "ppo" and "reward_model_type" not in supplied and data["finetuning_method"] == "full":
-            data["reward_model_type"] = "full"  # a full PPO run cannot load a LoRA reward model
+        if job_type == "ppo" and "reward_model_type" not in supplied and \
+                data["finetuning_method"] in ("full", "freeze"):
+            data["reward_model_type"] = "full"  # a full or freeze PPO run cannot load a LoRA reward model
 
         rules = SpecRules(self._user(), self.context.get("secret_refs"))
         rules.resolve_base_model(attrs["base_model"], data, supplied, err)
         rules.check_method(job_type, data, err)
         instance = rules.check_compute(job_type, data, err)
         rules.check_training(job_type, data, instance, err)
+        if job_type not in R1:
+            rules.check_llamafactory_methods(job_type, data, err)
         if job_type == "ppo":
             rules.check_ppo(data, err)
         if job_type in R1:
@@ -204,9 +262,8 @@ class TrainingSpecSerializer(serializers.Serializer):
         for name in list(data):
             if name in SECTIONS_FIELDS and not applies(name, job_type):
                 data[name] = None
-        if data["finetuning_method"] == "full":
-            for name in (*LORA_FIELDS, "quantization_bit"):
-                data[name] = None
+        for name in unused_settings(data):
+            data[name] = None
         return data
 
     @property
