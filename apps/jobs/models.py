@@ -214,7 +214,7 @@ class TrainingJob(StatefulModel):
             return self.uri(layout.HUGGINGFACE_DIR)
         if self.job_type == JobType.RM:
             raise NotDeployable("A reward model scores responses; it is not a chat model to deploy.")
-        if self.finetuning_method == "full":
+        if self.finetuning_method in ("full", "freeze"):  # no adapter: the trained model itself
             return self.uri(layout.MODEL_DIR)
         return self.uri(layout.MERGED_DIR)
 
