@@ -45,7 +45,7 @@ def test_transition_records_an_event(user):
 @pytest.mark.parametrize(
     "job_type,method,expected",
     [("sft", "lora", "merged/"), ("dpo", "qlora", "merged/"), ("pt", "full", "model/"),
-     ("grpo", "lora", "huggingface/"), ("cispo", "full", "huggingface/")],
+     ("sft", "freeze", "model/"), ("grpo", "lora", "huggingface/"), ("cispo", "full", "huggingface/")],
 )
 def test_deployable_model_uri_per_method(user, job_type, method, expected):
     job = make_job(user, job_type=job_type, spec={"job_type": job_type, "finetuning_method": method}, status=Status.SUCCEEDED)
