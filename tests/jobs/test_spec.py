@@ -69,7 +69,8 @@ def test_minimal_payload_validates_with_type_defaults(user, job_type):
     spec = serializer.spec
     assert spec.job_type == job_type
     assert spec.datasets == (ds.pk,)
-    assert spec.base_model_source == "hf" and spec.base_model_uri == "Qwen/Qwen3-0.6B"
+    # a Hugging Face id the catalog knows is that catalog entry (its template and LoRA targets apply)
+    assert spec.base_model_source == "catalog" and spec.base_model_uri == "Qwen/Qwen3-0.6B"
     defaults = defaults_for(job_type)
     assert spec.learning_rate == defaults["learning_rate"]
     assert spec.tool == ("easyr1" if job_type in ("grpo", "dapo", "gspo", "cispo") else "llamafactory")
@@ -407,7 +408,7 @@ def test_spec_properties():
 def test_form_defaults_validate_unchanged(user, job_type):
     """What the form pre-fills for a type is itself a valid spec (the user only adds model and data)."""
     ds = make_dataset(user, FORMAT_FOR[job_type])
-    data = {**defaults_for(job_type), **payload(job_type, ds)}
+    data = {**{k: v for k, v in defaults_for(job_type).items() if v is not None}, **payload(job_type, ds)}  # as the form posts
     serializer, ok = validate(user, data)
     assert ok, serializer.errors
     minimal, ok = validate(user, payload(job_type, ds))
