@@ -59,7 +59,7 @@ class TrainingJobViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.Retri
                                "defaults; fields that do not apply to the job type are ignored.")
     def create(self, request):
         new = validate_job(request.data, request.user).or_raise()
-        job = services.create_job(request.user, new.name, new.spec.to_dict())
+        job = services.create_job(request.user, new.name, new.spec.to_dict(), target=new.target)
         return Response(TrainingJobSerializer(job).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(description="Hide the job (its history is kept); a job that may still run is stopped first.")
@@ -83,7 +83,7 @@ class TrainingJobViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.Retri
         data = spec_as_input(source.spec)
         data["name"] = request.data.get("name") or f"{source.name} (copy)"[:100]
         new = validate_job(data, request.user).or_raise()
-        job = services.create_job(request.user, new.name, new.spec.to_dict())
+        job = services.create_job(request.user, new.name, new.spec.to_dict(), target=new.target)
         job.record_event(f"Cloned from job {source.pk}", data={"source": source.pk})
         return Response(TrainingJobSerializer(job).data, status=status.HTTP_201_CREATED)
 

@@ -1,5 +1,10 @@
 """The job-create form: a Django form built from TrainingSpecSerializer for rendering, validated by
-the serializer itself, so the page and the API show the same errors for the same input.
+the serializer itself (`validate_job`), so the page and the API show the same errors for the same input
+and take the same defaults (`defaults_for`; fields whose default follows the model or the GPU are left
+empty, so the spec fills them as it does for the API).
+
+The page shows BASIC (the handful of choices most runs need) and puts every other spec field under
+"Advanced", so fields added to the spec land there without a change here.
 """
 
 from django import forms
@@ -11,6 +16,18 @@ from apps.core.validation import flatten
 
 from . import spec as specs
 from .serializers import NewJob, validate_job
+from .spec.fields import MUST_CHOOSE
+from .targets import default_target, training_targets
+
+# The basic view, in order; MUST_CHOOSE fields of the type (PPO's reward model) join it.
+BASIC = ("name", "job_type", "base_model", "datasets", "finetuning_method", "instance_type", "num_train_epochs",
+         "learning_rate", "target")
+# Empty means "the spec decides from the model or the GPU": the form does not pre-fill these.
+AUTOMATIC = {
+    "precision": "Automatic: bf16, or fp16 on GPUs without bf16 (T4, V100)",
+    "template": "From the catalog model (or the model's own chat template)",
+    "lora_target": "From the catalog model (all linear layers otherwise)",
+}
 
 TEXTAREAS = {"reward_code", "format_prompt_template"}
 PRETTY = {"lr": "LR", "kl": "KL", "ppo": "PPO", "lora": "LoRA", "gb": "GB", "val": "Validation", "ftx": "SFT mix",
@@ -48,16 +65,17 @@ def _form_field(name: str, field, job_type: str, user) -> forms.Field:
         usable = Dataset.objects.usable_by(user).compatible_with(job_type).order_by("name")
         choices = [(str(ds.pk), f"{ds.name} ({ds.get_format_display()})") for ds in usable]
         one = job_type in specs.R1
-        help_text = ("The prompt/answer dataset to train on." if one else
-                     "Datasets that suit this job type; hold Ctrl (⌘ on a Mac) to choose several.")
+        help_text = ("Tick the prompt/answer dataset to train on (one)." if one else
+                     "Tick one or more datasets that suit this job type.")
         if not choices:
             help_text = "You have no ready dataset for this job type yet: upload one in the catalog."
-        return forms.MultipleChoiceField(choices=choices, widget=forms.SelectMultiple(attrs={"size": min(6, max(2, len(choices)))}),
+        widget = forms.CheckboxSelectMultiple(attrs={"class": "dataset-choice"})
+        return forms.MultipleChoiceField(choices=choices, widget=widget,
                                          **{**common, "required": True, "help_text": help_text})
     if name == "tracker_key_ref":
         from apps.users.models import UserSecret
 
-        secrets = UserSecret.objects.filter(owner=user).order_by("name")
+        secrets = UserSecret.objects.filter(owner=user).exclude(kind="hf_token").order_by("name")
         choices = [("", "—"), *[(s.name, f"{s.name} ({s.get_kind_display()}, {s.hint})") for s in secrets]]
         return forms.ChoiceField(choices=choices, **{**common, "help_text": (
             "Your stored W&B or SwanLab key (add one on your profile page). The key itself only reaches the "
@@ -72,14 +90,17 @@ def _form_field(name: str, field, job_type: str, user) -> forms.Field:
     if name == "instance_type":
         return forms.ChoiceField(choices=specs.instance_type_choices(), **common)
     if name == "base_model":
-        return forms.CharField(widget=forms.TextInput(attrs={"list": "catalog-models", "autocomplete": "off"}),
-                               **{**common, "required": True})
+        attrs = {"list": "catalog-models", "autocomplete": "off", "type": "search",
+                 "placeholder": "Search the catalog, or type owner/name or s3://bucket/prefix/"}
+        return forms.CharField(widget=forms.TextInput(attrs=attrs), **{**common, "required": True, "help_text": (
+            "A catalog or custom model (search by name or id), any Hugging Face repo id (owner/name; one the "
+            "catalog knows uses its template) or an s3:// prefix.")})
     if isinstance(field, drf.BooleanField):
         return forms.BooleanField(**common)
     if isinstance(field, drf.ChoiceField):
         choices = _choices(field)
         if getattr(field, "allow_null", False) or getattr(field, "allow_blank", False):
-            choices = [("", "—"), *choices]
+            choices = [("", AUTOMATIC.get(name, "—")), *choices]
         return forms.ChoiceField(choices=choices, **common)
     if isinstance(field, drf.IntegerField):
         return forms.IntegerField(min_value=field.min_value, max_value=field.max_value, **common)
@@ -88,7 +109,8 @@ def _form_field(name: str, field, job_type: str, user) -> forms.Field:
     if name in TEXTAREAS:
         return forms.CharField(widget=forms.Textarea(attrs={"rows": 10, "class": "mono", "spellcheck": "false"}),
                                strip=False, **common)
-    return forms.CharField(max_length=getattr(field, "max_length", None), **common)
+    widget = forms.TextInput(attrs={"placeholder": AUTOMATIC[name]}) if name in AUTOMATIC else None
+    return forms.CharField(max_length=getattr(field, "max_length", None), widget=widget, **common)
 
 
 class JobForm(forms.Form):
@@ -102,6 +124,10 @@ class JobForm(forms.Form):
             choices=JobType.choices, label="Job type", initial=job_type,
             help_text="What to train. Changing it loads that type's defaults.",
         )
+        self.targets = training_targets()
+        self.fields["target"] = forms.ChoiceField(
+            choices=[(t.name, t.label) for t in self.targets], label="Target", required=False,
+            help_text="Where the job runs. A target that is not set up yet cannot be chosen.")
         declared = specs.TrainingSpecSerializer().fields
         for name in specs.fields_for(job_type):
             if name == "job_type":
@@ -112,18 +138,35 @@ class JobForm(forms.Form):
                 self.fields[name].widget.attrs.update({"data-show-when": controller, "data-show-values": " ".join(values)})
         if not self.is_bound:
             defaults = specs.defaults_for(job_type)
-            self.initial = {**{k: v for k, v in defaults.items() if v is not None}, **self.initial}
+            prefill = {k: v for k, v in defaults.items() if v is not None and k not in AUTOMATIC}
+            self.initial = {**prefill, "target": default_target(), **self.initial}
+
+    def basic_names(self) -> list[str]:
+        return [n for n in (*BASIC, *MUST_CHOOSE.get(self.job_type, ())) if n in self.fields]
+
+    def target_options(self) -> list[dict]:
+        """The target radios: every training target, unusable ones disabled with what they lack."""
+        chosen = self["target"].value() or self.initial.get("target") or default_target()
+        return [{"name": t.name, "label": t.label, "usable": t.usable is not False, "missing": t.missing,
+                 "detail": t.detail, "checked": t.name == chosen} for t in self.targets]
+
+    def basic_fields(self) -> list:
+        return [self[n] for n in self.basic_names() if n != "target"]
 
     def sections(self) -> list[dict]:
-        """Fieldsets for the page, shaped for core/_fields.html (visible_fields, hidden_fields)."""
-        result = [{"title": "Job", "visible_fields": [self["name"], self["job_type"]]}]
+        """The advanced fieldsets (every field not in the basic view), shaped for core/_fields.html."""
+        basic = set(self.basic_names())
+        result = []
         for title, names in specs.SECTIONS.items():
-            bound = [self[n] for n in names if n in self.fields and n != "job_type"]
+            bound = [self[n] for n in names if n in self.fields and n not in basic]
             if bound:
-                result.append({"title": title, "visible_fields": bound})
-        for section in result:
-            section.update(hidden_fields=[], non_field_errors=[], slug=section["title"].split(" ")[0].lower())
+                result.append({"title": title, "visible_fields": bound, "hidden_fields": [], "non_field_errors": [],
+                               "slug": title.split(" ")[0].lower()})
         return result
+
+    def advanced_has_errors(self) -> bool:
+        basic = set(self.basic_names())
+        return any(name not in basic for name in self.errors if name != "__all__")
 
     def raw_data(self) -> dict:
         """The submitted values as API input: empty fields are left out, so the type's defaults apply."""

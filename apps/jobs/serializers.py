@@ -8,6 +8,7 @@ from apps.core.validation import Validated, as_plain_dict, invalid, unknown_fiel
 
 from .models import JobEvent, TrainingJob
 from .spec import TrainingSpec, TrainingSpecSerializer
+from .targets import default_target, target_problem
 
 
 class ProgressSerializer(serializers.Serializer):
@@ -71,12 +72,15 @@ class NewJob:
 
     name: str
     spec: TrainingSpec
+    target: str
 
 
 def validate_job(data, user) -> Validated[NewJob]:
-    """Validate a job-create request (the API body or the form's values) for `user`: the name and the
-    spec together, so a request with both kinds of mistakes gets every error at once."""
+    """Validate a job-create request (the API body or the form's values) for `user`: the name, the
+    target and the spec together, so a request with several kinds of mistakes gets every error at once.
+    Without a target the job goes to `default_target()`; a named target must be usable now."""
     data = as_plain_dict(data)
+    target = data.pop("target", None) or None
     context = {"user": user}
     if getattr(user, "is_authenticated", False):
         from apps.users.models import secret_names
@@ -87,11 +91,14 @@ def validate_job(data, user) -> Validated[NewJob]:
     errors = unknown_fields(data, spec_serializer.fields)
     if not name_serializer.is_valid():
         errors.update(name_serializer.errors)
+    problem = target_problem(str(target)) if target is not None else None
+    if problem:
+        errors["target"] = [problem]
     if not spec_serializer.is_valid():
         errors.update({k: v for k, v in spec_serializer.errors.items() if k not in errors})
     if errors:
         return invalid(errors)
-    return Validated(NewJob(name_serializer.validated_data["name"], spec_serializer.spec))
+    return Validated(NewJob(name_serializer.validated_data["name"], spec_serializer.spec, target or default_target()))
 
 
 def spec_as_input(spec: dict) -> dict:

@@ -1,9 +1,9 @@
 """Job pages: list, create form, detail, and their live htmx parts."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -20,6 +20,7 @@ from .forms import JobForm
 from .forms import _label as label_for
 from .listing import ORDERINGS, filter_jobs
 from .models import JOB_MACHINE, Status, TrainingJob
+from .preview import preview
 from .serializers import spec_as_input
 
 PAGE_SIZE = 25
@@ -82,7 +83,11 @@ def _estimate(instance_type, count, hours):
 
 
 def _catalog_models(user):
-    return BaseModel.objects.visible_to_user(user).order_by("family", "parameters_b").only("key", "display_name", "family", "parameters_b")
+    return BaseModel.objects.visible_to_user(user).order_by("is_custom", "family", "parameters_b").only(
+        "key", "display_name", "family", "parameters_b", "repo_id", "is_custom")
+
+
+ADVANCED_OPEN = "job_form_advanced"  # the user's preference key: is the form's Advanced part open
 
 
 @login_required
@@ -94,7 +99,7 @@ def job_new(request):
         form = JobForm(request.POST, job_type=job_type, user=request.user)
         new = form.validate(request.user)
         if new is not None:
-            job = services.create_job(request.user, new.name, new.spec.to_dict())
+            job = services.create_job(request.user, new.name, new.spec.to_dict(), target=new.target)
             # Neutral: the submission may already have failed by the time the page shows; its status says which.
             messages.info(request, f"Created job “{job.name}”. Its status below is kept up to date.")
             return redirect("jobs:detail", pk=job.pk)
@@ -111,10 +116,33 @@ def job_new(request):
         form = JobForm(initial=initial, job_type=job_type, user=request.user)
     values = form.data if form.is_bound else {**form.initial}
     estimate = _estimate(values.get("instance_type"), values.get("instance_count") or 1, values.get("max_run_hours"))
-    target = settings.TRAINING_DEFAULT_BACKEND
+    advanced_open = bool(request.user.preferences.get(ADVANCED_OPEN)) or (form.is_bound and form.advanced_has_errors())
     context = {"form": form, "job_type": job_type, "estimate": estimate, "catalog_models": _catalog_models(request.user),
-               "target_label": services.target_label(target), "readiness": services.target_readiness(target)}
+               "advanced_open": advanced_open}
     return render(request, "jobs/new.html", context, status=400 if form.is_bound else 200)
+
+
+@login_required
+@require_POST
+def job_preview(request):
+    """The form's values validated and rendered as the submit would render them (an htmx partial)."""
+    job_type = request.POST.get("job_type")
+    if job_type not in JobType.values:
+        job_type = JobType.SFT
+    form = JobForm(request.POST, job_type=job_type, user=request.user)
+    new = form.validate(request.user)
+    errors = [(form[name].label if name in form.fields else "", message)
+              for name, messages in form.errors.items() for message in messages]
+    return render(request, "jobs/_preview.html", {"preview": preview(new) if new else None, "errors": errors})
+
+
+@login_required
+@require_POST
+def form_advanced(request):
+    """Remember whether the user keeps the job form's Advanced part open."""
+    request.user.preferences = {**request.user.preferences, ADVANCED_OPEN: request.POST.get("open") == "1"}
+    request.user.save(update_fields=["preferences"])
+    return HttpResponse(status=204)
 
 
 @login_required

@@ -23,6 +23,8 @@ def group(name: str) -> Group:
 
 class User(AbstractUser):
     language = models.CharField(max_length=10, blank=True, help_text="Pages' language; empty: the browser's.")
+    preferences = models.JSONField(default=dict, blank=True,
+                                   help_text='Page state remembered per user, e.g. {"job_form_advanced": true}.')
 
     @property
     def is_admin(self) -> bool:

@@ -35,7 +35,7 @@ def test_create_each_type(user, user_api, job_type, fake_training, inline_tasks)
 
 def test_invalid_spec_is_400_with_field_errors_and_creates_nothing(user, user_api, sft_dataset):
     bad = valid_spec("sft", sft_dataset) | {
-        "name": "", "finetuning_method": "qlora", "use_spot": True, "max_run_hours": 10, "max_wait_hours": 2,
+        "name": "", "finetuning_method": "qlora", "quantization_bit": None, "use_spot": True, "max_run_hours": 10, "max_wait_hours": 2,
         "instance_type": "ml.nope.xlarge",
     }
     response = user_api.post("/api/v1/jobs/", bad, format="json")
@@ -55,13 +55,15 @@ def test_other_users_dataset_is_rejected(user_api, other_user):
     assert not TrainingJob.objects.exists()
 
 
-def test_grpo_without_reward_is_rejected(user, user_api):
+def test_grpo_without_reward_takes_the_forms_default(user, user_api):
     dataset = make_dataset(user, "prompt_answer")
     spec = valid_spec("grpo", dataset)
     del spec["reward_function"]
     response = user_api.post("/api/v1/jobs/", spec, format="json")
-    assert response.status_code == 400
-    assert "reward_function" in response.json()["errors"]
+    assert response.status_code == 201, response.json()
+    assert response.json()["spec"]["reward_function"] == "math"
+    response = user_api.post("/api/v1/jobs/", {**spec, "reward_function": None}, format="json")
+    assert response.status_code == 400 and "reward_function" in response.json()["errors"]
 
 
 def test_ownership(user, other_user, user_api, other_api, admin_api):

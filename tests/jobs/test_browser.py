@@ -28,6 +28,22 @@ def fill(browser, field_id, text):
     element.send_keys(text)
 
 
+def tick_dataset(browser, text):
+    """Tick the dataset whose label has `text` in the form's checkbox list."""
+    label = browser.find_element(By.XPATH, f'//div[@id="dataset-list"]/label[contains(., "{text}")]')
+    box = label.find_element(By.TAG_NAME, "input")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", box)
+    box.click()
+
+
+def open_advanced(browser):
+    details = browser.find_element(By.ID, "advanced")
+    if not details.get_attribute("open"):
+        summary = details.find_element(By.TAG_NAME, "summary")
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", summary)
+        summary.click()
+
+
 def submit(browser):
     button = browser.find_element(By.CSS_SELECTOR, "#job-form button[type=submit]")
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
@@ -42,18 +58,20 @@ def test_create_sft_job_through_the_form(browser, live_server, alice):
     assert "Estimated cost" in browser.find_element(By.ID, "cost-estimate").text
 
     # First an invalid submission: the serializer's errors appear inline, nothing is created.
-    fill(browser, "id_base_model", "Qwen/Qwen3-0.6B")
-    Select(browser.find_element(By.ID, "id_datasets")).select_by_visible_text("support chats (Alpaca instructions)")
+    fill(browser, "id_base_model", "no-such-model")
+    tick_dataset(browser, "support chats (Alpaca instructions)")
     Select(browser.find_element(By.ID, "id_finetuning_method")).select_by_value("qlora")
     submit(browser)
     errors = wait.until(EC.presence_of_all_elements_located((By.CSS_SELECTOR, ".field-error")))
     text = " ".join(e.text for e in errors)
-    assert "QLoRA needs a quantization bit" in text and "This field may not be blank." in text
+    assert "Choose a model from the catalog" in text and "This field may not be blank." in text
     assert not TrainingJob.objects.exists()
 
     # Fix it and launch.
     fill(browser, "id_name", "support-bot sft")
+    fill(browser, "id_base_model", "Qwen/Qwen3-0.6B")
     Select(browser.find_element(By.ID, "id_finetuning_method")).select_by_value("lora")
+    open_advanced(browser)
     assert not browser.find_element(By.ID, "id_lora_rank").find_element(By.XPATH, "..").get_attribute("hidden")
     fill(browser, "id_lora_rank", "16")
     fill(browser, "id_template", "qwen3")
@@ -79,6 +97,7 @@ def test_create_grpo_job_through_the_form(browser, live_server, alice):
     fill(browser, "id_name", "math reasoner")
     Select(browser.find_element(By.ID, "id_job_type")).select_by_value("grpo")  # reloads with GRPO defaults
     wait.until(EC.presence_of_element_located((By.ID, "id_rollout_n")))
+    open_advanced(browser)
     assert browser.find_element(By.ID, "id_name").get_attribute("value") == "math reasoner"
     assert browser.find_element(By.ID, "id_rollout_n").get_attribute("value") == "5"
     reward = Select(browser.find_element(By.ID, "id_reward_function"))
@@ -89,7 +108,7 @@ def test_create_grpo_job_through_the_form(browser, live_server, alice):
     assert code.is_displayed()
     reward.select_by_value("math")
     fill(browser, "id_base_model", "Qwen/Qwen2.5-7B-Instruct")
-    Select(browser.find_element(By.ID, "id_datasets")).select_by_visible_text("math problems (Prompt with reference answer)")
+    tick_dataset(browser, "math problems (Prompt with reference answer)")
     submit(browser)
     wait.until(EC.presence_of_element_located((By.ID, "job-status")))
     job = TrainingJob.objects.get()

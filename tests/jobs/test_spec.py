@@ -69,7 +69,8 @@ def test_minimal_payload_validates_with_type_defaults(user, job_type):
     spec = serializer.spec
     assert spec.job_type == job_type
     assert spec.datasets == (ds.pk,)
-    assert spec.base_model_source == "hf" and spec.base_model_uri == "Qwen/Qwen3-0.6B"
+    # a Hugging Face id the catalog knows is that catalog entry (its template and LoRA targets apply)
+    assert spec.base_model_source == "catalog" and spec.base_model_uri == "Qwen/Qwen3-0.6B"
     defaults = defaults_for(job_type)
     assert spec.learning_rate == defaults["learning_rate"]
     assert spec.tool == ("easyr1" if job_type in ("grpo", "dapo", "gspo", "cispo") else "llamafactory")
@@ -175,7 +176,9 @@ def test_spot_wait_must_cover_run(user):
 @pytest.mark.django_db
 def test_qlora_needs_a_bit_and_merges(user):
     ds = make_dataset(user)
-    assert list(errors_of(user, payload("sft", ds, finetuning_method="qlora"))) == ["quantization_bit"]
+    serializer, ok = validate(user, payload("sft", ds, finetuning_method="qlora"))
+    assert ok and serializer.spec.quantization_bit == 4  # QLoRA defaults to 4-bit
+    assert list(errors_of(user, payload("sft", ds, finetuning_method="qlora", quantization_bit=None))) == ["quantization_bit"]
     serializer, ok = validate(user, payload("sft", ds, finetuning_method="qlora", quantization_bit=4))
     assert ok and serializer.spec.quantization_bit == 4 and serializer.spec.needs_merge
     serializer, ok = validate(user, payload("sft", ds, finetuning_method="lora", quantization_bit=4))
@@ -223,9 +226,12 @@ def test_instance_types_from_the_known_list(user):
 def test_old_gpus_cannot_bf16_or_flash_attention(user):
     ds = make_dataset(user)
     errors = errors_of(user, payload("sft", ds, instance_type="ml.g4dn.xlarge", booster="flash_attn2"))
-    assert set(errors) == {"precision", "booster"}
-    serializer, ok = validate(user, payload("sft", ds, instance_type="ml.g4dn.xlarge", precision="fp16"))
-    assert ok, serializer.errors
+    assert set(errors) == {"booster"}  # the precision follows the GPU unless chosen
+    assert set(errors_of(user, payload("sft", ds, instance_type="ml.g4dn.xlarge", precision="bf16"))) == {"precision"}
+    serializer, ok = validate(user, payload("sft", ds, instance_type="ml.g4dn.xlarge"))
+    assert ok and serializer.spec.precision == "fp16", serializer.errors
+    serializer, ok = validate(user, payload("sft", ds, instance_type="ml.g5.xlarge"))
+    assert ok and serializer.spec.precision == "bf16", serializer.errors
 
 
 @pytest.mark.django_db
@@ -263,7 +269,9 @@ def test_grpo_family_needs_a_reward(user, job_type):
     ds = make_dataset(user, "prompt_answer")
     data = payload(job_type, ds)
     del data["reward_function"]
-    assert list(errors_of(user, data)) == ["reward_function"]
+    serializer, ok = validate(user, data)
+    assert ok and serializer.spec.reward_function == ("dapo" if job_type == "dapo" else "math")  # as in the form
+    assert list(errors_of(user, {**data, "reward_function": None})) == ["reward_function"]
     assert list(errors_of(user, {**data, "reward_function": "custom"})) == ["reward_code"]
     assert list(errors_of(user, {**data, "reward_function": "custom", "reward_code": "def f(x): pass"})) == ["reward_code"]
     serializer, ok = validate(user, {**data, "reward_function": "custom", "reward_code": GOOD_REWARD})
@@ -377,7 +385,7 @@ def test_without_a_user_context_secret_refs_are_the_known_names():
 @pytest.mark.django_db
 def test_errors_are_field_level_and_collected(user):
     ds = make_dataset(user)
-    errors = errors_of(user, payload("sft", ds, finetuning_method="qlora", use_spot=True, max_run_hours=5,
+    errors = errors_of(user, payload("sft", ds, finetuning_method="qlora", quantization_bit=None, use_spot=True, max_run_hours=5,
                                      max_wait_hours=1, instance_type="ml.nope"))
     assert {"quantization_bit", "max_wait_hours", "instance_type"} <= set(errors)
     assert "non_field_errors" not in errors
@@ -400,7 +408,7 @@ def test_spec_properties():
 def test_form_defaults_validate_unchanged(user, job_type):
     """What the form pre-fills for a type is itself a valid spec (the user only adds model and data)."""
     ds = make_dataset(user, FORMAT_FOR[job_type])
-    data = {**defaults_for(job_type), **payload(job_type, ds)}
+    data = {**{k: v for k, v in defaults_for(job_type).items() if v is not None}, **payload(job_type, ds)}  # as the form posts
     serializer, ok = validate(user, data)
     assert ok, serializer.errors
     minimal, ok = validate(user, payload(job_type, ds))

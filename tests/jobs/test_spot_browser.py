@@ -12,6 +12,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from tests.browser import log_in
 from tests.conftest import make_user
 
+from .test_browser import open_advanced
 from .test_spot_prices import SpotBackend
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -35,6 +36,7 @@ def test_spot_market_follows_the_form(browser, live_server, monkeypatch):
         wait = WebDriverWait(browser, 20)
         wait.until(EC.text_to_be_present_in_element((By.ID, "spot-prices"), "tick “Use spot”"))
         Select(browser.find_element(By.ID, "id_instance_type")).select_by_value("ml.g5.12xlarge")
+        open_advanced(browser)  # "Use spot" is an advanced choice
         spot = browser.find_element(By.ID, "id_use_spot")
         browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", spot)
         spot.click()

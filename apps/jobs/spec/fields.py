@@ -135,12 +135,12 @@ def fields_for(job_type: str) -> list[str]:
 # Defaults ------------------------------------------------------------------------------------------
 
 _COMMON_DEFAULTS: dict[str, Any] = {
-    "template": None, "finetuning_method": "lora", "quantization_bit": None,
+    "template": None, "finetuning_method": "lora", "quantization_bit": 4,
     "lora_rank": 8, "lora_alpha": 16, "lora_dropout": 0.0, "lora_target": "all",
     "cutoff_len": 2048, "max_samples": None, "val_size": 0.0,
     "per_device_train_batch_size": 2, "gradient_accumulation_steps": 4, "learning_rate": 1e-4,
     "num_train_epochs": 3.0, "max_steps": None, "warmup_ratio": 0.1, "lr_scheduler_type": "cosine",
-    "optimizer": "adamw_torch", "weight_decay": 0.0, "max_grad_norm": 1.0, "precision": "bf16",
+    "optimizer": "adamw_torch", "weight_decay": 0.0, "max_grad_norm": 1.0, "precision": None,  # None: follows the GPU (gpu_precision)
     "deepspeed_stage": None, "offload": False, "booster": "none",
     "logging_steps": 10, "save_steps": 500, "eval_steps": None, "save_total_limit": 3,
     "instance_type": "ml.g5.2xlarge", "instance_count": 1, "use_spot": False, "max_wait_hours": None,
@@ -166,7 +166,7 @@ _PER_TYPE_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 _R1_DEFAULTS: dict[str, Any] = {
     "finetuning_method": "full", "lora_rank": 64, "lora_alpha": 64, "learning_rate": 1e-6, "num_train_epochs": 1.0,
-    "warmup_ratio": 0.0,
+    "warmup_ratio": 0.0, "precision": "bf16",
     "weight_decay": 1e-2, "offload": True, "save_steps": 20, "eval_steps": 20,
     "instance_type": "ml.g6e.12xlarge", "max_run_hours": 48.0, "volume_size_gb": 500,
     "rollout_n": 5, "rollout_batch_size": 512, "mini_rollout_batch_size": None, "global_batch_size": 128,
@@ -187,7 +187,12 @@ _R1_PER_TYPE: dict[str, dict[str, Any]] = {
     "cispo": {"loss_type": "cispo", "clip_ratio_low": 0.0, "clip_ratio_high": 4.0},
 }
 # Fields the API does not fill from defaults: the user must choose them.
-MUST_CHOOSE = {"ppo": ("reward_model",), **{t: ("reward_function",) for t in R1}}
+MUST_CHOOSE = {"ppo": ("reward_model",)}
+
+
+def gpu_precision(gpu_name: str | None) -> str:
+    """The default precision on a GPU: bf16, or fp16 where the GPU has no bf16 (T4, V100, K80)."""
+    return "fp16" if gpu_name in OLD_GPUS else "bf16"
 
 
 def defaults_for(job_type: str) -> dict[str, Any]:

@@ -49,10 +49,10 @@ class SpecRules:
                 return
             data["base_model_source"], data["base_model_uri"] = "s3", value
             return
-        if is_hf_repo_id(value):
+        entry = self.catalog_model(value)
+        if entry is None and is_hf_repo_id(value):
             data["base_model_source"], data["base_model_uri"] = "hf", value
             return
-        entry = self.catalog_model(value)
         if entry is None:
             err("base_model", "Choose a model from the catalog, or enter a Hugging Face repo id (owner/name) "
                               "or an s3:// prefix.")
@@ -63,10 +63,16 @@ class SpecRules:
         if "lora_target" not in supplied and getattr(entry, "lora_targets", None):
             data["lora_target"] = entry.lora_target
 
-    def catalog_model(self, key):
+    def catalog_model(self, value):
+        """The catalog entry `value` names: its key, the key as written with dots ("qwen2.5-0.5b-instruct"
+        for qwen2-5-0-5b-instruct), or its Hugging Face repo id (any case)."""
+        from django.db.models import Q
+
         from apps.catalog.models import BaseModel
 
-        return BaseModel.objects.visible_to_user(self.user).filter(key=key).first()
+        slug = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")
+        found = BaseModel.objects.visible_to_user(self.user).filter(Q(key=value) | Q(key=slug) | Q(repo_id__iexact=value))
+        return min(found, key=lambda m: m.key != value, default=None)
 
     def check_method(self, job_type, data, err):
         method = data["finetuning_method"]

@@ -10,6 +10,7 @@ from .fields import (
     ADAPTER_METHODS, BOOSTERS, DEEPSPEED_STAGES, DPO_LOSSES, EASYR1_LOSS_TYPES, FORMAT_PROMPTS, FREEZE_FIELDS,
     KL_PENALTIES, LORA_FIELDS, MAX_RUN_HOURS, METHODS, MUST_CHOOSE, NULL_IS_A_VALUE, OPTIMIZER_SWITCHES, PRECISIONS,
     R1, REWARD_FUNCTIONS, REWARD_MODEL_TYPES, ROPE_SCALINGS, SECTIONS_FIELDS, TRACKERS, applies, defaults_for,
+    gpu_precision,
 )
 from .model import TrainingSpec
 from .rules import SpecRules
@@ -134,7 +135,7 @@ class TrainingSpecSerializer(serializers.Serializer):
     optimizer = _choice(lf.OPTIMIZERS, help_text="The GRPO family uses AdamW (adamw_torch).")
     weight_decay = _float(0.0, 1.0)
     max_grad_norm = _float(0.0, 1000.0)
-    precision = _choice(PRECISIONS, help_text="bf16 needs an Ampere or newer GPU; the GRPO family trains in bf16.")
+    precision = _choice(PRECISIONS, help_text="Empty: bf16, or fp16 on GPUs without bf16 (T4, V100). The GRPO family trains in bf16.")
     deepspeed_stage = StrictChoiceField(
         choices=list(DEEPSPEED_STAGES), required=False, allow_null=True,
         help_text="DeepSpeed ZeRO stage (LLaMA-Factory types); required for more than one instance.",
@@ -245,6 +246,8 @@ class TrainingSpecSerializer(serializers.Serializer):
         rules.resolve_base_model(attrs["base_model"], data, supplied, err)
         rules.check_method(job_type, data, err)
         instance = rules.check_compute(job_type, data, err)
+        if data.get("precision") is None:
+            data["precision"] = gpu_precision(instance.gpu_name if instance else None)
         rules.check_training(job_type, data, instance, err)
         if job_type not in R1:
             rules.check_llamafactory_methods(job_type, data, err)
