@@ -16,7 +16,7 @@ from apps.core.validation import flatten
 
 from . import spec as specs
 from .serializers import NewJob, validate_job
-from .spec.fields import MUST_CHOOSE
+from .spec.fields import FREEZE_FIELDS, LORA_FIELDS, MUST_CHOOSE, OPTIMIZER_SWITCHES
 from .targets import default_target, training_targets
 
 # The basic view, in order; MUST_CHOOSE fields of the type (PPO's reward model) join it.
@@ -32,14 +32,16 @@ AUTOMATIC = {
 TEXTAREAS = {"reward_code", "format_prompt_template"}
 PRETTY = {"lr": "LR", "kl": "KL", "ppo": "PPO", "lora": "LoRA", "gb": "GB", "val": "Validation", "ftx": "SFT mix",
           "n": "n", "kto": "KTO", "pref": "Preference", "hf": "Hugging Face", "len": "length", "ref": "secret",
-          "num": "number of", "gpu": "GPU", "finetuning": "fine-tuning", "deepspeed": "DeepSpeed"}
+          "num": "number of", "gpu": "GPU", "finetuning": "fine-tuning", "deepspeed": "DeepSpeed", "dora": "DoRA",
+          "rslora": "rsLoRA", "pissa": "PiSSA", "loraplus": "LoRA+", "galore": "GaLore", "apollo": "APOLLO",
+          "badam": "BAdam", "neftune": "NEFTune", "rope": "RoPE"}
 HIDDEN_UNLESS = {
     # field: (controlling field, values that show it) — the page's script shows/hides; the serializer ignores
     "quantization_bit": ("finetuning_method", ["qlora"]),
-    "lora_rank": ("finetuning_method", ["lora", "qlora"]),
-    "lora_alpha": ("finetuning_method", ["lora", "qlora"]),
-    "lora_dropout": ("finetuning_method", ["lora", "qlora"]),
-    "lora_target": ("finetuning_method", ["lora", "qlora"]),
+    **{name: ("finetuning_method", ["lora", "qlora"]) for name in LORA_FIELDS if name != "pissa_iter"},
+    "pissa_iter": ("pissa_init", ["on"]),
+    **{name: ("finetuning_method", ["freeze"]) for name in FREEZE_FIELDS},
+    **{setting: (switch, ["on"]) for switch, settings in OPTIMIZER_SWITCHES.items() for setting in settings},
     "max_wait_hours": ("use_spot", ["on"]),
     "reward_code": ("reward_function", ["custom"]),
     "format_prompt_template": ("format_prompt", ["custom"]),
