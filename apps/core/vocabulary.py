@@ -17,3 +17,16 @@ JOB_TYPE_LABELS = (
     _("Supervised fine-tuning"), _("Continued pre-training"), _("PPO (reward-model RLHF)"), _("DPO (preference pairs)"),
     _("KTO (desirable / undesirable)"), _("Reward model"), _("GRPO"), _("DAPO"), _("GSPO"), _("CISPO"),
 )
+
+DATASET_LABELS = (
+    # formats (apps/catalog/formats.py)
+    _("Alpaca instructions"), _("ShareGPT conversations"), _("OpenAI messages"), _("Preference pairs (chosen / rejected)"),
+    _("KTO (desirability label)"), _("Prompt with reference answer"), _("Plain text"),
+    # sources and model modalities (apps/catalog/models.py)
+    _("Upload"), _("S3 prefix"), _("Hugging Face dataset"), _("LLaMA-Factory built-in"), _("Text"), _("Vision + text"),
+)
+
+# Labels of the job form's fields (apps/jobs/forms.py) that head the job page's Configuration card.
+JOB_SPEC_LABELS = (
+    _("Job type"), _("Base model"), _("Base model source"), _("Base model URI"), _("Fine-tuning method"),
+)
