@@ -26,6 +26,13 @@ DATASET_LABELS = (
     _("Upload"), _("S3 prefix"), _("Hugging Face dataset"), _("LLaMA-Factory built-in"), _("Text"), _("Vision + text"),
 )
 
+ENDPOINT_LABELS = (
+    # sources and targets (apps/endpoints/models.py)
+    _("fine-tuning job"), _("catalog model"), _("Hugging Face repo"), _("S3 prefix"), _("Local"),
+    # the endpoint page's examples (apps/endpoints/snippets.py)
+    _("OpenAI client"), _("boto3 (SageMaker runtime)"),
+)
+
 # Labels of the job form's fields (apps/jobs/forms.py) that head the job page's Configuration card.
 JOB_SPEC_LABELS = (
     _("Job type"), _("Base model"), _("Base model source"), _("Base model URI"), _("Fine-tuning method"),

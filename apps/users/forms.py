@@ -1,6 +1,7 @@
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
 
 from .models import ApiToken, UserSecret
 
@@ -25,8 +26,8 @@ class ApiTokenForm(forms.ModelForm):
         required=False,
         min_value=1,
         max_value=3650,
-        label="Expires after (days)",
-        help_text="Leave empty for a token that does not expire.",
+        label=_("Expires after (days)"),
+        help_text=_("Leave empty for a token that does not expire."),
     )
 
     class Meta:
@@ -39,7 +40,7 @@ class UserSecretForm(forms.ModelForm):
     value = forms.CharField(
         widget=forms.PasswordInput(render_value=False),
         max_length=4096,
-        help_text="Stored encrypted; it is never shown again.",
+        help_text=_("Stored encrypted; it is never shown again."),
     )
 
     class Meta:
