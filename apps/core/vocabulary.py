@@ -11,6 +11,8 @@ STATUS_LABELS = (
     _("Creating"), _("In service"), _("Updating"), _("Deleting"), _("Deleted"),
     # datasets
     _("Validating"), _("Ready"), _("Invalid"),
+    # clusters
+    _("Registered"), _("Active"), _("Unreachable"),
 )
 
 JOB_TYPE_LABELS = (
