@@ -13,6 +13,8 @@ STATUS_LABELS = (
     _("Validating"), _("Ready"), _("Invalid"),
     # clusters
     _("Registered"), _("Active"), _("Unreachable"),
+    # API tokens
+    _("Revoked"), _("Expired"),
 )
 
 JOB_TYPE_LABELS = (
@@ -34,6 +36,8 @@ ENDPOINT_LABELS = (
     # the endpoint page's examples (apps/endpoints/snippets.py)
     _("OpenAI client"), _("boto3 (SageMaker runtime)"),
 )
+
+SECRET_KINDS = (_("Weights & Biases API key"), _("SwanLab API key"), _("Hugging Face token"))  # apps/users/models.py
 
 # Labels of the job form's fields (apps/jobs/forms.py) that head the job page's Configuration card.
 JOB_SPEC_LABELS = (
