@@ -37,6 +37,8 @@ ENDPOINT_LABELS = (
     _("OpenAI client"), _("boto3 (SageMaker runtime)"),
 )
 
+CLUSTER_ACCESS = (_("EKS cluster name (AWS credentials)"), _("Uploaded kubeconfig"))  # apps/clusters/models.py
+
 SECRET_KINDS = (_("Weights & Biases API key"), _("SwanLab API key"), _("Hugging Face token"))  # apps/users/models.py
 
 # Labels of the job form's fields (apps/jobs/forms.py) that head the job page's Configuration card.
