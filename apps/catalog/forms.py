@@ -4,6 +4,7 @@ import re
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from apps.core.storage_refs import check_reference
 
@@ -27,16 +28,16 @@ class _DatasetOptionsForm(forms.Form):
 
     description = forms.CharField(max_length=300, required=False)
     base_model = forms.ModelChoiceField(
-        queryset=BaseModel.objects.none(), required=False, to_field_name="key", empty_label="None (estimate tokens)",
-        help_text="Its tokenizer counts tokens when available offline; otherwise counts are estimated.",
+        queryset=BaseModel.objects.none(), required=False, to_field_name="key", empty_label=_("None (estimate tokens)"),
+        help_text=_("Its tokenizer counts tokens when available offline; otherwise counts are estimated."),
     )
     cutoff_len = forms.IntegerField(
-        initial=2048, min_value=16, max_value=1_048_576, required=False, label="Cutoff length (tokens)",
-        help_text="Rows longer than this are counted in the statistics (LLaMA-Factory's cutoff_len).",
+        initial=2048, min_value=16, max_value=1_048_576, required=False, label=_("Cutoff length (tokens)"),
+        help_text=_("Rows longer than this are counted in the statistics (LLaMA-Factory's cutoff_len)."),
     )
     val_fraction = forms.FloatField(
-        initial=0.0, min_value=0.0, max_value=0.5, required=False, label="Validation split",
-        help_text="Share of rows held out for evaluation, 0 to 0.5 (0 = none).",
+        initial=0.0, min_value=0.0, max_value=0.5, required=False, label=_("Validation split"),
+        help_text=_("Share of rows held out for evaluation, 0 to 0.5 (0 = none)."),
     )
 
     def __init__(self, *args, user=None, **kwargs):
@@ -73,12 +74,12 @@ class DatasetRegisterForm(_DatasetOptionsForm):
     name = forms.CharField(max_length=150)
     source = forms.ChoiceField(choices=SOURCES)
     source_uri = forms.CharField(
-        max_length=500, label="Location",
-        help_text="s3://bucket/prefix/ for S3, an id such as tatsu-lab/alpaca for Hugging Face, or a built-in name.",
+        max_length=500, label=_("Location"),
+        help_text=_("s3://bucket/prefix/ for S3, an id such as tatsu-lab/alpaca for Hugging Face, or a built-in name."),
     )
     format = forms.ChoiceField(
         choices=[("", "Detect (S3 only)"), *DatasetFormat.choices], required=False,
-        help_text="Required for Hugging Face datasets, which ModelHub does not read.",
+        help_text=_("Required for Hugging Face datasets, which ModelHub does not read."),
     )
 
     def __init__(self, *args, **kwargs):
@@ -106,8 +107,8 @@ class BaseModelForm(forms.ModelForm):
     """A custom base model: a Hugging Face repo id or an S3 prefix, with its chat template."""
 
     lora_targets = forms.CharField(
-        initial="all", required=False, label="LoRA target modules",
-        help_text="“all”, or module names separated by commas (q_proj, v_proj, …).",
+        initial="all", required=False, label=_("LoRA target modules"),
+        help_text=_("“all”, or module names separated by commas (q_proj, v_proj, …)."),
     )
 
     class Meta:

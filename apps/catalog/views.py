@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
@@ -111,7 +112,7 @@ def model_add(request):
     form = BaseModelForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         model = create_custom_model(form, request.user)
-        messages.success(request, f"Added “{model.display_name}” to your catalog.")
+        messages.success(request, _("Added “%(name)s” to your catalog.") % {"name": model.display_name})
         return redirect(model.get_absolute_url())
     return render(request, "catalog/model_form.html", {"form": form, "templates": KNOWN_TEMPLATES},
                   status=400 if form.errors else 200)
@@ -124,7 +125,7 @@ def model_delete(request, key: str):
     if not (model.is_custom and can_change(request.user, model)):
         raise Http404("Curated models are edited in the admin.")
     model.delete()
-    messages.success(request, f"Removed “{model.display_name}”.")
+    messages.success(request, _("Removed “%(name)s”.") % {"name": model.display_name})
     return redirect("catalog:models")
 
 
@@ -215,7 +216,7 @@ def dataset_register(request):
         except services.DatasetInputError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
-            messages.success(request, f"Registered “{dataset.name}”.")
+            messages.success(request, _("Registered “%(name)s”.") % {"name": dataset.name})
             return redirect(dataset.get_absolute_url())
     return render(request, "catalog/dataset_register.html",
                   {"form": form, "builtins": builtin_datasets()}, status=400 if form.errors else 200)
@@ -288,9 +289,9 @@ def dataset_delete(request, pk: int):
         try:
             dataset.delete()
         except BackendError as exc:
-            messages.error(request, f"Could not remove the stored files, so the dataset was kept: {exc}")
+            messages.error(request, _("Could not remove the stored files, so the dataset was kept: %(error)s") % {"error": exc})
             return redirect(dataset.get_absolute_url())
-        messages.success(request, f"Deleted “{name}” and the files ModelHub stored for it.")
+        messages.success(request, _("Deleted “%(name)s” and the files ModelHub stored for it.") % {"name": name})
         return redirect("catalog:datasets")
     return render(request, "catalog/dataset_confirm_delete.html", {"dataset": dataset})
 
@@ -304,5 +305,6 @@ def dataset_share(request, pk: int):
     dataset.shared = request.POST.get("shared") == "1"
     dataset.save(update_fields=["shared"])
     dataset.record_event("Shared with all users." if dataset.shared else "No longer shared.")
-    messages.success(request, f"“{dataset.name}” is {'now shared with all users' if dataset.shared else 'private again'}.")
+    messages.success(request, (_("“%(name)s” is now shared with all users.") if dataset.shared
+                                else _("“%(name)s” is private again.")) % {"name": dataset.name})
     return redirect(reverse("catalog:dataset-detail", args=[dataset.pk]))

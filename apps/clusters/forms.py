@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from . import validation
 from .models import Cluster
@@ -6,8 +7,8 @@ from .models import Cluster
 
 class ClusterForm(forms.ModelForm):
     kubeconfig_file = forms.FileField(
-        label="Kubeconfig", required=False,
-        help_text="Only with “Uploaded kubeconfig”. Stored encrypted and never shown again.",
+        label=_("Kubeconfig"), required=False,
+        help_text=_("Only with “Uploaded kubeconfig”. Stored encrypted and never shown again."),
     )
 
     class Meta:

@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 
 from apps.users.ownership import is_admin
 
@@ -42,7 +43,7 @@ def cluster_register(request):
             cluster.owner = request.user
             cluster.save()
             services.registered(cluster)
-        messages.success(request, f"Cluster “{cluster.name}” registered; ModelHub is checking it now.")
+        messages.success(request, _("Cluster “%(name)s” registered; ModelHub is checking it now.") % {"name": cluster.name})
         return redirect("clusters:detail", cluster.pk)
     return render(request, "clusters/register.html", {"form": form, "links": CREATE_CLUSTER_LINKS},
                   status=400 if form.errors else 200)
@@ -73,6 +74,6 @@ def cluster_delete(request, pk: int):
             except services.ClusterInUse as exc:
                 error = str(exc)
             else:
-                messages.success(request, f"Cluster “{cluster.name}” removed from ModelHub (the cluster itself is untouched).")
+                messages.success(request, _("Cluster “%(name)s” removed from ModelHub (the cluster itself is untouched).") % {"name": cluster.name})
                 return redirect("clusters:list")
     return render(request, "clusters/delete.html", {"cluster": cluster, "error": error}, status=400 if error else 200)

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import gettext_noop
 
 from apps.backends import registry
 
@@ -18,8 +19,8 @@ CACHE_KEY = "core:target-readiness"
 CACHE_SECONDS = 60
 ROLES = (("training", "TRAINING_BACKENDS", registry.training_backend),
          ("serving", "SERVING_BACKENDS", registry.serving_backend))
-WHERE_TO_SET = ("Settings are read from the environment and from the .env file in the project folder "
-                "(see .env.example); restart the web server and the workers after changing them.")
+WHERE_TO_SET = gettext_noop("Settings are read from the environment and from the .env file in the project folder "
+                "(see .env.example); restart the web server and the workers after changing them.")  # translated where shown
 
 
 @dataclass(frozen=True)

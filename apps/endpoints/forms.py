@@ -8,6 +8,7 @@ fields for inline display.
 from django import forms
 from django.conf import settings
 from django.forms.utils import ErrorDict, ErrorList
+from django.utils.translation import gettext_lazy as _
 
 from apps.catalog import instances
 from apps.catalog.models import BaseModel
@@ -68,69 +69,69 @@ def _int(label, help_text="", **attrs):
 
 
 class DeployForm(forms.Form):
-    source = forms.ChoiceField(label="Model source", choices=Source.choices)
-    job = forms.ChoiceField(label="Fine-tuning job", required=False, help_text="Only succeeded jobs can be deployed.")
-    base_model = forms.ChoiceField(label="Catalog model", required=False)
-    model_uri = forms.CharField(label="Hugging Face repo id or S3 prefix", required=False,
-                                help_text="owner/name, or s3://bucket/prefix/ holding the model files.")
-    parameters_b = forms.FloatField(label="Parameters (billions)", required=False,
-                                    help_text="For the memory check of a model the catalog does not know.",
+    source = forms.ChoiceField(label=_("Model source"), choices=Source.choices)
+    job = forms.ChoiceField(label=_("Fine-tuning job"), required=False, help_text=_("Only succeeded jobs can be deployed."))
+    base_model = forms.ChoiceField(label=_("Catalog model"), required=False)
+    model_uri = forms.CharField(label=_("Hugging Face repo id or S3 prefix"), required=False,
+                                help_text=_("owner/name, or s3://bucket/prefix/ holding the model files."))
+    parameters_b = forms.FloatField(label=_("Parameters (billions)"), required=False,
+                                    help_text=_("For the memory check of a model the catalog does not know."),
                                     widget=forms.NumberInput(attrs={**NUMBER, "step": "0.1"}))
 
-    hf_token_ref = forms.ChoiceField(label="Hugging Face token", required=False,
-                                     help_text="Your stored token, for gated models such as Llama and Gemma.")
+    hf_token_ref = forms.ChoiceField(label=_("Hugging Face token"), required=False,
+                                     help_text=_("Your stored token, for gated models such as Llama and Gemma."))
 
-    name = forms.CharField(label="Endpoint name", required=False, max_length=63,
-                           help_text="Letters, digits and '-'. Clients send it as <code>model</code>. Empty: derived from the model.")
-    target = forms.ChoiceField(label="Target", choices=Target.choices, initial=Target.SAGEMAKER)
-    instance_type = forms.ChoiceField(label="Instance type")
-    instance_count = _int("Instances", min=1, max=100)
+    name = forms.CharField(label=_("Endpoint name"), required=False, max_length=63,
+                           help_text=_("Letters, digits and '-'. Clients send it as <code>model</code>. Empty: derived from the model."))
+    target = forms.ChoiceField(label=_("Target"), choices=Target.choices, initial=Target.SAGEMAKER)
+    instance_type = forms.ChoiceField(label=_("Instance type"))
+    instance_count = _int(_("Instances"), min=1, max=100)
 
-    engine = forms.ChoiceField(label="Engine", choices=[("auto", "auto (chosen by model and instance)"), ("vllm", "vLLM"),
+    engine = forms.ChoiceField(label=_("Engine"), choices=[("auto", "auto (chosen by model and instance)"), ("vllm", "vLLM"),
                                                         ("sglang", "SGLang"), ("lmi", "LMI (vLLM via DJL)")])
-    engine_version = forms.CharField(label="Engine version", required=False, help_text="Empty: the installation's default.")
-    max_model_len = _int("Max model length (tokens)", "Empty: the model's context, at most 12,288.", min=64)
-    tensor_parallel_size = _int("Tensor parallel size", "Empty: every GPU of the instance.", min=1)
-    max_num_seqs = _int("Max concurrent sequences", min=1)
-    gpu_memory_utilization = forms.FloatField(label="GPU memory fraction", required=False,
-                                              help_text="vLLM gpu-memory-utilization, SGLang mem-fraction-static.",
+    engine_version = forms.CharField(label=_("Engine version"), required=False, help_text=_("Empty: the installation's default."))
+    max_model_len = _int(_("Max model length (tokens)"), "Empty: the model's context, at most 12,288.", min=64)
+    tensor_parallel_size = _int(_("Tensor parallel size"), "Empty: every GPU of the instance.", min=1)
+    max_num_seqs = _int(_("Max concurrent sequences"), min=1)
+    gpu_memory_utilization = forms.FloatField(label=_("GPU memory fraction"), required=False,
+                                              help_text=_("vLLM gpu-memory-utilization, SGLang mem-fraction-static."),
                                               widget=forms.NumberInput(attrs={**NUMBER, "step": "0.01", "min": "0.1", "max": "0.98"}))
-    dtype = forms.ChoiceField(label="Data type", choices=_choices(deploy_spec.DTYPES))
-    quantization = forms.ChoiceField(label="Quantization", required=False,
+    dtype = forms.ChoiceField(label=_("Data type"), choices=_choices(deploy_spec.DTYPES))
+    quantization = forms.ChoiceField(label=_("Quantization"), required=False,
                                      choices=_choices(deploy_spec.QUANTIZATIONS, "none (weights as stored)"))
-    prefix_caching = forms.ChoiceField(label="Prefix caching", required=False,
+    prefix_caching = forms.ChoiceField(label=_("Prefix caching"), required=False,
                                        choices=[("", "engine default"), ("on", "on"), ("off", "off")])
-    enforce_eager = forms.BooleanField(label="Enforce eager (no CUDA graphs)", required=False)
-    trust_remote_code = forms.BooleanField(label="Trust remote code", required=False,
-                                           help_text="Runs the model repository's own Python code.")
+    enforce_eager = forms.BooleanField(label=_("Enforce eager (no CUDA graphs)"), required=False)
+    trust_remote_code = forms.BooleanField(label=_("Trust remote code"), required=False,
+                                           help_text=_("Runs the model repository's own Python code."))
 
-    chat_template = forms.CharField(label="Chat template", required=False,
-                                    help_text="A file path such as /opt/ml/model/template.jinja, or a template name (SGLang).")
-    tool_call_parser = forms.CharField(label="Tool-call parser", required=False,
-                                       help_text="The engine's name: vLLM hermes, llama3_json, …; SGLang qwen25, llama3, ….")
-    reasoning_parser = forms.CharField(label="Reasoning parser", required=False,
+    chat_template = forms.CharField(label=_("Chat template"), required=False,
+                                    help_text=_("A file path such as /opt/ml/model/template.jinja, or a template name (SGLang)."))
+    tool_call_parser = forms.CharField(label=_("Tool-call parser"), required=False,
+                                       help_text=_("The engine's name: vLLM hermes, llama3_json, …; SGLang qwen25, llama3, …."))
+    reasoning_parser = forms.CharField(label=_("Reasoning parser"), required=False,
                                        help_text="Separates thinking from the answer: vLLM qwen3, deepseek_r1, …; "
                                                  "SGLang qwen3, deepseek-r1, ….")
 
-    limit_mm_image = _int("Images per prompt", min=0, max=64)
-    limit_mm_video = _int("Videos per prompt", min=0, max=64)
-    limit_mm_audio = _int("Audio clips per prompt", min=0, max=64)
+    limit_mm_image = _int(_("Images per prompt"), min=0, max=64)
+    limit_mm_video = _int(_("Videos per prompt"), min=0, max=64)
+    limit_mm_audio = _int(_("Audio clips per prompt"), min=0, max=64)
 
-    lora_adapter_name = forms.CharField(label="Adapter name", required=False, help_text="Clients select it as <code>model</code>.")
-    lora_adapter_source = forms.CharField(label="Adapter S3 prefix", required=False)
-    max_lora_rank = forms.ChoiceField(label="Max LoRA rank", required=False,
+    lora_adapter_name = forms.CharField(label=_("Adapter name"), required=False, help_text=_("Clients select it as <code>model</code>."))
+    lora_adapter_source = forms.CharField(label=_("Adapter S3 prefix"), required=False)
+    max_lora_rank = forms.ChoiceField(label=_("Max LoRA rank"), required=False,
                                       choices=[("", "engine default")] + [(str(r), str(r)) for r in deploy_spec.MAX_LORA_RANKS])
 
-    container_startup_health_check_timeout = _int("Start-up health check timeout (s)", "Empty: 900 (vLLM, SGLang), 1800 (LMI).",
+    container_startup_health_check_timeout = _int(_("Start-up health check timeout (s)"), "Empty: 900 (vLLM, SGLang), 1800 (LMI).",
                                                   min=60, max=3600)
-    model_data_download_timeout = _int("Model download timeout (s)", min=60, max=3600)
-    inference_ami_version = forms.ChoiceField(label="Inference AMI", required=False,
+    model_data_download_timeout = _int(_("Model download timeout (s)"), min=60, max=3600)
+    inference_ami_version = forms.ChoiceField(label=_("Inference AMI"), required=False,
                                               choices=_choices(deploy_spec.INFERENCE_AMIS, "installation default"))
 
-    autoscaling_enabled = forms.BooleanField(label="Enable autoscaling", required=False)
-    min_instances = _int("Minimum instances", min=1, max=100)
-    max_instances = _int("Maximum instances", min=1, max=100)
-    target_invocations_per_instance = _int("Target invocations per instance per minute", min=1)
+    autoscaling_enabled = forms.BooleanField(label=_("Enable autoscaling"), required=False)
+    min_instances = _int(_("Minimum instances"), min=1, max=100)
+    max_instances = _int(_("Maximum instances"), min=1, max=100)
+    target_invocations_per_instance = _int(_("Target invocations per instance per minute"), min=1)
 
     def __init__(self, user, *args, errors: dict | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -260,11 +261,11 @@ def initial_values(user, params) -> dict:
 
 
 class ScaleForm(forms.Form):
-    instance_count = _int("Instances", min=1, max=100)
-    autoscaling_enabled = forms.BooleanField(label="Autoscaling", required=False)
-    min_instances = _int("Minimum instances", min=1, max=100)
-    max_instances = _int("Maximum instances", min=1, max=100)
-    target_invocations_per_instance = _int("Target invocations per instance per minute", min=1)
+    instance_count = _int(_("Instances"), min=1, max=100)
+    autoscaling_enabled = forms.BooleanField(label=_("Autoscaling"), required=False)
+    min_instances = _int(_("Minimum instances"), min=1, max=100)
+    max_instances = _int(_("Maximum instances"), min=1, max=100)
+    target_invocations_per_instance = _int(_("Target invocations per instance per minute"), min=1)
 
     def __init__(self, *args, endpoint, **kwargs):
         autoscaling = endpoint.autoscaling or {}

@@ -8,6 +8,7 @@ from django.db import IntegrityError
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.backends import registry
@@ -80,7 +81,7 @@ def endpoint_new(request):
                     add_never_cache_headers(response)
                     return response
                 # Neutral: the deployment may already have failed by the time the page shows; its status says which.
-                messages.info(request, f"Created endpoint “{endpoint.name}”. Its status below updates by itself.")
+                messages.info(request, _("Created endpoint “%(name)s”. Its status below updates by itself.") % {"name": endpoint.name})
                 return redirect("endpoints:detail", endpoint.pk)
         form = forms.DeployForm(request.user, data=request.POST, errors=errors)
         status = 400
@@ -155,13 +156,13 @@ def endpoint_logs(request, pk: int):
     lines, source, error = [], "", ""
     backend = _backend(endpoint)
     if not endpoint.remote_name or not supports(backend, Capability.LOGS):
-        error = "No logs for this endpoint."
+        error = _("No logs for this endpoint.")
     else:
         try:
             page = backend.logs(ref(endpoint), limit=200)
             lines, source = page.lines, page.source
         except BackendError as exc:
-            error = f"Could not read the logs: {exc}"
+            error = _("Could not read the logs: %(error)s") % {"error": exc}
     return render(request, "endpoints/_logs.html",
                   {"endpoint": endpoint, "lines": lines, "source": source, "error": error})
 
@@ -193,13 +194,13 @@ def endpoint_delete(request, pk: int):
     error = ""
     if request.method == "POST":
         if request.POST.get("confirm_name", "").strip() != endpoint.name:
-            error = "Type the endpoint's name exactly to confirm."
+            error = _("Type the endpoint's name exactly to confirm.")
         else:
             try:
                 services.request_delete(endpoint)
             except services.EndpointStateError as exc:
                 messages.error(request, str(exc))
             else:
-                messages.success(request, f"Deleting “{endpoint.name}”. Billing stops once the target has removed it.")
+                messages.success(request, _("Deleting “%(name)s”. Billing stops once the target has removed it.") % {"name": endpoint.name})
             return redirect("endpoints:detail", endpoint.pk)
     return render(request, "endpoints/delete.html", {"endpoint": endpoint, "error": error}, status=400 if error else 200)

@@ -6,6 +6,8 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.backends.errors import BackendError
@@ -24,7 +26,8 @@ from .preview import preview
 from .serializers import spec_as_input
 
 PAGE_SIZE = 25
-SORTABLE = {"name": "Name", "job_type": "Type", "status": "Status", "created_at": "Created"}
+SORTABLE = {"name": gettext_lazy("Name"), "job_type": gettext_lazy("Type"), "status": gettext_lazy("Status"),
+            "created_at": gettext_lazy("Created")}
 
 
 def _jobs(user):
@@ -101,7 +104,7 @@ def job_new(request):
         if new is not None:
             job = services.create_job(request.user, new.name, new.spec.to_dict(), target=new.target)
             # Neutral: the submission may already have failed by the time the page shows; its status says which.
-            messages.info(request, f"Created job “{job.name}”. Its status below is kept up to date.")
+            messages.info(request, _("Created job “%(name)s”. Its status below is kept up to date.") % {"name": job.name})
             return redirect("jobs:detail", pk=job.pk)
     else:
         initial = {}
@@ -222,10 +225,10 @@ def job_logs(request, pk):
             else:
                 lines, token = page.lines, page.next_token
         except ValueError:
-            error = "The log position was not valid; starting again from the beginning."
+            error = _("The log position was not valid; starting again from the beginning.")
             token = None
         except BackendError as exc:
-            error = f"Logs are unavailable right now: {exc}"
+            error = _("Logs are unavailable right now: %(error)s") % {"error": exc}
     return render(request, "jobs/_logs.html", {
         "job": job, "lines": lines, "next_token": token or "", "error": error, "unsupported": unsupported,
         "poll": not unsupported and (job.status in JOB_MACHINE.active or bool(lines)),
@@ -237,9 +240,9 @@ def job_logs(request, pk):
 def job_stop(request, pk):
     job = _own_job_or_404(request, pk)
     if services.stop_job(job, f"Stopped by {request.user.get_username()}"):
-        messages.success(request, f"Stopping “{job.name}”.")
+        messages.success(request, _("Stopping “%(name)s”.") % {"name": job.name})
     else:
-        messages.info(request, f"“{job.name}” is already {job.status}.")
+        messages.info(request, _("“%(name)s” is already %(status)s.") % {"name": job.name, "status": _(job.status_display)})
     return redirect("jobs:detail", pk=job.pk)
 
 
@@ -248,5 +251,6 @@ def job_stop(request, pk):
 def job_delete(request, pk):
     job = _own_job_or_404(request, pk)
     services.delete_job(job, by=request.user)
-    messages.success(request, f"Deleted “{job.name}”." + (" It is being stopped first." if job.status == Status.STOPPING else ""))
+    messages.success(request, _("Deleted “%(name)s”. It is being stopped first.") % {"name": job.name} if job.status == Status.STOPPING
+                     else _("Deleted “%(name)s”.") % {"name": job.name})
     return redirect("jobs:list")

@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from . import accounts
@@ -33,7 +34,8 @@ class GroupsField(forms.ModelMultipleChoiceField):
 
     def __init__(self, **kwargs):
         super().__init__(queryset=accounts.all_groups(), required=False, to_field_name="name",
-                         help_text="The admin group makes an admin, here and in Django admin.", **kwargs)
+                         label=_("Groups"), help_text=_("The admin group makes an admin, here and in Django admin."),
+                         **kwargs)
 
     def label_from_instance(self, group):
         return group.name
@@ -41,9 +43,9 @@ class GroupsField(forms.ModelMultipleChoiceField):
 
 class AddAccountForm(forms.Form):
     username = forms.RegexField(regex=r"^[\w.@+-]+\Z", max_length=150,
-                                help_text="Letters, digits and @ . + - _ only.")
-    email = forms.EmailField(required=False)
-    password = forms.CharField(widget=forms.PasswordInput, help_text="Pass it on to the person; they can change it.")
+                                label=_("Username"), help_text=_("Letters, digits and @ . + - _ only."))
+    email = forms.EmailField(label=_("E-mail"), required=False)
+    password = forms.CharField(widget=forms.PasswordInput, label=_("Password"), help_text=_("Pass it on to the person; they can change it."))
     groups = GroupsField()
 
     def __init__(self, *args, **kwargs):
@@ -53,7 +55,7 @@ class AddAccountForm(forms.Form):
     def clean_username(self):
         username = self.cleaned_data["username"]
         if User.objects.filter(username__iexact=username).exists():
-            raise forms.ValidationError("An account with this username already exists.")
+            raise forms.ValidationError(_("An account with this username already exists."))
         return username
 
     def clean(self):
@@ -76,7 +78,7 @@ def account_list(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         user = accounts.create_account(data["username"], data["email"], data["password"], data["groups"])
-        messages.success(request, f"Added “{user.username}”.")
+        messages.success(request, _("Added “%(name)s”.") % {"name": user.username})
         return redirect("users-admin:detail", user.pk)
     users = User.objects.prefetch_related("groups").order_by("username")
     return render(request, "users/admin_list.html", {"accounts": users, "form": form},
@@ -104,10 +106,10 @@ def account_groups(request, pk: int):
     if not form.is_valid():
         return _detail(request, account, groups_form=form, status=400)
     if account == request.user and not any(g.name == "admin" for g in form.cleaned_data["groups"]):
-        messages.error(request, "You cannot remove yourself from the admin group; ask another admin.")
+        messages.error(request, _("You cannot remove yourself from the admin group; ask another admin."))
         return redirect("users-admin:detail", account.pk)
     accounts.set_groups(account, form.cleaned_data["groups"])
-    messages.success(request, f"Groups of “{account.username}” saved.")
+    messages.success(request, _("Groups of “%(name)s” saved.") % {"name": account.username})
     return redirect("users-admin:detail", account.pk)
 
 
@@ -117,10 +119,11 @@ def account_active(request, pk: int):
     account = get_object_or_404(User, pk=pk)
     active = request.POST.get("active") == "1"
     if account == request.user and not active:
-        messages.error(request, "You cannot disable your own account.")
+        messages.error(request, _("You cannot disable your own account."))
     else:
         accounts.set_active(account, active)
-        messages.success(request, f"“{account.username}” is {'enabled' if active else 'disabled: it can no longer log in or use its tokens'}.")
+        messages.success(request, (_("“%(name)s” is enabled.") if active else
+                              _("“%(name)s” is disabled: it can no longer log in or use its tokens.")) % {"name": account.username})
     return redirect("users-admin:detail", account.pk)
 
 
@@ -136,5 +139,5 @@ def account_reset_password(request, pk: int):
 def account_revoke_token(request, pk: int, token_pk: int):
     token = get_object_or_404(ApiToken, pk=token_pk, owner_id=pk)
     token.revoke()
-    messages.success(request, f"Token “{token.name}” revoked.")
+    messages.success(request, _("Token “%(name)s” revoked.") % {"name": token.name})
     return redirect("users-admin:detail", pk)

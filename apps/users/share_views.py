@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import Group
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from apps.core import limits
@@ -29,7 +30,7 @@ def add_share(request):
     except ShareError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"Shared with {created.audience}: they can see and use it; only you and admins change it.")
+        messages.success(request, _("Shared with %(audience)s: they can see and use it; only you and admins change it.") % {"audience": created.audience})
     return redirect(detail_url(obj))
 
 
@@ -40,5 +41,5 @@ def remove_share(request, pk: int):
     obj = found.content_type.get_object_for_this_type(pk=found.object_id)
     audience = found.audience
     found.delete()
-    messages.success(request, f"No longer shared with {audience}.")
+    messages.success(request, _("No longer shared with %(audience)s.") % {"audience": audience})
     return redirect(detail_url(obj))

@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -41,7 +42,7 @@ def add_secret(request):
     if not form.is_valid():
         return _profile(request, secret_form=form, status=400)
     secret = form.save()
-    messages.success(request, f"Secret “{secret.name}” saved. Jobs can now refer to it by name.")
+    messages.success(request, _("Secret “%(name)s” saved. Jobs can now refer to it by name.") % {"name": secret.name})
     return redirect("profile")
 
 
@@ -51,7 +52,7 @@ def delete_secret(request, pk: int):
     """The owner's alone, as in the API: admins act on other users' secrets nowhere."""
     secret = get_object_or_404(UserSecret.objects.filter(owner=request.user), pk=pk)
     secret.delete()
-    messages.success(request, f"Secret “{secret.name}” deleted.")
+    messages.success(request, _("Secret “%(name)s” deleted.") % {"name": secret.name})
     return redirect("profile")
 
 
@@ -60,5 +61,5 @@ def delete_secret(request, pk: int):
 def revoke_token(request, pk: int):
     token = get_visible_or_404(ApiToken.objects.all(), request.user, pk=pk)
     token.revoke()
-    messages.success(request, f"Token “{token.name}” revoked. Clients using it now get 401.")
+    messages.success(request, _("Token “%(name)s” revoked. Clients using it now get 401.") % {"name": token.name})
     return redirect("profile")
