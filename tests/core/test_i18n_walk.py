@@ -56,7 +56,7 @@ PENDING = {
 SIGNED_OUT = {"login"}
 
 # Routes that answer files or redirects, not pages.
-NOT_PAGES = {"jobs:log_download", "jobs:output_download", "set-language", "logout", "healthz", "api-docs"}
+NOT_PAGES = {"jobs:log_download", "jobs:output_download", "catalog:dataset-thumbnail", "set-language", "logout", "healthz", "api-docs"}
 
 
 def routes(patterns=None, prefix="", namespace=""):
