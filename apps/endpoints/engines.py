@@ -8,7 +8,7 @@ Every rendering of a deployment comes from `OPTIONS`:
   byoc images and the local backend (`engine_command(engine)` is the launcher in front of them).
 - `argv_from_dlc_env(engine, env)`: the reverse, used by the byoc serve entry point.
 
-Encoding rules that every DLC entrypoint generation accepts (reference: sagemaker-dlc.md §2–§4):
+Encoding rules that every DLC entrypoint generation accepts (docs/serving-configs.md):
 a switch that is on is the empty string (a bare flag), a switch that is off is omitted (never
 `true`/`false`/`1`); the port is never set (SageMaker needs 8080, the default); JSON objects are one
 compact token; no value has a newline or exceeds 1,024 bytes. A list-valued flag with several items
@@ -45,7 +45,7 @@ LAUNCHERS = {
     "sglang": ("python3", "-m", "sglang.launch_server"),
 }
 # Port each engine listens on behind HyperPod / local (the SageMaker images use 8080). On HyperPod the
-# worker's modelInvocationPort, metrics port and probe ports must equal it (hyperpod-operator.md §4.13).
+# worker's modelInvocationPort, metrics port and probe ports must equal it (docs/hyperpod.md).
 DEFAULT_ENGINE_PORTS = {"vllm": 8000, "sglang": 8080}
 HEALTH_PATH = "/health"
 METRICS_PATH = "/metrics"
@@ -318,7 +318,7 @@ def engine_argv(spec, model, port: int, *, host: str = "0.0.0.0", model_path: st
     """The engine's flags (after `engine_command`), listening on host:port. No shell involved anywhere.
 
     `kv_cache_offload`: the HyperPod operator manages the KV cache (`kvCacheSpec`); prefix-caching
-    flags then break the pod (hyperpod-operator.md §4.4), so they are left out.
+    flags then break the pod (docs/hyperpod.md), so they are left out.
     """
     options = canonical_options(spec, model, model_path=model_path, adapter_root=adapter_root)
     if kv_cache_offload:
