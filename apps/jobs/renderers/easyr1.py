@@ -2,7 +2,7 @@
 
 Rendered as one YAML file passed as `config=<file>`: `verl.trainer.main` merges it over the PPOConfig
 defaults, so it holds exactly our overrides. The per-algorithm settings follow the upstream
-examples (llamafactory-easyr1.md §6.1); the spec's per-type defaults carry them, so a user can
+examples (docs/training-configs.md); the spec's per-type defaults carry them, so a user can
 still tune every value. The entry point adds `trainer.load_checkpoint_path=...` when it resumes.
 """
 
