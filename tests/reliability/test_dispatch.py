@@ -49,7 +49,8 @@ def test_endpoint_created_while_the_broker_is_down_is_201_and_deployed_by_the_sw
         user_api, broker_down, fake_serving, settings, django_capture_on_commit_callbacks, request):
     with django_capture_on_commit_callbacks(execute=True):
         response = user_api.post("/api/v1/endpoints/", {"source": "s3", "model_uri": "s3://my-models/llama/merged",
-                                                        "instance_type": "ml.g5.2xlarge"}, format="json")
+                                                        "max_model_len": 4096, "instance_type": "ml.g5.2xlarge"},
+                                 format="json")
     assert response.status_code == 201, response.json()
     assert broker_down == ["endpoints.deploy"]
     endpoint = Endpoint.objects.get(pk=response.json()["id"])
