@@ -75,6 +75,13 @@ def write_state(path: Path, started: Started, **extra) -> None:
     os.replace(tmp, path)
 
 
+def update_state(path: Path, **changes) -> None:
+    state = read_json(path) or {}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({**state, **changes}, indent=2))
+    os.replace(tmp, path)
+
+
 def read_json(path: Path) -> dict | None:
     try:
         return json.loads(path.read_text())

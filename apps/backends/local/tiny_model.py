@@ -51,7 +51,8 @@ def build(folder: Path) -> None:
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
     bpe.train_from_iterator(CORPUS * 4, trainer=trainer)
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<|im_end|>", pad_token="<|endoftext|>",
-                                        additional_special_tokens=["<|im_start|>"], chat_template=CHAT_TEMPLATE)
+                                        additional_special_tokens=["<|im_start|>"], chat_template=CHAT_TEMPLATE,
+                                        model_input_names=["input_ids", "attention_mask"])
     config = Qwen2Config(
         vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024, tie_word_embeddings=True,

@@ -29,6 +29,9 @@ logger = logging.getLogger(__name__)
 
 TRL_CONFIG = "trl.yaml"
 REQUIRED_FILES = {"llamafactory": ("job.json", "train.yaml", "dataset_info.json"), "easyr1": ("job.json", TRL_CONFIG)}
+# Job types this target refuses, with why (the form reports the same through renderers.trl.local_unsupported).
+REFUSED_JOB_TYPES = {"ppo": "PPO in LLaMA-Factory 0.9.4 needs TRL 0.9.6 or older; the local ML environment has TRL "
+                            "0.24 (for the GRPO family). Train PPO on SageMaker."}
 # remote_status words (display only) -> phase
 STATUS_PHASE = {
     "running": JobPhase.RUNNING, "stopping": JobPhase.STOPPING, "completed": JobPhase.SUCCEEDED,
@@ -75,6 +78,8 @@ class LocalTraining:
         ready = self.readiness()
         if not ready.usable:
             raise RemoteValidationError(" ".join(ready.missing))
+        if submission.job_type in REFUSED_JOB_TYPES:
+            raise RemoteValidationError(REFUSED_JOB_TYPES[submission.job_type])
         missing = [n for n in REQUIRED_FILES.get(submission.tool, ("job.json",)) if n not in submission.files]
         if missing:
             raise RemoteValidationError(f"The job's bundle lacks {', '.join(missing)}: the local target cannot run it.")

@@ -34,6 +34,8 @@ TRL_YAML = "trl.yaml"
 TRAINER_LOG = "experiment_log.jsonl"  # where the job app reads the GRPO family's log (bundle.trainer_log_key)
 HUGGINGFACE_DIR = "huggingface/"
 SUPPORTED_KL_PENALTY = "low_var_kl"
+PPO_UNSUPPORTED = ("PPO in LLaMA-Factory 0.9.4 needs TRL 0.9.6 or older, which has no GRPO trainer; the local ML "
+                   "environment has TRL 0.24 for the GRPO family. Train PPO on SageMaker.")
 
 
 def _reward(spec, ctx: JobContext) -> dict:
@@ -130,6 +132,8 @@ def local_unsupported(spec) -> dict[str, str]:
     """{field: message} for every option the local target cannot honour (pure; the form shows them
     as field errors when the target is local)."""
     errors: dict[str, str] = {}
+    if spec.job_type == "ppo":
+        errors["job_type"] = PPO_UNSUPPORTED
     if spec.instance_count > 1:
         errors["instance_count"] = "The local target trains on this one machine: use 1 instance."
     if spec.base_model_source == "s3":

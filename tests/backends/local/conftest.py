@@ -33,8 +33,8 @@ DATA = {
 FORMAT_FOR = {"sft": "alpaca", "pt": "text", "ppo": "alpaca", "dpo": "preference", "kto": "kto",
               "rm": "preference", **{t: "prompt_answer" for t in R1_TYPES}}
 # A few steps, small batches: each run takes seconds on the tiny model.
-FAST = {"max_steps": 3, "save_steps": 100, "precision": "fp32"}
-FAST_LF = {**FAST, "logging_steps": 1, "cutoff_len": 64, "per_device_train_batch_size": 2,
+FAST = {"max_steps": 3, "save_steps": 100}
+FAST_LF = {**FAST, "precision": "fp32", "logging_steps": 1, "cutoff_len": 64, "per_device_train_batch_size": 2,
            "gradient_accumulation_steps": 1, "template": "qwen"}
 FAST_R1 = {**FAST, "rollout_n": 2, "rollout_batch_size": 2, "global_batch_size": 2,
            "micro_batch_size_per_device_for_update": 1, "max_prompt_length": 64, "max_response_length": 16,
@@ -103,12 +103,13 @@ def render(user, job_type: str, model: Path, storage_dir: Path, remote_name: str
         data.update(reward_model="owner/placeholder", reward_model_type="lora")
     if job_type in R1_TYPES:
         data["reward_function"] = "math"
+    local_reward_model = overrides.pop("reward_model", None)  # a local folder: the serializer wants s3:// or a repo id
     data.update(overrides)
     serializer = TrainingSpecSerializer(data=data, context={"user": user})
     assert serializer.is_valid(), serializer.errors
     spec = serializer.spec
     if job_type == "ppo":
-        spec = dataclasses.replace(spec, reward_model=overrides["reward_model"])
+        spec = dataclasses.replace(spec, reward_model=local_reward_model)
     staged, entry, easyr1 = stage_demo(storage_dir, job_type)
     name = "demo_math" if job_type in R1_TYPES else f"demo_{job_type}"
     root = (storage_dir / "jobs" / remote_name).as_uri() + "/"
