@@ -59,9 +59,17 @@ def test_a_model_that_is_not_a_local_folder_is_refused(storage, ml_env):
         LocalServing().deploy(deployment("Qwen/Qwen3-0.6B"))
 
 
-def test_serve_stream_restart_and_delete(storage, ml_env, tiny_model, settings):
-    settings.LOCAL_SERVER_RESTARTS = 1
+@pytest.fixture
+def endpoint(storage, ml_env):
+    """(backend, ref) of an endpoint named mh-ep, deleted after the test whatever happened."""
     backend, ref = LocalServing(), EndpointRef(endpoint_id=1, remote_name="mh-ep")
+    yield backend, ref
+    backend.delete(ref)
+
+
+def test_serve_stream_restart_and_delete(storage, endpoint, tiny_model, settings):
+    settings.LOCAL_SERVER_RESTARTS = 1
+    backend, ref = endpoint
     first = backend.deploy(deployment(tiny_model))
     assert first.phase == EndpointPhase.CREATING and first.detail == "transformers"  # no GPU here: our server
     state = wait_for(backend, ref, {EndpointPhase.IN_SERVICE})
@@ -99,8 +107,8 @@ def test_serve_stream_restart_and_delete(storage, ml_env, tiny_model, settings):
     assert not (storage / "endpoints" / "mh-ep").exists()
 
 
-def test_delete_ends_the_server_process(storage, ml_env, tiny_model):
-    backend, ref = LocalServing(), EndpointRef(endpoint_id=1, remote_name="mh-ep")
+def test_delete_ends_the_server_process(storage, endpoint, tiny_model):
+    backend, ref = endpoint
     backend.deploy(deployment(tiny_model))
     wait_for(backend, ref, {EndpointPhase.IN_SERVICE})
     saved = state_file(storage)
