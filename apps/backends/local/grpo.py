@@ -56,10 +56,9 @@ def main(config_path: Path, job_dir: Path) -> None:
     import jinja2
     import torch
     import yaml
+    from trainer_log import TrainerLogCallback
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import GRPOConfig, GRPOTrainer
-
-    from trainer_log import TrainerLogCallback
 
     config = layout.relocate(yaml.safe_load(config_path.read_text()), layout.mounts(job_dir))
     prompt = config["format_prompt"]

@@ -28,7 +28,14 @@ from django.conf import settings
 
 from .. import http_upstream, storage
 from ..base import (
-    Capability, Deployment, EndpointPhase, EndpointRef, LogLine, LogPage, Readiness, RemoteState,
+    Capability,
+    Deployment,
+    EndpointPhase,
+    EndpointRef,
+    LogLine,
+    LogPage,
+    Readiness,
+    RemoteState,
 )
 from ..errors import RemoteNotFound, RemoteValidationError
 from . import environment, process

@@ -16,7 +16,6 @@ from pathlib import Path
 from transformers import TrainerCallback
 
 
-
 def line(logs: dict, step: int, total: int, epoch, elapsed: float) -> dict:
     remaining = (total - step) * elapsed / step if step and total else 0
     record = {

@@ -20,7 +20,15 @@ from django.conf import settings
 
 from .. import storage
 from ..base import (
-    Capability, JobPhase, JobRef, LogLine, LogPage, Readiness, RemoteEvent, RemoteState, TrainingSubmission,
+    Capability,
+    JobPhase,
+    JobRef,
+    LogLine,
+    LogPage,
+    Readiness,
+    RemoteEvent,
+    RemoteState,
+    TrainingSubmission,
 )
 from ..errors import RemoteValidationError
 from . import environment, layout, process

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from apps.jobs.renderers.trl import TRL_YAML, config, local_unsupported, render_trl_yaml
 from apps.jobs.renderers.context import job_context
+from apps.jobs.renderers.trl import TRL_YAML, config, local_unsupported, render_trl_yaml
 from apps.jobs.spec import TrainingSpecSerializer
 from tests.jobs.test_render_golden import CASES, CONTEXT, R1_TYPES, dataset_refs
 from tests.jobs.test_spec import FORMAT_FOR, make_dataset
