@@ -40,6 +40,7 @@ from modelhub_train import run as entrypoint  # noqa: E402
 
 TRL_CONFIG = "trl.yaml"
 TAIL = 30
+GPU_ENV = "MODELHUB_LOCAL_GPU"
 
 
 class JobFailed(Exception):
@@ -47,7 +48,7 @@ class JobFailed(Exception):
 
 
 def log(message: str) -> None:
-    print(f"[modelhub-local] {message}", flush=True)
+    print(f"[modelhub-local {datetime.now(UTC):%H:%M:%S.%f}] {message}", flush=True)
 
 
 _child: subprocess.Popen | None = None
@@ -82,9 +83,8 @@ def run_or_fail(argv: list[str], what: str, *, cwd: Path, env: dict | None = Non
 
 
 def has_gpu() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
+    """Decided by the backend (nvidia-smi) and passed down, so the runner never pays for importing torch."""
+    return os.environ.get(GPU_ENV) == "1"
 
 
 def device_overrides(config: dict, gpu: bool) -> dict:

@@ -101,7 +101,8 @@ class LocalTraining:
                 raise RemoteValidationError(f"Bundle file name {name!r} leaves the job's config folder.")
             target.write_text(text)
         run_dir = job_dir / layout.RUN
-        env = environment.child_env(submission.environment, submission.secrets)
+        env = environment.child_env(submission.environment, submission.secrets,
+                                    {"MODELHUB_LOCAL_GPU": "1" if environment.has_gpu() else "0"})
         argv = [str(environment.python()), str(environment.HERE / "runner.py"), str(job_dir)]
         started = process.spawn(argv, log_path=run_dir / layout.LOG_FILE, cwd=job_dir, env=env)
         process.write_state(run_dir / layout.STATE_FILE, started, job_id=submission.job_id, tool=submission.tool)
