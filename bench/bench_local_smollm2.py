@@ -53,6 +53,7 @@ def main() -> None:
     parser.add_argument("folder", type=Path)
     parser.add_argument("--epochs", type=float, default=4.0)
     args = parser.parse_args()
+    args.folder = args.folder.resolve()
     import django
 
     django.setup()

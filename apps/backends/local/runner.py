@@ -65,7 +65,10 @@ def _on_term(signum, _frame):
 def run_or_fail(argv: list[str], what: str, *, cwd: Path, env: dict | None = None) -> None:
     """Run argv (no shell) in this process group, echo its output, fail with its last lines."""
     global _child
+    if _stopping:
+        raise JobFailed("stopped")
     log("running " + " ".join(argv))
+    started = time.monotonic()
     last = collections.deque(maxlen=TAIL)
     _child = subprocess.Popen(argv, cwd=cwd, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, errors="replace")
@@ -75,6 +78,7 @@ def run_or_fail(argv: list[str], what: str, *, cwd: Path, env: dict | None = Non
         last.append(line.rstrip())
     code = _child.wait()
     _child = None
+    log(f"{what} took {time.monotonic() - started:.2f} s")
     if _stopping:
         raise JobFailed("stopped")
     if code != 0:

@@ -128,6 +128,9 @@ class LocalServing:
         ready = self.readiness()
         if not ready.usable:
             raise RemoteValidationError(" ".join(ready.missing))
+        if deployment.model.adapters:
+            raise RemoteValidationError("The local target serves one model: deploy the job's merged model instead of "
+                                        "adapters beside a base.")
         model = model_folder(deployment.model.uri)
         folder.mkdir(parents=True, exist_ok=True)
         launch = {"engine": deployment.engine if self._use_engine(deployment.engine) else "transformers",

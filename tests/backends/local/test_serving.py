@@ -4,6 +4,7 @@ http_upstream, restarted or failed when it dies, gone after delete. Needs the ML
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import signal
@@ -65,6 +66,12 @@ def endpoint(storage, ml_env):
     backend, ref = LocalServing(), EndpointRef(endpoint_id=1, remote_name="mh-ep")
     yield backend, ref
     backend.delete(ref)
+
+
+def test_adapters_beside_a_base_are_refused(storage, ml_env, tiny_model):
+    with pytest.raises(RemoteValidationError, match="serves one model"):
+        LocalServing().deploy(dataclasses.replace(deployment(tiny_model), model=ModelSource(
+            uri=str(tiny_model), adapters=(("a", str(tiny_model)),))))
 
 
 def test_serve_stream_restart_and_delete(storage, endpoint, tiny_model, settings):
