@@ -90,7 +90,8 @@ def main(config_path: Path, job_dir: Path) -> None:
         args=GRPOConfig(**args), train_dataset=train, eval_dataset=val, peft_config=peft_config,
         callbacks=[TrainerLogCallback(config["trainer_log"])],
     )
-    trainer.train()
+    result = trainer.train()
+    trainer.save_metrics("all", result.metrics)  # all_results.json, as LLaMA-Factory writes it
     final = trainer.model
     if peft_config is not None:
         final = final.merge_and_unload()

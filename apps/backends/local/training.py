@@ -40,6 +40,7 @@ REQUIRED_FILES = {"llamafactory": ("job.json", "train.yaml", "dataset_info.json"
 # Job types this target refuses, with why (the form reports the same through renderers.trl.local_unsupported).
 REFUSED_JOB_TYPES = {"ppo": "PPO in LLaMA-Factory 0.9.4 needs TRL 0.9.6 or older; the local ML environment has TRL "
                             "0.24 (for the GRPO family). Train PPO on SageMaker."}
+FINAL_METRICS_DIRS = ("output", "easyr1")  # LLaMA-Factory's output_dir, the GRPO runner's
 # remote_status words (display only) -> phase
 STATUS_PHASE = {
     "running": JobPhase.RUNNING, "stopping": JobPhase.STOPPING, "completed": JobPhase.SUCCEEDED,
@@ -146,11 +147,22 @@ class LocalTraining:
             history.append(RemoteEvent(status.capitalize(), reason or message,
                                        start=ended_at.isoformat() if ended_at else None))
         return RemoteState(
+            final_metrics=self._final_metrics(job_dir) if status == "completed" else (),
             name=remote_name, phase=STATUS_PHASE[status], remote_status=status, message=message,
             failure_reason=reason, remote_id=str(state["pid"]), started_at=started_at, ended_at=ended_at,
             billable_seconds=int((ended_at - started_at).total_seconds()) if ended_at and started_at else None,
             output_uri=job_dir.as_uri() + "/" + layout.MODEL + "/", history=tuple(history),
         )
+
+    @staticmethod
+    def _final_metrics(job_dir: Path) -> tuple[tuple[str, float], ...]:
+        """The trainer's all_results.json (train_loss, train_runtime, ...), numbers only."""
+        for folder in FINAL_METRICS_DIRS:
+            results = process.read_json(job_dir / layout.CHECKPOINTS / folder / "all_results.json")
+            if isinstance(results, dict):
+                return tuple(sorted((k, float(v)) for k, v in results.items()
+                                    if isinstance(v, int | float) and not isinstance(v, bool)))
+        return ()
 
     @staticmethod
     def _mtime(path: Path) -> datetime | None:

@@ -58,6 +58,7 @@ def test_llamafactory_types_train_and_merge(user, ml_env, tiny_model, storage, j
     assert not any(p.name.startswith("checkpoint-") for p in (root / "model").iterdir())
     assert (root / "merged" / "config.json").exists()  # LoRA merged into the base (merge.yaml)
     assert state.output_uri.endswith("/model/")
+    assert dict(state.final_metrics)["train_loss"] > 0
 
 
 def test_reward_model_trains_and_ppo_is_refused_with_the_reason(user, ml_env, tiny_model, storage):
@@ -72,7 +73,8 @@ def test_reward_model_trains_and_ppo_is_refused_with_the_reason(user, ml_env, ti
 @pytest.mark.parametrize("job_type", ["grpo", "dapo", "gspo"])
 def test_grpo_family_runs_on_trl(user, ml_env, tiny_model, storage, job_type):
     extra = {"online_filtering": False, "mini_rollout_batch_size": None} if job_type == "dapo" else {}
-    _, points, root = run_job(user, job_type, tiny_model, storage, **extra)
+    state, points, root = run_job(user, job_type, tiny_model, storage, **extra)
     assert_progress(points)
     assert all("reward" in p for p in points)
+    assert "train_runtime" in dict(state.final_metrics)
     assert (root / "huggingface" / "config.json").exists()
