@@ -27,9 +27,12 @@ install: $(STAMP)
 migrate: install
 	$(PY) manage.py migrate --noinput
 
-run: migrate
+# LOCAL_ENV=0 skips the local target's ML environment (a web/worker host that only drives the cloud).
+LOCAL_ENV ?= 1
+run: migrate $(if $(filter 1,$(LOCAL_ENV)),local-env)
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py ensure_admin
+	$(if $(filter 1,$(LOCAL_ENV)),$(PY) manage.py load_demo_data)
 	SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} $(PY) manage.py runstack --port $(PORT)
 
 test: install

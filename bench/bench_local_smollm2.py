@@ -2,7 +2,7 @@
 (the demo instruction set, whose assistant calls itself Hubert), deploy the merged result, and ask it
 who it is, beside the base model's answer. Prints the timings (docs/local.md records them).
 
-    .venv/bin/python bench/bench_local_smollm2.py <smollm2 folder> [--epochs 4]
+    .venv/bin/python bench/bench_local_smollm2.py <smollm2 folder> [--steps 16]
 
 The folder comes from apps/backends/local/convert_gguf.py (docs/local.md). Needs the ML environment.
 """
@@ -51,7 +51,7 @@ def serve_and_ask(folder: Path, name: str) -> tuple[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("folder", type=Path)
-    parser.add_argument("--epochs", type=float, default=4.0)
+    parser.add_argument("--steps", type=int, default=16)
     args = parser.parse_args()
     args.folder = args.folder.resolve()
     import django
@@ -61,9 +61,9 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     before, _ = serve_and_ask(args.folder, "smollm2-base")
-    spec = spec_for(args.folder.resolve(), 0, finetuning_method="lora", template="smollm2", max_steps=None,
-                    num_train_epochs=args.epochs, lora_rank=16, lora_alpha=32, lora_target="all",
-                    learning_rate=5e-4, cutoff_len=256, per_device_train_batch_size=4, logging_steps=1)
+    spec = spec_for(args.folder, args.steps, finetuning_method="lora", template="smollm2", lora_rank=16,
+                    lora_alpha=32, lora_target="all", learning_rate=1e-3, cutoff_len=128,
+                    per_device_train_batch_size=4, logging_steps=1)
     trained = run_local(spec, "mh-smollm2-sft")
     log = (WORK / "storage/jobs/mh-smollm2-sft/checkpoints/output/trainer_log.jsonl").read_text().splitlines()
     first, last = json.loads(log[0]), json.loads(log[-1])

@@ -80,7 +80,7 @@ class ChatServer:
                 message["content"] = "".join(p.get("text", "") for p in message["content"] if isinstance(p, dict))
         ids = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt")
         max_tokens = int(body.get("max_completion_tokens") or body.get("max_tokens") or DEFAULT_MAX_TOKENS)
-        temperature = float(body.get("temperature", 1.0) if body.get("temperature") is not None else 1.0)
+        temperature = 1.0 if body.get("temperature") is None else float(body["temperature"])
         kwargs = {"input_ids": ids.to(self.model.device), "attention_mask": torch.ones_like(ids).to(self.model.device),
                   "max_new_tokens": max_tokens, "pad_token_id": self.tokenizer.pad_token_id or self.tokenizer.eos_token_id}
         if temperature > 0:
