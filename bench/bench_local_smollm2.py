@@ -66,7 +66,8 @@ def main() -> None:
                     per_device_train_batch_size=4, logging_steps=1)
     trained = run_local(spec, "mh-smollm2-sft")
     log = (WORK / "storage/jobs/mh-smollm2-sft/checkpoints/output/trainer_log.jsonl").read_text().splitlines()
-    first, last = json.loads(log[0]), json.loads(log[-1])
+    losses = [point for point in map(json.loads, log) if "loss" in point]
+    first, last = losses[0], losses[-1]
     after, ready = serve_and_ask(WORK / "storage/jobs/mh-smollm2-sft/merged", "smollm2-hubert")
     print(f"fine-tune: {last['current_steps']} steps in {trained:.1f} s (submit to exit, merge included), "
           f"loss {first.get('loss')} -> {last.get('loss')}")
