@@ -53,7 +53,7 @@ def last_boxed(text: str) -> str | None:
 
 
 def normalize(answer: str) -> str:
-    text = answer.strip().strip("$").strip().rstrip(".").replace(" ", "").replace("\\!", "")
+    text = answer.strip().rstrip(".").strip().strip("$").strip().rstrip(".").replace(" ", "").replace("\\!", "")
     text = re.sub(r"\\text\{(.*?)\}", r"\1", text)
     return text.lower()
 

@@ -62,3 +62,18 @@ def test_a_process_ignoring_sigterm_is_killed_after_the_grace(tmp_path):
     process.terminate(started.pid, started.start_ticks, grace=1)
     assert 1 <= time.monotonic() - began < 4
     assert not process.is_alive(started.pid, started.start_ticks)
+
+
+def test_readiness_says_how_to_install_the_ml_environment(settings, tmp_path):
+    from apps.backends.local.serving import LocalServing
+    from apps.backends.local.training import LocalTraining
+
+    settings.LOCAL_PYTHON = str(tmp_path / "missing" / "python")
+    for backend in (LocalTraining(), LocalServing()):
+        ready = backend.readiness()
+        assert not ready.usable and "make local-env" in ready.missing[0]
+    python = tmp_path / "env" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.symlink_to(sys.executable)
+    settings.LOCAL_PYTHON = str(python)
+    assert LocalTraining().readiness().usable
