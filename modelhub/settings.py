@@ -211,6 +211,18 @@ SERVING_BACKENDS = {
     "sagemaker": "apps.backends.sagemaker.serving.SageMakerServing",
     "hyperpod": "apps.backends.hyperpod.serving.HyperPodServing",
 }
+# --- Local target (apps/backends/local; docs/local.md) ---
+# Trainer and model server run from their own environment (`make local-env`), never the web app's.
+LOCAL_PYTHON = env.str("LOCAL_PYTHON", default=str(BASE_DIR / ".venv-local" / "bin" / "python"))
+# Stop: SIGTERM to the run's process group, SIGKILL after this many seconds.
+LOCAL_STOP_GRACE_SECONDS = env.float("LOCAL_STOP_GRACE_SECONDS", default=5.0)
+# A local model server must answer its health check within this many seconds of starting.
+LOCAL_SERVER_START_SECONDS = env.int("LOCAL_SERVER_START_SECONDS", default=300)
+# How many times a local model server that died is started again before the endpoint fails.
+LOCAL_SERVER_RESTARTS = env.int("LOCAL_SERVER_RESTARTS", default=2)
+TRAINING_BACKENDS["local"] = "apps.backends.local.training.LocalTraining"
+SERVING_BACKENDS["local"] = "apps.backends.local.serving.LocalServing"
+# --- end local target ---
 # --- Endpoints (apps/endpoints) ---
 # How often the reconcile loop polls endpoints; after how long queued/deleting work whose message
 # was lost is sent again; how many CloudWatch log lines a failed endpoint keeps in its events.
