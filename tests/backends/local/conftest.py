@@ -89,7 +89,6 @@ def render(user, job_type: str, model: Path, storage_dir: Path, remote_name: str
     from apps.catalog.models import BaseModel
     from apps.jobs.renderers import render_job_bundle
     from apps.jobs.renderers.context import DatasetRef, job_context
-    from apps.jobs.renderers.trl import TRL_YAML, render_trl_yaml
     from apps.jobs.spec import TrainingSpecSerializer
     from tests.jobs.test_spec import make_dataset
 
@@ -117,8 +116,6 @@ def render(user, job_type: str, model: Path, storage_dir: Path, remote_name: str
                        "checkpoint_uri": root + "checkpoints/", "config_uri": root + "config/",
                        "datasets": [DatasetRef(name=name, staged_uri=staged, entry=entry, easyr1=easyr1)]})
     files = render_job_bundle(spec, ctx)
-    if spec.tool == "easyr1":
-        files[TRL_YAML] = render_trl_yaml(spec, ctx)
     log = "easyr1/experiment_log.jsonl" if spec.tool == "easyr1" else "output/trainer_log.jsonl"
     locations = JobLocations(root=root, config=root + "config/", checkpoints=root + "checkpoints/",
                              output=root + "output/", trainer_log=root + "checkpoints/" + log)

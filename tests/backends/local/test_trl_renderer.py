@@ -1,15 +1,11 @@
-"""The TRL config of the GRPO family (apps/jobs/renderers/trl.py) against golden files, and the
-options the local target cannot honour reported as field errors.
-
-Regenerate after an intended change with
-    UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/backends/local/test_trl_renderer.py
-and review the diff of tests/jobs/golden/trl/."""
+"""The TRL config of the GRPO family (apps/jobs/renderers/trl.py), part of every GRPO-family bundle and
+so checked against its golden files by tests/jobs/test_render_golden.py, and the options the local
+target cannot honour reported as field errors."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -17,12 +13,13 @@ import pytest
 import yaml
 
 from apps.jobs.renderers.context import job_context
+from apps.jobs.renderers import render_job_bundle
 from apps.jobs.renderers.trl import TRL_YAML, config, local_unsupported, render_trl_yaml
 from apps.jobs.spec import TrainingSpecSerializer
 from tests.jobs.test_render_golden import CASES, CONTEXT, R1_TYPES, dataset_refs
 from tests.jobs.test_spec import FORMAT_FOR, make_dataset
 
-GOLDEN = Path(__file__).resolve().parents[2] / "jobs" / "golden" / "trl"
+GOLDEN = Path(__file__).resolve().parents[2] / "jobs" / "golden"
 TRL_CASES = sorted(case for case, (job_type, _) in CASES.items() if job_type in R1_TYPES)
 
 
@@ -41,15 +38,11 @@ def spec_for(user, job_type, **overrides):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("case", TRL_CASES)
-def test_trl_config_matches_golden(user, case):
+def test_the_grpo_bundle_carries_the_trl_config(user, case):
     job_type, overrides = CASES[case]
     spec = spec_for(user, job_type, **overrides)
-    text = render_trl_yaml(spec, job_context({**CONTEXT, "datasets": dataset_refs(job_type)}))
-    path = GOLDEN / case / TRL_YAML
-    if os.environ.get("UPDATE_GOLDEN"):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    assert text == path.read_text(), f"{case}/{TRL_YAML} differs from its golden file"
+    ctx = job_context({**CONTEXT, "datasets": dataset_refs(job_type)})
+    assert render_job_bundle(spec, ctx)[TRL_YAML] == render_trl_yaml(spec, ctx) == (GOLDEN / case / TRL_YAML).read_text()
 
 
 @pytest.mark.django_db
