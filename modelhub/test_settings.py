@@ -14,3 +14,7 @@ WHITENOISE_AUTOREFRESH = True
 # Serving backends that a test adds for the processes it starts (JSON: target -> class path), e.g.
 # chat stand-ins for targets that have no backend here; a backend of the real settings wins.
 SERVING_BACKENDS = {**json.loads(os.environ.get("MODELHUB_TEST_SERVING_BACKENDS", "{}")), **SERVING_BACKENDS}  # noqa: F405
+
+# The suite was written against SageMaker as the target of requests that name none; tests of the
+# automatic choice (and the processes of the local end-to-end tests) set COMPUTE_BACKEND themselves.
+COMPUTE_BACKEND = os.environ.get("COMPUTE_BACKEND", "sagemaker")

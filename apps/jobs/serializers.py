@@ -6,7 +6,8 @@ from rest_framework import serializers
 
 from apps.core.validation import Validated, as_plain_dict, invalid, unknown_fields
 
-from .models import JobEvent, TrainingJob
+from . import target_rules
+from .models import JobEvent, TrainingJob, default_target
 from .spec import TrainingSpec, TrainingSpecSerializer
 
 
@@ -73,10 +74,12 @@ class NewJob:
     spec: TrainingSpec
 
 
-def validate_job(data, user) -> Validated[NewJob]:
-    """Validate a job-create request (the API body or the form's values) for `user`: the name and the
-    spec together, so a request with both kinds of mistakes gets every error at once."""
-    data = as_plain_dict(data)
+def validate_job(data, user, target: str | None = None) -> Validated[NewJob]:
+    """Validate a job-create request (the API body or the form's values) for `user` and the job's target
+    (the default one when None): the name and the spec together, so a request with both kinds of mistakes
+    gets every error at once; the target's own defaults and refusals (target_rules) included."""
+    target = target or default_target()
+    data = target_rules.with_defaults(target, as_plain_dict(data))
     context = {"user": user}
     if getattr(user, "is_authenticated", False):
         from apps.users.models import secret_names
@@ -89,6 +92,8 @@ def validate_job(data, user) -> Validated[NewJob]:
         errors.update(name_serializer.errors)
     if not spec_serializer.is_valid():
         errors.update({k: v for k, v in spec_serializer.errors.items() if k not in errors})
+    if not errors:
+        errors.update(target_rules.problems(target, spec_serializer.spec))
     if errors:
         return invalid(errors)
     return Validated(NewJob(name_serializer.validated_data["name"], spec_serializer.spec))

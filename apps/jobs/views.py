@@ -1,6 +1,5 @@
 """Job pages: list, create form, detail, and their live htmx parts."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -18,7 +17,7 @@ from . import services
 from .forms import JobForm
 from .forms import _label as label_for
 from .listing import ORDERINGS, filter_jobs
-from .models import JOB_MACHINE, Status, TrainingJob
+from .models import JOB_MACHINE, Status, TrainingJob, default_target
 from .serializers import spec_as_input
 
 PAGE_SIZE = 25
@@ -110,7 +109,7 @@ def job_new(request):
         form = JobForm(initial=initial, job_type=job_type, user=request.user)
     values = form.data if form.is_bound else {**form.initial}
     estimate = _estimate(values.get("instance_type"), values.get("instance_count") or 1, values.get("max_run_hours"))
-    target = settings.TRAINING_DEFAULT_BACKEND
+    target = default_target()
     context = {"form": form, "job_type": job_type, "estimate": estimate, "catalog_models": _catalog_models(request.user),
                "target_label": services.target_label(target), "readiness": services.target_readiness(target)}
     return render(request, "jobs/new.html", context, status=400 if form.is_bound else 200)

@@ -128,6 +128,33 @@ def render_trl_yaml(spec, ctx: JobContext) -> str:
     return dump(config(spec, ctx))
 
 
+LOCAL_HELP = ("This machine trains the GRPO family (grpo, dapo, gspo) with TRL's GRPOTrainer instead of EasyR1, "
+              "which needs GPUs, Ray and vLLM: rollout n and temperature become num_generations and temperature, "
+              "the global and rollout batches become gradient accumulation and steps per generation, the KL "
+              "coefficient becomes beta (estimated as low_var_kl), the clip ratios become epsilon, epsilon_high and "
+              "delta, token or sequence loss averaging becomes TRL's dapo or grpo loss, GSPO becomes sequence-level "
+              "importance sampling, and validation uses the rollout temperature. Options with no TRL counterpart "
+              "(online filtering, other KL estimators, CISPO, PPO, QLoRA, DeepSpeed, boosters, trackers, several "
+              "instances, s3:// models) are refused with the reason.")
+R1_TYPES = frozenset({"grpo", "dapo", "gspo", "cispo"})
+
+
+def local_defaults(job_type: str, data, defaults) -> dict:
+    """Values for the fields a request leaves out whose spec default (`defaults`, the job type's) the local
+    target refuses, so that a job with every default validates and runs here: DAPO without online
+    filtering, validation at the rollout temperature."""
+    if job_type not in R1_TYPES:
+        return {}
+    chosen = {}
+    if "online_filtering" not in data:
+        chosen["online_filtering"] = False
+    if "mini_rollout_batch_size" not in data:
+        chosen["mini_rollout_batch_size"] = None
+    if "val_temperature" not in data:
+        chosen["val_temperature"] = data.get("rollout_temperature", defaults.get("rollout_temperature"))
+    return chosen
+
+
 def local_unsupported(spec) -> dict[str, str]:
     """{field: message} for every option the local target cannot honour (pure; the form shows them
     as field errors when the target is local)."""
