@@ -32,6 +32,7 @@ from ..base import (
     Deployment,
     EndpointPhase,
     EndpointRef,
+    EngineImage,
     LogLine,
     LogPage,
     Readiness,
@@ -115,6 +116,12 @@ class LocalServing:
             return False
         site = environment.python().parent.parent / "lib"
         return any(site.glob(f"python3*/site-packages/{module}/__init__.py"))
+
+    def engine_image(self, engine: str, version: str = "", region: str = "") -> EngineImage:
+        """No image here: the engine runs from the ML environment when it is installed there and a GPU is
+        present, otherwise server.py serves the model (deploy records which in the endpoint's detail)."""
+        runs = engine if self._use_engine(engine) else "transformers"
+        return EngineImage(uri=f"{environment.python()} ({runs})", version=version)
 
     # Deploy ------------------------------------------------------------------------------------
 
