@@ -13,7 +13,7 @@ from apps.catalog.models import BaseModel, Dataset
 from apps.core.job_types import JobType
 from apps.users.ownership import get_changeable_or_404, get_visible_or_404, is_admin, visible_to
 
-from . import services
+from . import services, target_rules
 from .forms import JobForm
 from .forms import _label as label_for
 from .listing import ORDERINGS, filter_jobs
@@ -111,7 +111,8 @@ def job_new(request):
     estimate = _estimate(values.get("instance_type"), values.get("instance_count") or 1, values.get("max_run_hours"))
     target = default_target()
     context = {"form": form, "job_type": job_type, "estimate": estimate, "catalog_models": _catalog_models(request.user),
-               "target_label": services.target_label(target), "readiness": services.target_readiness(target)}
+               "target_label": services.target_label(target), "readiness": services.target_readiness(target),
+               "target_help": target_rules.help_text(target)}  # what the target runs differently (GRPO on TRL locally)
     return render(request, "jobs/new.html", context, status=400 if form.is_bound else 200)
 
 

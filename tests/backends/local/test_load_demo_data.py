@@ -12,7 +12,7 @@ from django.core.management import call_command
 pytestmark = pytest.mark.django_db
 
 
-def test_demo_datasets_are_registered_once_with_their_formats(user, storage):
+def test_demo_datasets_are_registered_once_with_their_formats(user, storage, inline_tasks):
     from apps.catalog.models import Dataset
 
     call_command("load_demo_data", owner=user.username, skip_models=True, stdout=StringIO())
