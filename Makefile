@@ -6,8 +6,12 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 RUNTIME := $(VENV)/.installed-runtime
 DEV := $(VENV)/.installed-dev
+PORT ?= 8000
+# The local target's ML environment (requirements-local.txt), apart from the web app's venv.
+LOCAL_VENV ?= .venv-local
+LOCAL_STAMP := $(LOCAL_VENV)/.installed
 
-.PHONY: run test install install-dev migrate bench clean
+.PHONY: run test install install-dev migrate bench clean local-env
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -32,10 +36,13 @@ install-dev: $(DEV)
 migrate: install
 	$(PY) manage.py migrate --noinput
 
-run: migrate
+# LOCAL_ENV=0 skips the local target's ML environment (a web/worker host that only drives the cloud).
+LOCAL_ENV ?= 1
+run: migrate $(if $(filter 1,$(LOCAL_ENV)),local-env)
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py ensure_admin
-	$(PY) manage.py runstack
+	$(if $(filter 1,$(LOCAL_ENV)),$(PY) manage.py load_demo_data)
+	SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} $(PY) manage.py runstack --port $(PORT)
 
 test: install-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -43,5 +50,19 @@ test: install-dev
 bench: install-dev
 	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
+# --- Local target: trainer and model server environment (see docs/local.md) ---
+$(LOCAL_STAMP): requirements-local.txt
+	@echo "== Installing the local ML environment into $(LOCAL_VENV) (CPU torch, LLaMA-Factory, TRL; ~2.5 GB, a few minutes)"
+	$(PYTHON) -m venv $(LOCAL_VENV)
+	$(LOCAL_VENV)/bin/pip install --progress-bar on -r requirements-local.txt
+	@# No torchvision/torchaudio build matches this torch on CPU; LLaMA-Factory imports torchaudio only for audio.
+	$(LOCAL_VENV)/bin/pip uninstall --yes torchvision torchaudio
+	$(LOCAL_VENV)/bin/python -c "import pathlib, sysconfig; d = pathlib.Path(sysconfig.get_paths()['purelib'], 'torchaudio'); d.mkdir(exist_ok=True); (d / '__init__.py').write_text('# stand-in: no torchaudio build for this torch\n')"
+	$(LOCAL_VENV)/bin/llamafactory-cli version >/dev/null
+	touch $(LOCAL_STAMP)
+	@echo "== Local ML environment ready: $(LOCAL_VENV)"
+
+local-env: $(LOCAL_STAMP)
+
 clean:
-	rm -rf $(VENV) var staticfiles .pytest_cache
+	rm -rf $(VENV) $(LOCAL_VENV) var staticfiles .pytest_cache

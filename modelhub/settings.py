@@ -197,8 +197,11 @@ EMBEDDED_BROKER_PATH = DATA_DIR / "broker.sqlite3"
 WORKER_HEARTBEAT_SECONDS = env.int("WORKER_HEARTBEAT_SECONDS", default=10)
 WORKER_STALE_SECONDS = env.int("WORKER_STALE_SECONDS", default=45)
 
-# Compute and cloud. Nothing here is needed on the embedded default (local backend).
-COMPUTE_BACKEND = env.str("COMPUTE_BACKEND", default="local")
+# Compute and cloud. Nothing here is needed on the embedded default (the local target).
+# The target of new jobs and deploys that name none (a key of TRAINING_BACKENDS); empty: the first
+# usable target in TRAINING_BACKENDS order (SageMaker once AWS is configured), else the local one
+# (apps/core/readiness.py default_target).
+COMPUTE_BACKEND = env.str("COMPUTE_BACKEND", default="")
 AWS_REGION = env.str("AWS_REGION", default="us-east-1")
 SAGEMAKER_ROLE_ARN = env.str("SAGEMAKER_ROLE_ARN", default="")
 S3_BUCKET = env.str("S3_BUCKET", default="")
@@ -211,6 +214,24 @@ SERVING_BACKENDS = {
     "sagemaker": "apps.backends.sagemaker.serving.SageMakerServing",
     "hyperpod": "apps.backends.hyperpod.serving.HyperPodServing",
 }
+# What a training target adds to spec validation (apps/jobs/target_rules.py): target -> {"problems",
+# "defaults", "help"} as dotted paths.
+TRAINING_TARGET_RULES: dict[str, dict[str, str]] = {}
+# --- Local target (apps/backends/local; docs/local.md) ---
+# Trainer and model server run from their own environment (`make local-env`), never the web app's.
+LOCAL_PYTHON = env.str("LOCAL_PYTHON", default=str(BASE_DIR / ".venv-local" / "bin" / "python"))
+# Stop: SIGTERM to the run's process group, SIGKILL after this many seconds.
+LOCAL_STOP_GRACE_SECONDS = env.float("LOCAL_STOP_GRACE_SECONDS", default=5.0)
+# A local model server must answer its health check within this many seconds of starting.
+LOCAL_SERVER_START_SECONDS = env.int("LOCAL_SERVER_START_SECONDS", default=300)
+# How many times a local model server that died is started again before the endpoint fails.
+LOCAL_SERVER_RESTARTS = env.int("LOCAL_SERVER_RESTARTS", default=2)
+TRAINING_BACKENDS["local"] = "apps.backends.local.training.LocalTraining"
+SERVING_BACKENDS["local"] = "apps.backends.local.serving.LocalServing"
+TRAINING_TARGET_RULES["local"] = {"problems": "apps.jobs.renderers.trl.local_unsupported",
+                                  "defaults": "apps.jobs.renderers.trl.local_defaults",
+                                  "help": "apps.jobs.renderers.trl.LOCAL_HELP"}
+# --- end local target ---
 # --- Endpoints (apps/endpoints) ---
 # How often the reconcile loop polls endpoints; after how long queued/deleting work whose message
 # was lost is sent again; how many CloudWatch log lines a failed endpoint keeps in its events.
@@ -244,8 +265,6 @@ TRAINING_IMAGE_LLAMAFACTORY = env.str("TRAINING_IMAGE_LLAMAFACTORY", default="")
 TRAINING_IMAGE_EASYR1 = env.str("TRAINING_IMAGE_EASYR1", default="")
 # Remote training-job names start with this, so one list call with NameContains finds ours.
 TRAINING_JOB_NAME_PREFIX = env.str("TRAINING_JOB_NAME_PREFIX", default="mhjob")
-# Target backend of new jobs ("sagemaker"; "local" once that backend exists).
-TRAINING_DEFAULT_BACKEND = env.str("TRAINING_DEFAULT_BACKEND", default="sagemaker")
 # Reconcile loop: how often it runs, and how long a job may sit in queued/submitting before re-dispatch.
 TRAINING_RECONCILE_SECONDS = env.int("TRAINING_RECONCILE_SECONDS", default=30)
 TRAINING_REDISPATCH_AFTER_SECONDS = env.int("TRAINING_REDISPATCH_AFTER_SECONDS", default=300)

@@ -16,3 +16,7 @@ WHITENOISE_AUTOREFRESH = True
 SERVING_BACKENDS = {**json.loads(os.environ.get("MODELHUB_TEST_SERVING_BACKENDS", "{}")), **SERVING_BACKENDS}  # noqa: F405
 # The same for training targets (e.g. the shared-file target of the fault tests, tests/reliability).
 TRAINING_BACKENDS = {**json.loads(os.environ.get("MODELHUB_TEST_TRAINING_BACKENDS", "{}")), **TRAINING_BACKENDS}  # noqa: F405
+
+# The suite was written against SageMaker as the target of requests that name none; tests of the
+# automatic choice (and the processes of the local end-to-end tests) set COMPUTE_BACKEND themselves.
+COMPUTE_BACKEND = os.environ.get("COMPUTE_BACKEND", "sagemaker")

@@ -77,3 +77,19 @@ def as_json(found: list[TargetReadiness]) -> dict:
     for target in found:
         result[target.role][target.name] = target.as_json()
     return result
+
+
+def default_target(role: str) -> str:
+    """Where new jobs ("training") and deploys ("serving") go when the request names no target:
+    settings.COMPUTE_BACKEND when set; otherwise the first configured training target that is usable
+    now (a cloud target is listed before the one on this machine, so it wins once configured), or the
+    last one listed when none is (its readiness says what to install). Deploys use the same target when
+    it serves too, else the first serving target."""
+    training = list(settings.TRAINING_BACKENDS)
+    name = settings.COMPUTE_BACKEND
+    if not name:
+        usable = [t.name for t in targets() if t.role == "training" and t.usable]
+        name = usable[0] if usable else (training[-1] if training else "")
+    if role == "serving" and name not in settings.SERVING_BACKENDS:
+        return next(iter(settings.SERVING_BACKENDS), "")
+    return name

@@ -20,6 +20,7 @@ from apps.users.ownership import visible_to
 from . import spec as deploy_spec
 from . import target_options
 from .models import Source, Target
+from .serializers import default_target
 
 NUMBER = {"class": "input"}
 MODALITY_FIELDS = {f"limit_mm_{m}": m for m in deploy_spec.MODALITIES}
@@ -83,7 +84,7 @@ class DeployForm(forms.Form):
 
     name = forms.CharField(label=_("Endpoint name"), required=False, max_length=63,
                            help_text=_("Letters, digits and '-'. Clients send it as <code>model</code>. Empty: derived from the model."))
-    target = forms.ChoiceField(label=_("Target"), choices=Target.choices, initial=Target.SAGEMAKER)
+    target = forms.ChoiceField(label=_("Target"), choices=Target.choices, initial=default_target)
     instance_type = forms.ChoiceField(label=_("Instance type"))
     instance_count = _int(_("Instances"), min=1, max=100)
 
@@ -247,7 +248,7 @@ def request_values(post) -> dict:
 
 def initial_values(user, params) -> dict:
     """Defaults of an empty form, with `?job=<id>` or `?model=<catalog key>` prefilled."""
-    initial = {"source": Source.CATALOG, "target": Target.SAGEMAKER, "engine": "auto", "instance_count": 1,
+    initial = {"source": Source.CATALOG, "target": default_target(), "engine": "auto", "instance_count": 1,
                "max_num_seqs": deploy_spec.DEFAULT_MAX_NUM_SEQS, "dtype": "auto",
                "gpu_memory_utilization": deploy_spec.DEFAULT_GPU_MEMORY_UTILIZATION,
                "model_data_download_timeout": deploy_spec.DEFAULT_DOWNLOAD_TIMEOUT,

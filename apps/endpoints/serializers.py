@@ -16,6 +16,7 @@ from rest_framework import serializers
 
 from apps.catalog.models import BaseModel
 from apps.chat.model_ids import adapter_models
+from apps.core.readiness import default_target as default_compute_target
 from apps.core.validation import StrictFloatField, StrictIntegerField, Validated, as_plain_dict, invalid, unknown_fields
 from apps.jobs.models import NotDeployable, TrainingJob
 from apps.jobs.spec import is_hf_repo_id, validate_s3_uri
@@ -29,6 +30,11 @@ from .spec import AutoscalingSerializer, DeploySpec, DeploySpecSerializer, Model
 DERIVED_NAME_PREFIX = "mh-"  # names.endpoint_name() gives mh-<label>-<id>: user names must not collide
 
 
+def default_target() -> str:
+    """The serving target of a deploy that names none (settings.COMPUTE_BACKEND, else the first usable)."""
+    return default_compute_target("serving")
+
+
 class SourceSerializer(serializers.Serializer):
     source = serializers.ChoiceField(choices=Source.choices, help_text="job, catalog, hf or s3.")
     job = StrictIntegerField(required=False, allow_null=True, help_text="Id of a succeeded training job (source=job).")
@@ -39,7 +45,8 @@ class SourceSerializer(serializers.Serializer):
     parameters_b = StrictFloatField(required=False, allow_null=True, min_value=0.01, max_value=2000,
                                           help_text="Parameters in billions, for the memory-fit check of hf/s3 models "
                                                     "the catalog does not know.")
-    target = serializers.ChoiceField(choices=Target.choices, default=Target.SAGEMAKER)
+    target = serializers.ChoiceField(choices=Target.choices, default=default_target,
+                                     help_text="Where it runs; default: COMPUTE_BACKEND, else the first usable target.")
 
     def _user(self):
         return self.context["user"]
@@ -163,8 +170,7 @@ def validate_deploy(data, user) -> Validated[NewEndpoint]:
         facts = source.validated_data["facts"]
     else:
         errors.update(source.errors)
-    target = source.validated_data.get("target", Target.SAGEMAKER) if not source.errors else (
-        data.get("target") or Target.SAGEMAKER)
+    target = source.validated_data.get("target") if not source.errors else (data.get("target") or default_target())
     spec_data = {k: v for k, v in data.items() if k in spec_fields}
     options = data.get("target_options") or {}
     deploy = DeploySpecSerializer(data=spec_data, context={

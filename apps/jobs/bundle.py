@@ -13,8 +13,9 @@ def training_spec(job) -> TrainingSpec:
     return TrainingSpec.from_dict(job.spec)
 
 
-def render_context(job, spec: TrainingSpec) -> dict:
-    """What the renderers need besides the spec: the catalog datasets and the job's locations."""
+def render_context(job, spec: TrainingSpec, store: str = "") -> dict:
+    """What the renderers need besides the spec: the catalog datasets, the store the target reads their
+    staged copies from (its backend's `storage_target`; "" for the renderers' default) and the job's locations."""
     by_pk = {ds.pk: ds for ds in Dataset.objects.filter(pk__in=list(spec.datasets))}
     return {
         "job_id": job.pk,
@@ -23,6 +24,7 @@ def render_context(job, spec: TrainingSpec) -> dict:
         "output_uri": job.output_uri,
         "checkpoint_uri": job.uri(layout.CHECKPOINT_DIR),
         "config_uri": job.uri(layout.CONFIG_DIR),
+        "store": store,
     }
 
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 from apps.backends import registry
 from apps.backends.errors import BackendError
 from apps.core.job_types import EASYR1_TYPES, JobType
+from apps.core import readiness
 from apps.core.models import Event
 from apps.core.naming import remote_name
 from apps.core.statemachine import StatefulModel, StateMachine
@@ -70,7 +71,8 @@ class TrainingJobQuerySet(models.QuerySet):
 
 
 def default_target() -> str:
-    return settings.TRAINING_DEFAULT_BACKEND
+    """The target of a new job whose request names none (settings.COMPUTE_BACKEND, else the first usable)."""
+    return readiness.default_target("training")
 
 
 def job_root(target: str, name: str) -> str:

@@ -21,7 +21,7 @@ def _type_serializer(job_type: str) -> type[serializers.Serializer]:
     defaults = defaults_for(job_type)
     attrs = {"name": copy.deepcopy(JobNameSerializer().fields["name"]), "target": serializers.CharField(
         required=False, help_text="The training target (a key of TRAINING_BACKENDS) to run on; it must be usable now. "
-                                  "Default: TRAINING_DEFAULT_BACKEND while usable, else the first usable target.")}
+                                  "Default: COMPUTE_BACKEND, else the first usable target.")}
     for field_name in ("job_type", *[f for f in fields_for(job_type) if f != "job_type"]):
         original = source[field_name]
         kwargs = copy.deepcopy(original._kwargs)

@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from apps.core.validation import Validated, as_plain_dict, invalid, unknown_fields
 
+from . import target_rules
 from .models import JobEvent, TrainingJob
 from .spec import TrainingSpec, TrainingSpecSerializer
 from .targets import default_target, target_problem
@@ -75,12 +76,16 @@ class NewJob:
     target: str
 
 
-def validate_job(data, user) -> Validated[NewJob]:
+def validate_job(data, user, target: str | None = None) -> Validated[NewJob]:
     """Validate a job-create request (the API body or the form's values) for `user`: the name, the
-    target and the spec together, so a request with several kinds of mistakes gets every error at once.
-    Without a target the job goes to `default_target()`; a named target must be usable now."""
+    target and the spec together, so a request with several kinds of mistakes gets every error at once;
+    the target's own defaults and refusals (target_rules) included. The target is `target`, else the
+    request's (which must be usable now), else `default_target()`."""
     data = as_plain_dict(data)
-    target = data.pop("target", None) or None
+    requested = data.pop("target", None) or None
+    problem = target_problem(str(requested)) if requested is not None and target is None else None
+    target = target or requested or default_target()
+    data = target_rules.with_defaults(target, data)
     context = {"user": user}
     if getattr(user, "is_authenticated", False):
         from apps.users.models import secret_names
@@ -91,14 +96,15 @@ def validate_job(data, user) -> Validated[NewJob]:
     errors = unknown_fields(data, spec_serializer.fields)
     if not name_serializer.is_valid():
         errors.update(name_serializer.errors)
-    problem = target_problem(str(target)) if target is not None else None
     if problem:
         errors["target"] = [problem]
     if not spec_serializer.is_valid():
         errors.update({k: v for k, v in spec_serializer.errors.items() if k not in errors})
+    if not errors:
+        errors.update(target_rules.problems(target, spec_serializer.spec))
     if errors:
         return invalid(errors)
-    return Validated(NewJob(name_serializer.validated_data["name"], spec_serializer.spec, target or default_target()))
+    return Validated(NewJob(name_serializer.validated_data["name"], spec_serializer.spec, target))
 
 
 def spec_as_input(spec: dict) -> dict:

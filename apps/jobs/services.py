@@ -7,7 +7,6 @@ optional method only when the backend declares its capability, and send tasks th
 import logging
 
 from celery.exceptions import SoftTimeLimitExceeded
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -20,7 +19,7 @@ from apps.catalog.models import Dataset
 
 from . import bundle, dispatch, submission
 from .lifecycle import apply_state, end, release_secrets
-from .models import Status, TrainingJob
+from .models import Status, TrainingJob, default_target
 from .renderers import parse_trainer_log, progress
 
 # Submit stages datasets and the bundle before calling the service; past the hard limit its worker is gone.
@@ -58,7 +57,7 @@ def create_job(owner, name: str, spec: dict, *, target: str | None = None) -> Tr
     with transaction.atomic():
         job = TrainingJob.objects.create(
             owner=owner, name=name, job_type=spec["job_type"], spec=spec,
-            target=target or settings.TRAINING_DEFAULT_BACKEND,
+            target=target or default_target(),
         )
         job.record_event(f"Created by {owner.get_username()}", data={"target": job.target})
         dispatch.submit(job.pk)

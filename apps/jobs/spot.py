@@ -5,7 +5,6 @@ reached through the registry; what they mean is the backend's business (for Sage
 spot market of the same machine, see apps/backends/sagemaker/pricing.py and docs/training-depth.md).
 """
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.shortcuts import render
@@ -15,6 +14,8 @@ from apps.backends import registry
 from apps.backends.base import Capability, supports
 from apps.backends.errors import BackendError
 from apps.catalog import instances
+
+from .models import default_target
 
 
 DAYS = 7
@@ -50,7 +51,7 @@ def spot_prices(request):
     wants_spot = "form" not in request.GET or bool(request.GET.get("use_spot"))
     history, error = (None, None)
     if wants_spot and instance_type:
-        history, error = spot_history(request.GET.get("target") or settings.TRAINING_DEFAULT_BACKEND, instance_type)
+        history, error = spot_history(request.GET.get("target") or default_target(), instance_type)
     return render(request, "jobs/_spot_prices.html", {
         "history": history, "error": error, "wants_spot": wants_spot, "instance_type": instance_type,
     })

@@ -44,8 +44,8 @@ def build(job: TrainingJob, backend) -> TrainingSubmission:
     the container environment built once, the stored secrets read (never logged: see its repr)."""
     spec = bundle.training_spec(job)
     root = ensure_root(job, backend)
-    context = bundle.render_context(job, spec)
     store = backend.storage_target if supports(backend, Capability.STORAGE) else ""
+    context = bundle.render_context(job, spec, store)
     return TrainingSubmission(
         job_id=job.pk,
         remote_name=job.remote_name,

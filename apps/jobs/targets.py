@@ -7,22 +7,13 @@ from apps.backends import registry
 from apps.core import readiness
 from apps.core.readiness import TargetReadiness
 
+from .models import default_target  # noqa: F401 - the form's default, with the API's
+
 
 def training_targets() -> list[TargetReadiness]:
     """Every training target, in settings order, with whether it is usable and what it lacks. Asked
     afresh (not from the dashboard's cache): a launch must not be refused for a fixed setting."""
     return [readiness._ask("training", name, registry.training_backend) for name in settings.TRAINING_BACKENDS]
-
-
-def default_target() -> str:
-    """TRAINING_DEFAULT_BACKEND while it is usable, else the first usable target in settings order,
-    else TRAINING_DEFAULT_BACKEND all the same (its job page then says what is missing)."""
-    found = {t.name: t for t in training_targets()}
-    preferred = found.get(settings.TRAINING_DEFAULT_BACKEND)
-    if preferred is not None and preferred.usable is not False:
-        return preferred.name
-    usable = [t.name for t in found.values() if t.usable]
-    return usable[0] if usable else settings.TRAINING_DEFAULT_BACKEND
 
 
 def target_problem(name: str) -> str | None:

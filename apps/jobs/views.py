@@ -17,11 +17,11 @@ from apps.core import limits
 from apps.core.job_types import JobType
 from apps.users.ownership import get_changeable_or_404, get_visible_or_404, is_admin, visible_to
 
-from . import services
+from . import services, target_rules
 from .forms import JobForm
 from .forms import _label as label_for
 from .listing import ORDERINGS, filter_jobs
-from .models import JOB_MACHINE, Status, TrainingJob
+from .models import JOB_MACHINE, Status, TrainingJob, default_target
 from .preview import preview
 from .serializers import spec_as_input
 
@@ -120,8 +120,10 @@ def job_new(request):
     values = form.data if form.is_bound else {**form.initial}
     estimate = _estimate(values.get("instance_type"), values.get("instance_count") or 1, values.get("max_run_hours"))
     advanced_open = bool(request.user.preferences.get(ADVANCED_OPEN)) or (form.is_bound and form.advanced_has_errors())
+    target = default_target()
     context = {"form": form, "job_type": job_type, "estimate": estimate, "catalog_models": _catalog_models(request.user),
-               "advanced_open": advanced_open}
+               "advanced_open": advanced_open,
+               "target_help": target_rules.help_text(target)}  # what the target runs differently (GRPO on TRL locally)
     return render(request, "jobs/new.html", context, status=400 if form.is_bound else 200)
 
 

@@ -19,7 +19,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def alice(fake_training, inline_tasks, settings):
-    settings.TRAINING_DEFAULT_BACKEND = "sagemaker"  # not set up here: new jobs go to the usable fake target
+    settings.TRAINING_BACKENDS = {name: path for name, path in settings.TRAINING_BACKENDS.items() if name != "local"}
+    settings.COMPUTE_BACKEND = ""  # automatic: SageMaker is not set up here, so new jobs go to the usable fake
     return make_user("alice")
 
 

@@ -28,7 +28,8 @@ def sft_data(user):
     return make_dataset(user, "alpaca")
 
 
-def test_unusable_target_is_shown_disabled_with_what_to_set(web, fake_training):
+def test_unusable_target_is_shown_disabled_with_what_to_set(web, fake_training, settings):
+    settings.TRAINING_BACKENDS = {name: path for name, path in settings.TRAINING_BACKENDS.items() if name != "local"}
     fake_training.readiness = Readiness(usable=False, missing=LACKS)
     page = web.get("/jobs/new").content.decode()
     radios = re.findall(r'<input type="radio" name="target" value="(\w+)"([^>]*)>', page)
@@ -38,7 +39,8 @@ def test_unusable_target_is_shown_disabled_with_what_to_set(web, fake_training):
 
 
 def test_new_jobs_default_to_a_usable_target(web, fake_training, settings):
-    settings.TRAINING_DEFAULT_BACKEND = "sagemaker"  # not set up in tests: the usable fake is chosen
+    settings.TRAINING_BACKENDS = {name: path for name, path in settings.TRAINING_BACKENDS.items() if name != "local"}
+    settings.COMPUTE_BACKEND = ""  # automatic: SageMaker is not set up in tests, so the usable fake is chosen
     page = web.get("/jobs/new").content.decode()
     assert re.search(r'name="target" value="fake" checked', page)
     assert re.search(r'name="target" value="sagemaker" disabled', page)

@@ -65,7 +65,7 @@ class TinyLab:
 @pytest.fixture
 def tinylab(settings):
     settings.TRAINING_BACKENDS = {**settings.TRAINING_BACKENDS, "tinylab": f"{__name__}.TinyLab"}
-    settings.TRAINING_DEFAULT_BACKEND = "tinylab"
+    settings.COMPUTE_BACKEND = "tinylab"
     TinyLab.runs, TinyLab.scratch = {}, {}
     registry.reset()
     return TinyLab

@@ -36,7 +36,6 @@ def remote(tmp_path, monkeypatch, settings):
     settings.ENDPOINT_STALE_SECONDS = 1
     settings.DATASET_VALIDATION_STALE_SECONDS = 1
     settings.WORKER_STALE_SECONDS = 2  # workers beat every second here (tests.stack.stack_env)
-    settings.DATASET_SYNC_VALIDATION_MB = 0
     registry.reset()
     flush_broker()  # messages earlier tests left for ids this test's rows may reuse would run here too
     yield shared

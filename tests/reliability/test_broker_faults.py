@@ -48,7 +48,7 @@ def test_broker_down_at_the_web_server_answers_201_and_loses_nothing(remote, sta
     dataset = make_dataset(user, "alpaca", staged=True)
     endpoint = in_service_endpoint(user, remote, monkeypatch)
     dead_broker = f"redis://127.0.0.1:{stack.free_port()}/0"  # nothing listens there
-    env = stack.stack_env(broker_url=dead_broker, TRAINING_DEFAULT_BACKEND="faulty", DATASET_SYNC_VALIDATION_MB="0")
+    env = stack.stack_env(broker_url=dead_broker, COMPUTE_BACKEND="faulty")
     with stack.web_server(env) as url:
         job = httpx.post(f"{url}/api/v1/jobs/", headers=headers, timeout=30, json={
             "name": "offline", "job_type": "sft", "base_model": "Qwen/Qwen3-0.6B", "datasets": [str(dataset.pk)],

@@ -34,7 +34,7 @@ def test_database_stopped_for_ten_seconds_under_traffic(remote, start_worker, us
     proxy = DatabaseProxy((settings["HOST"] or "127.0.0.1", int(settings["PORT"] or 3306)))
     _, raw = ApiToken.issue(user, "faults")
     dataset = make_dataset(user, "alpaca", staged=True)
-    env = stack.stack_env(TRAINING_DEFAULT_BACKEND="faulty")
+    env = stack.stack_env(COMPUTE_BACKEND="faulty")
     env["DATABASE_URL"] = env["DATABASE_URL"].replace(f":{settings['PORT'] or 3306}/", f":{proxy.port}/")
     answers: dict[str, int] = {}
     try:

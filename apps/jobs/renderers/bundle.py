@@ -1,7 +1,9 @@
 """render_job_bundle(spec, context) -> {filename: text}: everything a training container needs.
 
 The platform stages these files under the job's config/ prefix and points the container at it
-(MODELHUB_CONFIG_URI). `job.json` is the manifest docker/entrypoint follows: which tool and
+(MODELHUB_CONFIG_URI). The GRPO family's bundle carries both `easyr1.yaml` (the EasyR1 image) and
+`trl.yaml` (the same run for TRL's GRPOTrainer, on targets without GPUs, Ray and vLLM: renderers/trl.py).
+`job.json` is the manifest docker/entrypoint follows: which tool and
 config to run, what to download where, where checkpoints and the trainer log go, what to upload
 at the end. Secrets are never in the bundle: `secret_env` (tracker key) and `optional_env` (HF
 token) name the environment variables the platform fills from the user's stored secrets
@@ -10,7 +12,7 @@ token) name the environment variables the platform fills from the user's stored 
 
 from __future__ import annotations
 
-from . import datasets, easyr1, llamafactory, merge
+from . import datasets, easyr1, llamafactory, merge, trl
 from .context import JobContext, job_context
 from .yamlio import dump_json
 
@@ -114,6 +116,7 @@ def render_job_bundle(spec, context) -> dict[str, str]:
     files = {MANIFEST: dump_json(manifest(spec, ctx))}
     if spec.tool == "easyr1":
         files[EASYR1_YAML] = easyr1.render_config_yaml(spec, ctx)
+        files[trl.TRL_YAML] = trl.render_trl_yaml(spec, ctx)  # the same run on TRL, for targets without EasyR1
         if spec.reward_function == "custom":
             files[easyr1.CUSTOM_REWARD_FILE] = spec.reward_code
         if spec.format_prompt == "custom":

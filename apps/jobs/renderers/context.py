@@ -1,6 +1,7 @@
 """What renderers need besides the spec: the job's datasets and where things live in the container.
 
-The platform passes a plain dict (job id and name, catalog Dataset rows, the job's S3 locations);
+The platform passes a plain dict (job id and name, catalog Dataset rows, the job's locations, and
+`store`: the catalog store its target reads staged datasets from, "s3" unless given);
 `job_context()` turns it into a frozen `JobContext` without touching the database or the network.
 Container paths have defaults matching docker/ and can be overridden in the dict.
 """
@@ -27,7 +28,7 @@ class DatasetRef:
     """One catalog dataset as the run sees it."""
 
     name: str  # the dataset_info.json key (Dataset.llamafactory_name)
-    staged_uri: str | None = None  # the S3 folder the catalog staged (downloaded to <data_dir>/<name>/)
+    staged_uri: str | None = None  # the folder the catalog staged on the target's store (downloaded to <data_dir>/<name>/)
     entry: dict | None = None  # dataset_info.json entry, file_name relative to the staged folder; None: built-in
     easyr1: dict | None = None  # EasyR1 data.* keys (train_files, val_files, prompt_key, answer_key)
 
@@ -62,8 +63,12 @@ class JobContext:
         return f"{self.output_uri}{directory}" if self.output_uri else ""
 
 
-def dataset_ref(dataset, data_dir: str = DATA_DIR) -> DatasetRef:
-    """A catalog Dataset row -> DatasetRef (attribute reads only, no queries)."""
+DEFAULT_STORE = "s3"
+
+
+def dataset_ref(dataset, data_dir: str = DATA_DIR, store: str = DEFAULT_STORE) -> DatasetRef:
+    """A catalog Dataset row -> DatasetRef (attribute reads only, no queries); `store` is where the
+    target reads staged copies ("s3", "local": Dataset.staged's keys)."""
     name = dataset.llamafactory_name
     source = str(dataset.source)
     if source == "builtin":
@@ -77,7 +82,7 @@ def dataset_ref(dataset, data_dir: str = DATA_DIR) -> DatasetRef:
         from apps.catalog.staging import easyr1_config
 
         easyr1 = easyr1_config(dataset, f"{data_dir}/{name}/")
-    return DatasetRef(name=name, staged_uri=(dataset.staged or {}).get("s3"), entry=entry, easyr1=easyr1)
+    return DatasetRef(name=name, staged_uri=(dataset.staged or {}).get(store), entry=entry, easyr1=easyr1)
 
 
 def job_context(context: JobContext | dict | None) -> JobContext:
@@ -86,8 +91,9 @@ def job_context(context: JobContext | dict | None) -> JobContext:
     values = dict(context or {})
     fields = {f.name for f in dataclasses.fields(JobContext)}
     data_dir = values.get("data_dir", DATA_DIR)
+    store = values.get("store") or DEFAULT_STORE
     refs = tuple(
-        d if isinstance(d, DatasetRef) else DatasetRef(**d) if isinstance(d, dict) else dataset_ref(d, data_dir)
+        d if isinstance(d, DatasetRef) else DatasetRef(**d) if isinstance(d, dict) else dataset_ref(d, data_dir, store)
         for d in values.get("datasets", ())
     )
     values["datasets"] = refs
