@@ -8,8 +8,10 @@ RUNTIME := $(VENV)/.installed-runtime
 DEV := $(VENV)/.installed-dev
 PORT ?= 8000
 # The local target's ML environment (requirements-local.txt), apart from the web app's venv.
+# CI keeps it outside the checkout (LOCAL_VENV=/var/cache/...), so every clone on a machine shares one build.
 LOCAL_VENV ?= .venv-local
 LOCAL_STAMP := $(LOCAL_VENV)/.installed
+export LOCAL_PYTHON ?= $(abspath $(LOCAL_VENV))/bin/python
 
 .PHONY: run test install install-dev migrate bench clean local-env
 
@@ -44,7 +46,8 @@ run: migrate $(if $(filter 1,$(LOCAL_ENV)),local-env)
 	$(if $(filter 1,$(LOCAL_ENV)),$(PY) manage.py load_demo_data)
 	SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} $(PY) manage.py runstack --port $(PORT)
 
-test: install-dev
+# The whole suite includes the local target's real training and serving runs, so it needs the ML environment.
+test: install-dev local-env
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install-dev
@@ -53,6 +56,7 @@ bench: install-dev
 # --- Local target: trainer and model server environment (see docs/local.md) ---
 $(LOCAL_STAMP): requirements-local.txt
 	@echo "== Installing the local ML environment into $(LOCAL_VENV) (CPU torch, LLaMA-Factory, TRL; ~2.5 GB, a few minutes)"
+	mkdir -p $(dir $(abspath $(LOCAL_VENV)))
 	$(PYTHON) -m venv $(LOCAL_VENV)
 	$(LOCAL_VENV)/bin/pip install --progress-bar on -r requirements-local.txt
 	@# No torchvision/torchaudio build matches this torch on CPU; LLaMA-Factory imports torchaudio only for audio.
