@@ -7,11 +7,10 @@ import pytest
 from django.http import QueryDict
 from django.test import Client
 
-from apps.jobs import bundle, submission
 from apps.jobs.compare import MAX_RUNS, MISSING, Row, chart_data, differing_fields, display, selected_ids
 from apps.jobs.models import Status
 
-from .factories import make_dataset, make_job
+from .factories import make_dataset, make_job, trainer_log_uri
 
 # --- differing_fields -------------------------------------------------------------------------------
 
@@ -84,8 +83,7 @@ def web(user):
 
 
 def _trainer_log(fake_sagemaker, job, points):
-    uri = submission.locations(job, bundle.training_spec(job)).trainer_log
-    bucket, key = uri[5:].split("/", 1)
+    bucket, key = trainer_log_uri(job)[5:].split("/", 1)
     lines = [json.dumps({"current_steps": step, "total_steps": 30, "loss": loss}) for step, loss in points]
     fake_sagemaker.s3.put_object(Bucket=bucket, Key=key, Body="\n".join(lines).encode())
 

@@ -12,13 +12,13 @@ from apps.jobs.models import Status
 from tests.browser import log_in
 from tests.conftest import make_user
 
-from .factories import make_job
+from .factories import make_job, trainer_log_uri
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def _trainer_log(fake_sagemaker, job, losses):
-    bucket, key = job.trainer_log_uri()[5:].split("/", 1)
+    bucket, key = trainer_log_uri(job)[5:].split("/", 1)
     lines = [json.dumps({"current_steps": (i + 1) * 10, "total_steps": 30, "loss": loss}) for i, loss in enumerate(losses)]
     fake_sagemaker.s3.put_object(Bucket=bucket, Key=key, Body="\n".join(lines).encode())
 
