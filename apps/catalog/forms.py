@@ -6,6 +6,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.huggingface import is_hf_repo_id
 from apps.core.storage_refs import check_reference
 
 from . import curation
@@ -16,10 +17,9 @@ from .models import BaseModel, Dataset
 KNOWN_TEMPLATES = sorted({
     "default", "empty", "alpaca", "chatml", "qwen", "qwen3", "qwen3_nothink", "qwen2_vl", "qwen3_vl", "llama2",
     "llama3", "llama4", "mllama", "mistral", "mistral_small", "ministral3", "gemma", "gemma2", "gemma3", "glm4",
-    "deepseek", "deepseek3", "deepseekr1", "phi", "phi4", "phi4_mini", "gpt_oss", "smollm2", "yi", "zephyr",
+    "deepseek", "deepseek3", "deepseekr1", "phi", "phi4", "gpt_oss", "smollm2", "yi", "zephyr",
     "granite3",
 })
-_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _TEMPLATE = re.compile(r"^[a-z0-9_]+$")
 
 
@@ -93,7 +93,7 @@ class DatasetRegisterForm(_DatasetOptionsForm):
         if source == Dataset.Source.S3 and not re.match(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+", uri):
             self.add_error("source_uri", "Enter an S3 prefix such as s3://my-bucket/datasets/chat/.")
         elif source == Dataset.Source.HF:
-            if not _REPO_ID.match(uri):
+            if not is_hf_repo_id(uri):
                 self.add_error("source_uri", "Enter a Hugging Face dataset id such as tatsu-lab/alpaca.")
             if not data.get("format"):
                 self.add_error("format", "Choose the format: ModelHub does not read Hugging Face datasets.")
@@ -145,7 +145,7 @@ class BaseModelForm(forms.ModelForm):
 
     def clean_repo_id(self):
         value = self.cleaned_data["repo_id"].strip()
-        if value and not _REPO_ID.match(value):
+        if value and not is_hf_repo_id(value):
             raise forms.ValidationError("Enter a repo id like organisation/model-name.")
         return value
 

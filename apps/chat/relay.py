@@ -18,12 +18,13 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
 from apps.backends import registry
 from apps.backends.base import Capability, supports
+from apps.backends.errors import BackendError
 from apps.backends.sse import DONE, JSONLinesParser, SSEParser
 from apps.backends.upstream_errors import UpstreamError
 from apps.endpoints.deployment import ref
@@ -42,11 +43,24 @@ def _chat_backend(endpoint):
     return backend
 
 
+@contextmanager
+def _as_upstream_error():
+    """A target's own refusal (no server for the endpoint, a missing key) reaches clients as an upstream
+    error in their protocol's shape, never as a 500."""
+    try:
+        yield
+    except UpstreamError:
+        raise
+    except BackendError as exc:
+        raise UpstreamError(str(exc)) from exc
+
+
 async def complete(endpoint, request: dict, model: str = "") -> dict:
     """A non-streaming reply, as the upstream's chat.completion object. `model` is what the engine is sent
     (an adapter's upstream name: `model_ids.upstream_model`); by default the endpoint's served name."""
     body = upstream_body({**request, "stream": False}, model or endpoint.served_model_name)
-    raw = await _chat_backend(endpoint).complete(ref(endpoint), body)
+    with _as_upstream_error():
+        raw = await _chat_backend(endpoint).complete(ref(endpoint), body)
     try:
         reply = json.loads(raw)
     except ValueError:
@@ -255,7 +269,9 @@ async def open_stream(endpoint, request: dict, model: str = "") -> tuple[dict | 
     `model` as for `complete`."""
     body = upstream_body({**request, "stream": True}, model or endpoint.served_model_name)
     parser = JSONLinesParser() if endpoint.engine == "lmi" else SSEParser()
-    chunks = ChunkStream(await _chat_backend(endpoint).stream(ref(endpoint), body), parser)
+    with _as_upstream_error():
+        raw = await _chat_backend(endpoint).stream(ref(endpoint), body)
+    chunks = ChunkStream(raw, parser)
     try:
         first = await anext(chunks)
     except StopAsyncIteration:

@@ -222,3 +222,21 @@ def test_a_target_that_cannot_chat_is_an_upstream_error(fake_serving, monkeypatc
     with pytest.raises(UpstreamError, match="cannot chat with SageMaker endpoints"):
         asyncio.run(relay.open_stream(endpoint, {"messages": []}))
     assert fake_serving.chats == []
+
+
+@pytest.mark.django_db
+def test_a_targets_own_refusal_is_an_upstream_error_not_a_crash(user, fake_serving):
+    """The target says the endpoint has no server (a BackendError of its own): clients get an upstream error."""
+    from apps.backends.errors import RemoteNotFound
+    from apps.chat import relay
+    from tests.chat.conftest import make_endpoint
+
+    endpoint = make_endpoint(user, "gone", "sagemaker")
+
+    async def refuse(ref, body):
+        raise RemoteNotFound("The endpoint has no running server.")
+
+    backend = relay._chat_backend(endpoint)
+    backend.complete = refuse
+    with pytest.raises(UpstreamError, match="no running server"):
+        asyncio.run(relay.complete(endpoint, {"messages": [{"role": "user", "content": "hi"}]}))

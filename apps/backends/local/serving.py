@@ -213,6 +213,9 @@ class LocalServing:
     # Chat and logs -----------------------------------------------------------------------------
 
     def _url(self, ref: EndpointRef) -> str:
+        """The server's URL as the last poll recorded it (no file read per request), else from its state file."""
+        if ref.invocation_url:
+            return ref.invocation_url
         state = process.read_json(self._dir(ref.remote_name) / STATE_FILE)
         if state is None:
             raise RemoteNotFound(f"The local endpoint {ref.remote_name} has no running server.")

@@ -6,23 +6,13 @@ import re
 from rest_framework import serializers
 
 from apps.core import limits
+from apps.core.huggingface import is_hf_repo_id
 
 from .fields import MAX_CUSTOM_CODE_CHARS
 
-# The Hugging Face Hub's repo id rule (huggingface_hub.utils.validate_repo_id): owner/name, each part of
-# letters, digits, '_', '-' and '.', starting and ending with a letter, digit or '_', the name at most 96
-# characters, no "--" or ".." anywhere, not ending in ".git". ModelHub always wants the owner.
-_HF_PART = r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9_])?"
-HF_REPO = re.compile(rf"{_HF_PART}/{_HF_PART}")
 S3_URI = re.compile(r"s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(/[^\x00-\x1f\x7f]*)?")
 SECRET_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
 MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
-
-
-def is_hf_repo_id(value: str) -> bool:
-    """True for a Hugging Face repo id owner/name (the one rule for jobs, endpoints and the catalog)."""
-    value = value or ""
-    return bool(HF_REPO.fullmatch(value)) and "--" not in value and ".." not in value and not value.endswith(".git")
 
 
 def validate_s3_uri(value: str, *, require_key: bool = True) -> str:
