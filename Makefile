@@ -10,7 +10,8 @@ PORT ?= 8000
 # The local target's ML environment (requirements-local.txt), apart from the web app's venv.
 # CI keeps it outside the checkout (LOCAL_VENV=/var/cache/...), so every clone on a machine shares one build.
 LOCAL_VENV ?= .venv-local
-LOCAL_STAMP := $(LOCAL_VENV)/.installed
+# The stamp names the requirements' content, not their file time: a fresh clone reuses a shared build.
+LOCAL_STAMP := $(LOCAL_VENV)/.installed-$(shell $(PYTHON) -c "import hashlib; print(hashlib.sha256(open('requirements-local.txt', 'rb').read()).hexdigest()[:16])")
 export LOCAL_PYTHON ?= $(abspath $(LOCAL_VENV))/bin/python
 
 .PHONY: run test install install-dev migrate bench clean local-env
@@ -54,7 +55,7 @@ bench: install-dev
 	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 # --- Local target: trainer and model server environment (see docs/local.md) ---
-$(LOCAL_STAMP): requirements-local.txt
+$(LOCAL_STAMP):
 	@echo "== Installing the local ML environment into $(LOCAL_VENV) (CPU torch, LLaMA-Factory, TRL; ~2.5 GB, a few minutes)"
 	mkdir -p $(dir $(abspath $(LOCAL_VENV)))
 	$(PYTHON) -m venv $(LOCAL_VENV)
