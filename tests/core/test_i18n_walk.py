@@ -119,9 +119,11 @@ def english_runs(page: str, data: set[str]) -> list[str]:
     texts = re.findall(r">([^<]+)<", page) + re.findall(r'\b(?:placeholder|title)="([^"]*)"', page)
     found = []
     for text in texts:
-        text = re.sub(r"\b[a-z][a-z0-9]*(?:-[a-z0-9]+)+\b", " ", html.unescape(text))  # slugs: names, not prose
-        for word in sorted(data | ALLOWED, key=len, reverse=True):
-            text = text.replace(word, " ")
+        text = html.unescape(text)
+        for word in sorted(data | ALLOWED, key=len, reverse=True):  # whole phrases first: they may hold slugs
+            if word in text:
+                text = re.sub(rf"(?<![\w-]){re.escape(word)}(?![\w-])", " ", text)
+        text = re.sub(r"\b[a-z][a-z0-9]*(?:-[a-z0-9]+)+\b", " ", text)  # slugs: names, not prose
         text = re.sub(r"\b(?:ml|s3|arn|https?)[\w:./-]*|\S*[/_.@=]\S*|\b[a-z]+[0-9]\S*", " ", text)  # ids, paths, code
         found += [run for run in WORDS.findall(text) if len(run.replace(" ", "")) > 2]
     return found

@@ -14,7 +14,8 @@ from .test_spec import make_dataset
 
 def spec_for(job_type, **extra):
     values = {**defaults_for(job_type), "job_type": job_type, "base_model": "Qwen/Qwen3-4B",
-              "base_model_source": "hf", "base_model_uri": "Qwen/Qwen3-4B", "datasets": [1]}
+              "base_model_source": "hf", "base_model_uri": "Qwen/Qwen3-4B", "datasets": [1],
+              "precision": "bf16"}  # validation resolves the GPU-dependent default
     values.update(extra)
     return TrainingSpec.from_dict(values)
 
