@@ -30,7 +30,7 @@ def test_upload_report_preview_and_delete(browser, live_server):
     report = wait.until(EC.presence_of_element_located((By.XPATH, "//h2[text()='Validation report']/../..")))
     assert "4" in report.find_element(By.CSS_SELECTOR, "tbody td.num").text
     assert "no assistant turn" in report.text
-    assert "invalid" in browser.find_element(By.CSS_SELECTOR, "h1 .badge").text
+    assert "invalid" in browser.find_element(By.CSS_SELECTOR, "h1 .badge").text.lower()
 
     upload(browser, live_server.url, "Good chat", CORPUS / "good" / "openai.jsonl")
     wait.until(EC.presence_of_element_located((By.ID, "rendered-title")))
