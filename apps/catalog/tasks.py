@@ -17,7 +17,7 @@ def validate_dataset(self, dataset_id: int) -> None:
     services.validate(dataset_id)
 
 
-@shared_task(name="catalog.redispatch_validations", soft_time_limit=60, time_limit=90)
+@shared_task(name="catalog.redispatch_validations", soft_time_limit=40, time_limit=50)
 def redispatch_validations() -> int:
     """Send validation again for datasets whose validation stopped renewing its heartbeat."""
     from datetime import timedelta

@@ -13,7 +13,7 @@ from apps.jobs.renderers.easyr1_schema import flatten, leaf_type, startup_proble
 from modelhub_train import commands
 
 GOLDEN = Path(__file__).resolve().parents[1] / "jobs" / "golden"
-CASES = sorted(p for p in GOLDEN.iterdir() if p.is_dir())
+CASES = sorted({p.parent for name in ("train.yaml", "easyr1.yaml") for p in GOLDEN.rglob(name)})
 
 
 def override_sets(tool: str, config_path: str) -> list[list[str]]:
@@ -31,7 +31,7 @@ def merged(config: dict, dotlist: list[str]) -> dict:
     return OmegaConf.to_container(OmegaConf.merge(OmegaConf.create(config), OmegaConf.from_dotlist(dotlist)))
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[str(c.relative_to(GOLDEN)) for c in CASES])
 def test_override_sets_keep_configs_valid(case):
     if (case / "easyr1.yaml").is_file():
         config = yaml.safe_load((case / "easyr1.yaml").read_text())

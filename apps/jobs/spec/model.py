@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
+from apps.catalog import instances
 from apps.core.job_types import JobType, tool_for
+
+from .fields import gpu_precision
+
 
 @dataclasses.dataclass(frozen=True)
 class TrainingSpec:
@@ -122,6 +126,9 @@ class TrainingSpec:
         names = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in names}
         values["datasets"] = tuple(values.get("datasets") or ())
+        if values.get("precision") is None:  # "follows the GPU": what validation resolves it to
+            instance = instances.get(values.get("instance_type", ""))
+            values["precision"] = gpu_precision(instance.gpu_name if instance else None)
         return cls(**values)
 
     def to_dict(self) -> dict:

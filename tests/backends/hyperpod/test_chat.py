@@ -10,6 +10,7 @@ from apps.backends import http_upstream
 from apps.backends.base import EndpointRef
 from apps.backends.hyperpod.serving import HyperPodServing
 from apps.backends.upstream_errors import UpstreamError
+from apps.chat.completions import upstream_body
 from tests.chat.conftest import self_signed, server_tls
 from tests.chat.fakes import TOKENS, FakeModelServer
 
@@ -49,8 +50,11 @@ def run(coroutine_factory):
 
 
 def test_issue_08_stream_sends_the_key_and_the_served_model_name(upstream):
+    """The client names the endpoint; the chat code sends the engine's served name, which the backend keeps."""
+    body = upstream_body(json.loads(BODY), "Qwen3-8B")
+
     async def collect():
-        chunks = await HyperPodServing().stream(ref(upstream), BODY)
+        chunks = await HyperPodServing().stream(ref(upstream), body)
         return b"".join([chunk async for chunk in chunks])
 
     text = run(collect).decode()
