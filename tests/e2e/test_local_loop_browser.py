@@ -30,9 +30,9 @@ for (const [name, value] of Object.entries(values)) {
   field.value = value;
   field.dispatchEvent(new Event('change', {bubbles: true}));
 }
-const datasets = document.getElementById('id_datasets');
-for (const option of datasets.options) option.selected = option.value === String(dataset);
-datasets.dispatchEvent(new Event('change', {bubbles: true}));
+const boxes = document.querySelectorAll('input[name="datasets"]');
+if (!boxes.length) missing.push('datasets');
+for (const box of boxes) box.checked = box.value === String(dataset);
 return missing;
 """
 
