@@ -112,3 +112,10 @@ def _signal_group(pid: int, signum: int) -> None:
         os.killpg(pid, signum)  # the leader's pid is its group's id (start_new_session)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def changed_states(describe, refs) -> dict:
+    """`poll_many` of a target whose runs are read one by one from this machine: the states whose remote
+    status differs from what each ref last recorded, keyed by remote name."""
+    states = ((ref, describe(ref)) for ref in refs)
+    return {ref.remote_name: state for ref, state in states if state.remote_status != ref.last_status}

@@ -196,12 +196,7 @@ class LocalServing:
         return self._state(ref.remote_name, folder, process.read_json(folder / STATE_FILE))
 
     def poll_many(self, refs: Iterable[EndpointRef]) -> dict[str, RemoteState]:
-        changed = {}
-        for ref in refs:
-            state = self.describe(ref)
-            if state.remote_status != ref.last_status:
-                changed[ref.remote_name] = state
-        return changed
+        return process.changed_states(self.describe, refs)
 
     def delete(self, ref: EndpointRef) -> None:
         folder = self._dir(ref.remote_name)

@@ -175,12 +175,7 @@ class LocalTraining:
         return self._state(ref.remote_name, self._job_dir(ref.remote_name, ref.locations))
 
     def poll_many(self, refs: Iterable[JobRef]) -> dict[str, RemoteState]:
-        changed = {}
-        for ref in refs:
-            state = self.describe(ref)
-            if state.remote_status != ref.last_status:
-                changed[ref.remote_name] = state
-        return changed
+        return process.changed_states(self.describe, refs)
 
     # Optional capabilities -----------------------------------------------------------------------
 
