@@ -39,3 +39,19 @@ def log_in(driver, base_url: str, username: str, password: str) -> None:
     driver.find_element(By.ID, "id_password").send_keys(password)
     driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     WebDriverWait(driver, 10).until(EC.presence_of_element_located((By.CSS_SELECTOR, "nav.nav")))
+
+
+def wait_until(driver, condition, timeout: float = 10):
+    """WebDriverWait that retries while the page's script re-renders the elements the condition reads."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)
+                         ).until(condition)
+
+
+def selected_value(driver, element_id: str) -> str:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    return Select(driver.find_element(By.ID, element_id)).first_selected_option.get_attribute("value")

@@ -7,7 +7,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from apps.chat.models import Conversation
-from tests.browser import log_in
+from tests.browser import log_in, selected_value, wait_until
 from tests.conftest import make_user
 
 from .conftest import make_endpoint
@@ -42,7 +42,7 @@ def test_an_adapter_is_chosen_and_answers(browser, web, local_fake):
     box = browser.find_element(By.ID, "pg-input")
     box.send_keys("Help me", Keys.ENTER)
     reply = WebDriverWait(browser, 20).until(last_reply)
-    WebDriverWait(browser, 10).until(lambda d: "tokens" in last_reply(d).find_element(By.CSS_SELECTOR, ".pg-msg-stats").text)
+    wait_until(browser, lambda d: "tokens" in last_reply(d).find_element(By.CSS_SELECTOR, ".pg-msg-stats").text)
     assert reply.find_element(By.CSS_SELECTOR, ".pg-msg-body").text == "".join(local_fake.tokens).strip()
     assert reply.find_element(By.CSS_SELECTOR, ".pg-msg-role").get_attribute("textContent") == "bot:support"
     assert local_fake.requests[-1].body["model"] == "support"  # vLLM's name for the adapter
@@ -52,8 +52,7 @@ def test_an_adapter_is_chosen_and_answers(browser, web, local_fake):
 
     # Reopened, the conversation shows the adapter chosen; the endpoint page's link preselects one too.
     browser.get(f"{web}/playground/?conversation={conversation.pk}")
-    WebDriverWait(browser, 10).until(lambda d: Select(d.find_element(By.ID, "pg-model")).first_selected_option
-                                     .get_attribute("value") == "support")
+    wait_until(browser, lambda d: selected_value(d, "pg-model") == "support")
     browser.get(f"{web}/playground/?model=bot%3Asql")
-    assert Select(browser.find_element(By.ID, "pg-endpoint")).first_selected_option.get_attribute("value") == "bot"
-    assert Select(browser.find_element(By.ID, "pg-model")).first_selected_option.get_attribute("value") == "sql"
+    wait_until(browser, lambda d: selected_value(d, "pg-model") == "sql")
+    assert selected_value(browser, "pg-endpoint") == "bot"
