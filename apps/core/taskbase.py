@@ -37,8 +37,13 @@ def backoff(retries: int) -> int:
 
 def object_task(name: str, *, model: str, time_limit: int, soft_time_limit: int | None = None,
                 on_failure: Callable[[object, str], None] | None = None, max_retries: int = MAX_RETRIES,
-                select_related: tuple[str, ...] = ()):
-    """Register `fn(row)` as a Celery task named `name` that takes the row's primary key."""
+                select_related: tuple[str, ...] = (), acks_late: bool = True):
+    """Register `fn(row)` as a Celery task named `name` that takes the row's primary key.
+
+    Tasks acknowledge late (a dead worker's message is redelivered) unless `acks_late` is False: a task
+    that may run longer than Redis's visibility timeout must acknowledge when taken, or Redis hands it to
+    a second worker while the first still runs; a database sweep then recovers it if its worker dies.
+    """
 
     def decorate(fn):
         def task(self, pk):
@@ -76,7 +81,7 @@ def object_task(name: str, *, model: str, time_limit: int, soft_time_limit: int 
         # The task belongs to the module that declares it (its app), not to this one.
         task.__module__, task.__name__, task.__qualname__, task.__doc__ = (
             fn.__module__, fn.__name__, fn.__qualname__, fn.__doc__)
-        task = shared_task(name=name, bind=True, max_retries=max_retries, time_limit=time_limit,
+        task = shared_task(name=name, bind=True, max_retries=max_retries, time_limit=time_limit, acks_late=acks_late,
                            soft_time_limit=soft_time_limit or max(1, time_limit - 30))(task)
         task.body = fn  # the undecorated function, for tests that call it directly
         return task

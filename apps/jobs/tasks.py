@@ -17,9 +17,11 @@ RECONCILE_TIME_LIMIT = settings.TRAINING_RECONCILE_SECONDS * 0.9
 RECONCILE_SOFT_TIME_LIMIT = settings.TRAINING_RECONCILE_SECONDS * 0.8
 
 
-# Submit stages datasets and the config bundle (transfers), so it runs on the io queue.
+# Submit stages datasets and the config bundle (transfers), so it runs on the io queue. It may run longer
+# than Redis's visibility timeout, so it is acknowledged when taken; a dead worker's submit is sent again by
+# the reconcile sweep (TRAINING_REDISPATCH_AFTER_SECONDS, once its lease's worker stops beating).
 @object_task("jobs.submit", model=JOB, select_related=("owner",), on_failure=services.fail_submission,
-             soft_time_limit=services.SUBMIT_SOFT_TIME_LIMIT, time_limit=services.SUBMIT_TIME_LIMIT)
+             soft_time_limit=services.SUBMIT_SOFT_TIME_LIMIT, time_limit=services.SUBMIT_TIME_LIMIT, acks_late=False)
 def submit_job(job) -> None:
     services.submit(job)
 

@@ -33,6 +33,21 @@ def test_redis_redelivers_within_15_minutes_yet_after_the_longest_countdown():
     assert celery_conf("")["options"] == {}
 
 
+def test_no_late_acknowledged_task_outlives_the_visibility_timeout(settings):
+    """Redis redelivers a message still unacknowledged after the timeout: a late-acknowledged task that runs
+    longer would be run twice at once. Longer tasks (submit, validation) must acknowledge when taken."""
+    from modelhub.celery import app
+
+    app.loader.import_default_modules()
+    ours = {name: task for name, task in app.tasks.items() if not name.startswith("celery.")}
+    assert {"jobs.submit", "catalog.validate_dataset", "endpoints.deploy"} <= set(ours)
+    late = {name: task.time_limit or app.conf.task_time_limit for name, task in ours.items()
+            if (task.acks_late if task.acks_late is not None else app.conf.task_acks_late)}
+    assert "endpoints.deploy" in late and "jobs.submit" not in late and "catalog.validate_dataset" not in late
+    too_long = {name: limit for name, limit in late.items() if limit >= settings.BROKER_VISIBILITY_TIMEOUT}
+    assert too_long == {}
+
+
 def test_purge_deletes_taken_messages_and_keeps_waiting_ones(tmp_path):
     path = tmp_path / "broker.sqlite3"
     with Connection(f"sqla+sqlite:///{path}") as conn:
