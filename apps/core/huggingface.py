@@ -1,6 +1,10 @@
-"""The Hugging Face Hub's repo id rule, the one ModelHub applies to models and datasets everywhere."""
+"""The Hugging Face Hub's repo id rule, the one ModelHub applies to models and datasets everywhere, and the
+variable a stored Hugging Face token reaches trainers and engines in."""
 
 import re
+
+# transformers, huggingface_hub, vLLM, SGLang and LMI all read the token from it.
+HF_TOKEN_ENV = "HF_TOKEN"
 
 # huggingface_hub.utils.validate_repo_id: owner/name, each part of letters, digits, '_', '-' and '.', starting and
 # ending with a letter, digit or '_', at most 96 characters, no "--" or ".." anywhere, not ending in ".git".

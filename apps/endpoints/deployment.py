@@ -7,6 +7,8 @@ afterwards (the target's options again, the name the engine serves the model und
 """
 
 from apps.backends.base import API_KEY_SECRET, Autoscaling, Deployment, EndpointRef, ModelSource
+from apps.core.huggingface import HF_TOKEN_ENV
+from apps.users import stored_secrets
 
 from . import engines
 from .models import Endpoint
@@ -24,9 +26,19 @@ def autoscaling(values: dict | None) -> Autoscaling | None:
                        target_invocations_per_instance=int(values["target_invocations_per_instance"]), **extra)
 
 
+def secrets(endpoint: Endpoint, spec: DeploySpec) -> dict[str, str]:
+    """The endpoint's API key and the owner's stored Hugging Face token (gated models), read now, as training
+    reads its secrets at submit; raises stored_secrets.MissingSecret (a ValueError) when the token is gone."""
+    values = {API_KEY_SECRET: endpoint.api_key} if endpoint.api_key else {}
+    if spec.needs_hf_token:
+        values.update(stored_secrets.read(endpoint.owner_id, {HF_TOKEN_ENV: spec.hf_token_ref},
+                                          remedy="deploy the model again"))
+    return values
+
+
 def deployment(endpoint: Endpoint) -> Deployment:
-    """The Deployment for the row as it is now; raises engines.EngineConfigError (a ValueError) when
-    its spec cannot be rendered."""
+    """The Deployment for the row as it is now; raises a ValueError when its spec cannot be rendered
+    (engines.EngineConfigError) or a stored secret it names is gone (stored_secrets.MissingSecret)."""
     spec = DeploySpec.from_dict(endpoint.spec)
     model = ModelFacts(source_uri=endpoint.model_uri, name=endpoint.served_model_name)
     argv = ()
@@ -49,7 +61,7 @@ def deployment(endpoint: Endpoint) -> Deployment:
         autoscaling=autoscaling(endpoint.autoscaling),
         options={**{key: endpoint.spec[key] for key in OPTIONS if (endpoint.spec or {}).get(key)},
                  **spec.target_options},
-        secrets={API_KEY_SECRET: endpoint.api_key} if endpoint.api_key else {},
+        secrets=secrets(endpoint, spec),
     )
 
 

@@ -281,21 +281,17 @@ def lmi_options_environment(options: dict) -> dict[str, str]:
 
 # --- the public renderings ---
 
-def _secrets(hf_token: str | None) -> dict[str, str]:
-    return {"HF_TOKEN": hf_token} if hf_token else {}
-
-
-def lmi_environment(spec, model, *, hf_token: str | None = None) -> dict[str, str]:
+def lmi_environment(spec, model) -> dict[str, str]:
     """The LMI (djl-inference, vLLM rolling batch) container environment."""
-    return _check_environment({**lmi_options_environment(canonical_options(spec, model)), **_secrets(hf_token)})
+    return _check_environment(lmi_options_environment(canonical_options(spec, model)))
 
 
-def sagemaker_environment(spec, model, *, hf_token: str | None = None) -> dict[str, str]:
-    """`PrimaryContainer.Environment` for the spec's engine on SageMaker."""
+def sagemaker_environment(spec, model) -> dict[str, str]:
+    """`PrimaryContainer.Environment` for the spec's engine on SageMaker (secrets such as the owner's Hugging
+    Face token are not rendered here: they travel in `Deployment.secrets`, see endpoints/deployment.py)."""
     if spec.engine == "lmi":
-        return lmi_environment(spec, model, hf_token=hf_token)
-    env = dlc_environment(spec.engine, canonical_options(spec, model))
-    return _check_environment({**env, **_secrets(hf_token)})
+        return lmi_environment(spec, model)
+    return _check_environment(dlc_environment(spec.engine, canonical_options(spec, model)))
 
 
 def engine_command(engine: str) -> list[str]:

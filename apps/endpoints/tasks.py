@@ -80,7 +80,14 @@ def update_endpoint(endpoint: Endpoint) -> None:
     """Apply the row's instance count and autoscaling to the running endpoint."""
     if endpoint.status not in (Status.UPDATING, Status.IN_SERVICE):
         return
-    state = registry.serving_backend(endpoint.target).update(deployment(endpoint), ref(endpoint))
+    try:
+        request = deployment(endpoint)
+    except ValueError as exc:  # e.g. the stored Hugging Face token was deleted: it keeps serving as it is
+        endpoint.record_event(f"Scaling settings not applied: {exc}", level="error")
+        if endpoint.status == Status.UPDATING:
+            endpoint.transition(Status.IN_SERVICE, "Scaling settings not applied.")
+        return
+    state = registry.serving_backend(endpoint.target).update(request, ref(endpoint))
     if endpoint.status == Status.IN_SERVICE:  # autoscaling applied right after creation
         endpoint.record_event("Autoscaling applied.", data={"autoscaling": endpoint.autoscaling})
         return

@@ -2,7 +2,7 @@
 context read from the catalog, and the stored secrets the spec names."""
 
 from apps.catalog.models import Dataset
-from apps.users.models import UserSecret
+from apps.users import stored_secrets
 
 from . import layout
 from .renderers import secret_refs
@@ -28,10 +28,6 @@ def render_context(job, spec: TrainingSpec, store: str = "") -> dict:
     }
 
 
-class MissingSecret(Exception):
-    pass
-
-
 def uses_secrets(job) -> bool:
     """Whether the spec refers to any stored secret (so the backend may hold a copy for the run)."""
     return bool(secret_refs(training_spec(job)))
@@ -39,12 +35,4 @@ def uses_secrets(job) -> bool:
 
 def secret_environment(job, spec: TrainingSpec) -> dict[str, str]:
     """{variable: value} of every stored secret the spec refers to (tracker key, HF token), read at submit only."""
-    refs = secret_refs(spec)
-    if not refs:
-        return {}
-    values = dict(UserSecret.objects.filter(owner_id=job.owner_id, name__in=refs.values()).values_list("name", "value"))
-    missing = sorted(name for name in refs.values() if name not in values)
-    if missing:
-        raise MissingSecret(f"The stored secret(s) {', '.join(map(repr, missing))} the job uses no longer exist; "
-                            "store them again on your profile page and clone the job.")
-    return {variable: values[name] for variable, name in refs.items()}
+    return stored_secrets.read(job.owner_id, secret_refs(spec), remedy="clone the job")

@@ -101,6 +101,18 @@ def test_repo_id_model_has_no_data_source_and_loads_by_id(moto, user):
     assert variant["InstanceType"] == "ml.p3.2xlarge"
 
 
+def test_a_gated_model_gets_the_owners_token_in_the_container_environment(moto, user):
+    from apps.users.models import UserSecret
+
+    UserSecret.objects.create(owner=user, name="hf-main", kind="hf_token", value="hf_tokenValueForTheGatedModel")
+    endpoint = make_endpoint(user, source="hf", model_uri="meta-llama/Llama-3.1-8B-Instruct", served_model_name="llama",
+                             instance_type="ml.p3.2xlarge", spec=spec_dict("ml.p3.2xlarge", hf_token_ref="hf-main"))
+    SageMakerServing().deploy(deployment(endpoint))
+    environment = moto.describe_model(ModelName=endpoint.remote_name)["PrimaryContainer"]["Environment"]
+    assert environment["HF_TOKEN"] == "hf_tokenValueForTheGatedModel"
+    assert environment["SM_VLLM_MODEL"] == "meta-llama/Llama-3.1-8B-Instruct"
+
+
 @pytest.mark.parametrize("engine, image, variable", [
     ("sglang", "sglang:0.5.20-gpu-py312-cu130-ubuntu24.04-sagemaker", "SM_SGLANG_MODEL_PATH"),
     ("lmi", "djl-inference:0.36.0-lmi", "OPTION_MODEL_ID"),

@@ -201,9 +201,9 @@ def test_engine_argv_model_path_and_port_and_lmi_has_none():
         engines.engine_command("lmi")
 
 
-def test_hf_token_is_added_only_when_given():
+def test_the_rendered_environment_never_holds_a_token():
     assert "HF_TOKEN" not in engines.sagemaker_environment(spec(), MODEL)
-    assert engines.sagemaker_environment(spec(), MODEL, hf_token="hf_x")["HF_TOKEN"] == "hf_x"
+    assert "HF_TOKEN" not in engines.sagemaker_environment(spec(engine="lmi"), MODEL)
 
 
 def test_model_data_source_is_an_uncompressed_prefix():

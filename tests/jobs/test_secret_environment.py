@@ -2,7 +2,8 @@
 
 import pytest
 
-from apps.jobs.bundle import MissingSecret, secret_environment, training_spec
+from apps.jobs.bundle import secret_environment, training_spec
+from apps.users.stored_secrets import MissingSecret
 from apps.users.models import UserSecret
 
 from .factories import make_job

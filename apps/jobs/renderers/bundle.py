@@ -12,6 +12,8 @@ token) name the environment variables the platform fills from the user's stored 
 
 from __future__ import annotations
 
+from apps.core.huggingface import HF_TOKEN_ENV
+
 from . import datasets, easyr1, llamafactory, merge, trl
 from .context import JobContext, job_context
 from .yamlio import dump_json
@@ -28,7 +30,6 @@ MANIFEST_VERSION = 1
 MODEL_DIR, MERGED_DIR, HUGGINGFACE_DIR = "model/", "merged/", "huggingface/"
 
 SECRET_ENV = {"wandb": "WANDB_API_KEY", "swanlab": "SWANLAB_API_KEY"}
-HF_TOKEN_ENV = "HF_TOKEN"
 
 
 def secret_env_name(spec) -> str | None:
