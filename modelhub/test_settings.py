@@ -20,3 +20,7 @@ TRAINING_BACKENDS = {**json.loads(os.environ.get("MODELHUB_TEST_TRAINING_BACKEND
 # The suite was written against SageMaker as the target of requests that name none; tests of the
 # automatic choice (and the processes of the local end-to-end tests) set COMPUTE_BACKEND themselves.
 COMPUTE_BACKEND = os.environ.get("COMPUTE_BACKEND", "sagemaker")
+
+# Quotas are off for the suite (many tests create more jobs than a user may run at once); the quota tests
+# (tests/jobs/test_quotas_enforced.py, tests/core/test_quotas.py) set the limits they check.
+QUOTA_CONCURRENT_JOBS = QUOTA_ENDPOINTS = QUOTA_INSTANCES = 0

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .parsers import RequestTooLarge
+from .quotas import QuotaExceeded
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +83,8 @@ def exception_handler(exc, context):
         logger.warning("Database unavailable: %s", exc)
         return Response(error_body("unavailable", UNAVAILABLE_MESSAGE), status=503,
                         headers={"Retry-After": RETRY_AFTER_SECONDS})
+    if isinstance(exc, QuotaExceeded):
+        return Response(error_body("quota_exceeded", str(exc)), status=403)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

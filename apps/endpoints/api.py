@@ -61,8 +61,9 @@ class EndpointViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.Retrieve
             data["notes"] = list(deploy.notes)
         return Response(data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=ScaleSerializer, responses={202: EndpointSerializer, 409: None},
-                   description="Change the instance count and/or autoscaling (null turns it off) of an endpoint in service.")
+    @extend_schema(request=ScaleSerializer, responses={202: EndpointSerializer, 403: None, 409: None},
+                   description="Change the instance count and/or autoscaling (null turns it off) of an endpoint in "
+                               "service. 403 `quota_exceeded` when the extra instances would pass your quota.")
     def partial_update(self, request, pk=None):
         endpoint = self.get_object()
         scale = ScaleSerializer(data=request.data)

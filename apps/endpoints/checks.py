@@ -181,6 +181,20 @@ def check_adapters(d: Draft) -> None:
         d.err("lora_adapters", f"'{served}' is the base model's served name; give the adapter another name.")
 
 
+def check_storage_references(d: Draft) -> None:
+    """The model and each adapter, where they lie inside ModelHub's storage, belong to jobs (or datasets) the
+    user may use: their own or shared with them (apps/jobs/references.py)."""
+    if not getattr(d.user, "is_authenticated", False):
+        return
+    from apps.jobs.references import reference_problem
+
+    if d.model and (problem := reference_problem(d.model.source_uri, d.user)):
+        d.err("model_uri", problem)
+    for adapter in d.attrs["lora_adapters"]:
+        if problem := reference_problem(adapter["source"], d.user):
+            d.err("lora_adapters", f"{adapter['name']}: {problem}")
+
+
 def check_image(d: Draft) -> None:
     """The target has an image for the engine version (in the region), and the instance boots the AMI it needs."""
     engine = d.engine
@@ -237,8 +251,8 @@ def check_memory_fit(d: Draft) -> None:
 
 CHECKS = (
     check_tensor_parallelism, check_engine, check_max_model_len, check_dtype, check_quantization,
-    check_engine_options, check_image, check_parsers, check_adapters, check_autoscaling, check_gated_model,
-    check_memory_fit,
+    check_engine_options, check_image, check_parsers, check_adapters, check_storage_references, check_autoscaling,
+    check_gated_model, check_memory_fit,
 )
 
 

@@ -13,6 +13,7 @@ from django.db import transaction
 
 from apps.backends import registry
 from apps.backends.base import Capability, supports
+from apps.core import quotas
 
 from . import names, target_options
 from .models import Endpoint, Status
@@ -31,8 +32,11 @@ def create_endpoint(owner, *, name: str, source: str, model_uri: str, engine: st
     gets a new one: `endpoint.api_key` of the returned row is the only time it is shown.
 
     The remote name is derived from the new id, so it is only known after the insert: a unique
-    placeholder holds the name column until then, all inside this transaction.
+    placeholder holds the name column until then, all inside this transaction. Raises quotas.QuotaExceeded,
+    creating nothing, when the owner has no room for it.
     """
+    autoscaling = (spec or {}).get("autoscaling")
+    quotas.reserve(owner, quotas.Usage(endpoints=1, instances=quotas.endpoint_instances(instance_count, autoscaling)))
     placeholder = f"pending-{uuid.uuid4().hex}"
     endpoint = Endpoint.objects.create(
         owner=owner, name=name or placeholder, source=source, model_uri=model_uri, engine=engine,
@@ -98,6 +102,10 @@ def request_scale(endpoint: Endpoint, *, instance_count: int | None = None, auto
     if spec.get("autoscaling"):
         low, high = spec["autoscaling"]["min_instances"], spec["autoscaling"]["max_instances"]
         count = min(max(count, low), high)
+    more = (quotas.endpoint_instances(count, spec.get("autoscaling"))
+            - quotas.endpoint_instances(endpoint.instance_count, endpoint.autoscaling))
+    if more > 0:
+        quotas.reserve(endpoint.owner, quotas.Usage(instances=more))
     reason = scale_description(count, spec.get("autoscaling"))
     if not endpoint.transition(Status.UPDATING, reason, instance_count=count, spec=spec):
         endpoint.refresh_from_db()

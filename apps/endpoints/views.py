@@ -15,6 +15,7 @@ from apps.backends import registry
 from apps.backends.base import Capability, supports
 from apps.backends.errors import BackendError
 from apps.chat.model_ids import adapter_models
+from apps.core.quotas import QuotaExceeded
 from apps.users.ownership import get_changeable_or_404, get_visible_or_404, is_admin, visible_to
 
 from . import forms, services, snippets
@@ -74,6 +75,8 @@ def endpoint_new(request):
                 endpoint = services.create_endpoint(request.user, **deploy.value.create_kwargs())
             except IntegrityError:
                 errors["name"] = ["An endpoint with this name already exists; choose another name."]
+            except QuotaExceeded as exc:
+                errors["quota"] = [str(exc)]
             else:
                 if endpoint.api_key:  # shown on this response only; never again
                     response = render(request, "endpoints/created.html",
@@ -176,7 +179,7 @@ def endpoint_scale(request, pk: int):
     if serializer.is_valid():
         try:
             services.request_scale(endpoint, **serializer.validated_data)
-        except services.EndpointStateError as exc:
+        except (services.EndpointStateError, QuotaExceeded) as exc:
             messages.error(request, str(exc))
         else:
             messages.success(request, services.scale_description(endpoint.instance_count, endpoint.autoscaling))

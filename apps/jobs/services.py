@@ -16,6 +16,7 @@ from apps.backends.base import Capability, JobPhase, LogPage, Readiness, support
 from apps.backends.errors import BackendError, TransientError
 from apps.catalog import staging
 from apps.catalog.models import Dataset
+from apps.core import quotas
 
 from . import bundle, dispatch, submission
 from .lifecycle import apply_state, end, release_secrets
@@ -53,8 +54,10 @@ def target_label(target: str) -> str:
 
 
 def create_job(owner, name: str, spec: dict, *, target: str | None = None) -> TrainingJob:
-    """A queued job for an already validated spec (TrainingSpec.to_dict()); submission follows commit."""
+    """A queued job for an already validated spec (TrainingSpec.to_dict()); submission follows commit.
+    Raises quotas.QuotaExceeded, creating nothing, when the owner has no room for it."""
     with transaction.atomic():
+        quotas.reserve(owner, quotas.Usage(jobs=1, instances=int(spec.get("instance_count") or 1)))
         job = TrainingJob.objects.create(
             owner=owner, name=name, job_type=spec["job_type"], spec=spec,
             target=target or default_target(),

@@ -15,6 +15,7 @@ from apps.catalog import instances
 from apps.catalog.models import BaseModel, Dataset
 from apps.core import limits
 from apps.core.job_types import JobType
+from apps.core.quotas import QuotaExceeded
 from apps.users.ownership import get_changeable_or_404, get_visible_or_404, is_admin, visible_to
 
 from . import services, target_rules
@@ -102,10 +103,14 @@ def job_new(request):
         form = JobForm(request.POST, job_type=job_type, user=request.user)
         new = form.validate(request.user)
         if new is not None:
-            job = services.create_job(request.user, new.name, new.spec.to_dict(), target=new.target)
-            # Neutral: the submission may already have failed by the time the page shows; its status says which.
-            messages.info(request, _("Created job “%(name)s”. Its status below is kept up to date.") % {"name": job.name})
-            return redirect("jobs:detail", pk=job.pk)
+            try:
+                job = services.create_job(request.user, new.name, new.spec.to_dict(), target=new.target)
+            except QuotaExceeded as exc:
+                form.add_error(None, str(exc))
+            else:
+                # Neutral: the submission may already have failed by the time the page shows; its status says which.
+                messages.info(request, _("Created job “%(name)s”. Its status below is kept up to date.") % {"name": job.name})
+                return redirect("jobs:detail", pk=job.pk)
     else:
         initial = {}
         source_id = request.GET.get("from")

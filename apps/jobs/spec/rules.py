@@ -358,6 +358,18 @@ class SpecRules:
         if known is not None and ref not in known:
             err(field, f"You have no stored {SECRET_LABELS[kind]} named {ref!r}; add it on your profile page.")
 
+    def check_storage_references(self, data, err) -> None:
+        """Locations inside ModelHub's own storage must belong to the user's own (or shared) jobs and datasets."""
+        if not getattr(self.user, "is_authenticated", False):
+            return
+        from apps.jobs.references import reference_problem
+
+        s3_weights = data.get("base_model_uri") if data.get("base_model_source") == "s3" else None
+        for field, uri in (("base_model", s3_weights), ("resume_from_checkpoint", data.get("resume_from_checkpoint")),
+                           ("reward_model", data.get("reward_model"))):
+            if uri and (problem := reference_problem(uri, self.user)):
+                err(field, problem)
+
     def stored_secret_names(self, kind: str) -> set[str] | None:
         """Names of the user's stored secrets of `kind` (apps.users.UserSecret); None without a user."""
         if not getattr(self.user, "is_authenticated", False):

@@ -258,6 +258,7 @@ class TrainingSpecSerializer(serializers.Serializer):
         rules.check_tracking(data, err)
         rules.check_hf_token(data, err)
         rules.check_gated(data, err)
+        rules.check_storage_references(data, err)
         data["datasets"] = rules.check_datasets(job_type, attrs["datasets"], err)
         if errors:
             raise serializers.ValidationError(errors)
