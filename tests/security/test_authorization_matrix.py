@@ -18,9 +18,12 @@ from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from apps.catalog.models import Dataset
 from apps.chat import access, gateway
+from apps.jobs.models import TrainingJob
+from apps.jobs.references import reference_problem
 
-from .authz_world import MARKER, PRINCIPALS, SIGNED_OUT, build, mark
+from .authz_world import MARKER, PRINCIPALS, SIGNED_OUT, build
 
 
 @dataclass(frozen=True)
@@ -217,16 +220,19 @@ def test_every_classified_route_exists():
 # --- storage references: B may not point a new object into A's storage ----------------------------------
 
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=True, reason="storage refs wired in branch iso")
-def test_b_cannot_register_a_dataset_inside_a_jobs_output(world):
+def test_b_cannot_register_a_dataset_inside_a_jobs_output(world, settings):
     """Registered, its preview and its training would read A's job output through B's own dataset."""
+    settings.S3_BUCKET, settings.S3_PREFIX = "modelhub-test", "modelhub"
     job = world.objects["job"]
-    job.refresh_from_db()
-    assert job.output_uri.startswith("s3://")
+    inside = f"s3://modelhub-test/modelhub/jobs/{job.remote_name}/"
+    TrainingJob.objects.filter(pk=job.pk).update(output_uri=inside)  # rolled back with the test
+    assert reference_problem(inside + "merged/", world.users["owner"]) is None  # A's own: allowed
     response = api_client_for("stranger", world).post(
-        "/api/v1/datasets", {"name": "peek", "source": "s3", "source_uri": job.output_uri + "merged/", "format": "alpaca"},
+        "/api/v1/datasets", {"name": "peek", "source": "s3", "source_uri": inside + "merged/", "format": "alpaca"},
         content_type="application/json")
-    assert response.status_code == 400 and "source_uri" in response.json(), response.content
+    assert response.status_code == 400, response.content
+    assert "inside ModelHub's own storage" in " ".join(response.json()["errors"]["source_uri"])
+    assert not Dataset.objects.filter(name="peek").exists()
 
 
 # --- the /v1 gateway ------------------------------------------------------------------------------------
