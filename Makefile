@@ -51,8 +51,11 @@ run: migrate $(if $(filter 1,$(LOCAL_ENV)),local-env)
 test: install-dev local-env
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Every benchmark leaves its figures in var/bench/; the report rewrites docs/benchmarks.md's latest-run section from them.
 bench: install-dev
+	rm -rf var/bench
 	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+	$(PY) bench/report.py
 
 # --- Local target: trainer and model server environment (see docs/local.md) ---
 $(LOCAL_STAMP):
