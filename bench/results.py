@@ -12,7 +12,7 @@ def record(name: str, title: str, figures: dict[str, str | float | int], note: s
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"{name}.json"
     path.write_text(json.dumps(result, indent=1))
-    print(json.dumps(result))
+    print(json.dumps(result, ensure_ascii=False))
     return path
 
 
