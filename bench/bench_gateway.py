@@ -31,6 +31,8 @@ except ImportError:
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.results import record  # noqa: E402
+
 CONTENT = re.compile(rb'"content": ?"[^"]')
 
 
@@ -313,6 +315,21 @@ def main() -> None:
               f"(**+{row['added_p50']:.1f} ms**) | +{row['added_p99']:.1f} ms "
               f"| **{row['ratio']:.1%}** ({row['gateway_tps']:.0f} vs {row['direct_tps']:.0f} tok/s; {ratios}) "
               f"| {row['rss']:.0f} MiB | {row['threads']} | {row['cpu']:.0f} µs | {row['failed']} |")
+    record("bench_gateway", "OpenAI-compatible gateway: streaming overhead", gateway_figures(results),
+           note=f"{args.tokens} tokens per stream, one every {args.pace_ms:g} ms; medians of {args.rounds} rounds; "
+                f"{placement}.")
+
+
+def gateway_figures(results: dict) -> dict:
+    figures = {}
+    for (concurrency, arrival), rounds in results.items():
+        row = median_row(rounds)
+        case = f"{concurrency} streams, {arrival}"
+        figures[f"{case}: added TTFT p50 / p99 (ms)"] = f"+{row['added_p50']:.1f} / +{row['added_p99']:.1f}"
+        figures[f"{case}: throughput gateway / direct"] = f"{row['ratio']:.1%}"
+        figures[f"{case}: gateway CPU per token, peak RSS, failed"] = \
+            f"{row['cpu']:.0f} µs, {row['rss']:.0f} MiB, {row['failed']}"
+    return figures
 
 
 if __name__ == "__main__":
