@@ -42,3 +42,15 @@ def test_endpoint_model_runs_as_the_owners_group_role(moto, user, other_user):  
     theirs = make_endpoint(other_user, model_uri="s3://models-bucket/jobs/8/merged")
     SageMakerServing().deploy(deployment(theirs))
     assert moto.describe_model(ModelName=theirs.remote_name)["ExecutionRoleArn"] == SERVING_DEFAULT_ROLE
+
+
+def test_the_job_secret_is_tagged_with_its_owner(user, user_api, moto_backend, inline_tasks):  # noqa: F811
+    """The tag a group role's policy can scope secretsmanager:GetSecretValue on."""
+    from apps.backends.sagemaker.secrets import secret_name
+    from tests.backends.test_sagemaker_training_secrets import create_tracked_job
+
+    grant_group_policy(user, "team-a", execution_role_arn=TEAM_ROLE)
+    job = create_tracked_job(user, user_api, hf=False)
+    described = moto_backend.secrets.client.describe_secret(SecretId=secret_name(job.remote_name))
+    assert {t["Key"]: t["Value"] for t in described["Tags"]}["modelhub:owner"] == user.get_username()
+    assert moto_backend.sagemaker.created[-1]["RoleArn"] == TEAM_ROLE

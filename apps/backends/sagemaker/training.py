@@ -252,7 +252,7 @@ class SageMakerTraining(SpotPrices, StoredOutputs):
         request = training_job_request(submission, container_environment(submission))  # checks the settings first
         if submission.secrets:  # only the secret's ARN goes into the request
             request["Environment"][ENV_SECRETS_ARN] = self.secrets.put(submission.job_id, submission.remote_name,
-                                                                       submission.secrets)
+                                                                       submission.secrets, submission.owner)
         self.stage_files(submission.locations, submission.files)
         try:
             with aws_errors():
