@@ -58,3 +58,16 @@ def benchmark_scores(results_log: str) -> dict[str, float]:
 def subject_answer_counts(results_json: str) -> dict[str, int]:
     """How many questions each subject answered (results.json: {subject: {index: letter}})."""
     return {subject: len(answers) for subject, answers in json.loads(results_json).items() if isinstance(answers, dict)}
+
+
+def subject_accuracy(results_json: str, answers: dict[str, list[str]]) -> dict[str, float]:
+    """Accuracy (%) per subject: results.json's chosen letters against the task's answers (in split order).
+    A subject without answers is left out."""
+    scores = {}
+    for subject, chosen in json.loads(results_json).items():
+        expected = answers.get(subject)
+        if not expected or not isinstance(chosen, dict):
+            continue
+        correct = sum(chosen.get(str(i)) == answer for i, answer in enumerate(expected))
+        scores[subject] = round(100 * correct / len(expected), 2)
+    return scores

@@ -144,3 +144,9 @@ def test_subject_answer_counts():
 def test_golden_yaml_reads_back_as_rendered():
     for name, text in rendered().items():
         assert yaml.safe_load(text) == yaml.safe_load((GOLDEN / name).read_text())
+
+
+def test_subject_accuracy_compares_chosen_letters_with_answers():
+    results = json.dumps({"algebra": {"0": "A", "1": "C", "2": "B"}, "anatomy": {"0": "B"}, "law": {"0": "A"}})
+    answers = {"algebra": ["A", "B", "B"], "anatomy": ["D"]}
+    assert eval_results.subject_accuracy(results, answers) == {"algebra": 66.67, "anatomy": 0.0}

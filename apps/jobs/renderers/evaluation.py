@@ -11,6 +11,9 @@ from .yamlio import dump
 
 BENCHMARK_TEMPLATE = "fewshot"  # LLaMA-Factory's plain template for multiple-choice prompts
 BENCHMARK_TASK_DIR = "/app/evaluation"  # the task folders in the official image's checkout
+# BLEU / ROUGE need LLaMA-Factory's `metrics` extra, which the official image installs (`.[metrics,deepspeed]`);
+# LLaMA-Factory checks them at start-up when predict_with_generate is on.
+METRICS_PACKAGES = ("jieba", "nltk", "rouge-chinese")
 
 
 def _model_keys(source) -> dict:
