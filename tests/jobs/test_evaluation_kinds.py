@@ -13,7 +13,9 @@ import pytest
 import yaml
 
 from apps.jobs import eval_results
-from apps.jobs.eval_settings import BENCHMARK_TASKS, BenchmarkSettings, ModelSource, PredictSettings, benchmark_data_error
+from apps.jobs.eval_settings import (
+    BENCHMARK_TASKS, BenchmarkSettings, ModelSource, PredictSettings, benchmark_data_error,
+)
 from apps.jobs.renderers import llamafactory_schema as lf
 from apps.jobs.renderers.evaluation import benchmark_config, predict_config
 
@@ -129,7 +131,8 @@ def test_prediction_samples_skip_torn_lines_and_stop_at_the_count():
 
 
 def test_benchmark_scores_per_category():
-    log = "        Average: 47.25\n           STEM: 38.10\nSocial Sciences: 55.00\n     Humanities: 44.44\n          Other: 50.00"
+    log = ("        Average: 47.25\n           STEM: 38.10\nSocial Sciences: 55.00\n"
+           "     Humanities: 44.44\n          Other: 50.00")
     assert eval_results.benchmark_scores(log) == {"Average": 47.25, "STEM": 38.1, "Social Sciences": 55.0,
                                                   "Humanities": 44.44, "Other": 50.0}
     assert list(eval_results.benchmark_scores(log))[0] == "Average"
