@@ -93,7 +93,8 @@ OPTIMIZER_SWITCHES = {
 
 # Form sections, in order (the form renders one card per section and hides fields that do not apply).
 SECTIONS: dict[str, tuple[str, ...]] = {
-    "Model and data": ("job_type", "base_model", "hf_token_ref", "trust_remote_code", "datasets", "template", "cutoff_len", "max_samples", "val_size"),
+    "Model and data": ("job_type", "base_model", "hf_token_ref", "trust_remote_code", "datasets", "template",
+                       "cutoff_len", "max_samples", "val_size"),
     "Method": ("finetuning_method", "quantization_bit", "lora_rank", "lora_alpha", "lora_dropout", "lora_target",
                "use_dora", "use_rslora", "pissa_init", "pissa_iter", "loraplus_lr_ratio", *FREEZE_FIELDS),
     "Memory-saving optimizers": tuple(
