@@ -143,3 +143,20 @@ def test_form_shows_the_permission_error_on_the_field(user, fake_training):
     response = web.post("/jobs/new", post)
     assert response.status_code == 302, response.content.decode()[:2000]
     assert TrainingJob.objects.get().spec["trust_remote_code"] is True
+
+
+def test_admins_edit_group_policies_in_the_django_admin_and_a_bad_arn_is_refused(admin_user):
+    admin_user.is_superuser = True
+    admin_user.save()
+    web = Client()
+    web.force_login(admin_user)
+    group = Group.objects.create(name="team-a")
+    form = {"group": group.pk, "execution_role_arn": "arn:aws:s3:::not-a-role", "allow_custom_reward_code": "on"}
+    response = web.post("/admin/users/grouppolicy/add/", form)
+    assert response.status_code == 200 and "Enter an IAM role ARN" in response.content.decode()
+    assert not GroupPolicy.objects.exists()
+    response = web.post("/admin/users/grouppolicy/add/", {**form, "execution_role_arn": ROLE_A})
+    assert response.status_code == 302
+    policy = GroupPolicy.objects.get()
+    assert (policy.group, policy.execution_role_arn, policy.allow_custom_reward_code, policy.allow_trust_remote_code) \
+        == (group, ROLE_A, True, False)
