@@ -20,7 +20,7 @@ BEGIN, END = "<!-- bench:latest-run -->", "<!-- /bench:latest-run -->"
 
 def format_value(value) -> str:
     if isinstance(value, float):
-        return f"{value:,.1f}" if abs(value) >= 100 else f"{value:.3g}"
+        return f"{value:,.1f}" if abs(value) >= 10 else f"{value:.3g}"
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
