@@ -17,6 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.results import record  # noqa: E402
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "modelhub.settings")
 os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="mh-bench-spec-"))
 
@@ -64,6 +65,10 @@ def main() -> None:
     print(f"validate, cached image lookup:      {cached:8.2f} ms")
     print(f"validate, sagemaker-core each time: {uncached:8.2f} ms  ({uncached / cached:.0f}x slower)")
     print(f"render SageMaker environment:       {render * 1000:8.1f} µs")
+    record("bench_deploy_spec", "Deploy spec validation", {
+        "validation, cached image lookup (ms)": cached, "validation, sagemaker-core lookup each time (ms)": uncached,
+        "uncached / cached": f"{uncached / cached:.0f}×", "rendering the SageMaker environment (µs)": render * 1000},
+        note=f"{rounds} rounds.")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.results import record  # noqa: E402
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "modelhub.settings")
 os.environ["DATA_DIR"] = tempfile.mkdtemp(prefix="mh-bench-jobs-")
 os.environ.setdefault("S3_BUCKET", "modelhub-bench")
@@ -133,6 +134,10 @@ def main() -> None:
         (q_small, t_small), (q_large, t_large) = at_small[label], at_large[label]
         print(f"| {label} | {q_small} | {q_large} | {t_small:.1f} ms | {t_large:.1f} ms | {t_large / t_small:.1f}× |")
         assert q_small == q_large, f"{label}: queries grew with the number of jobs ({q_small} → {q_large})"
+    record("bench_jobs_list", f"Job list over {args.jobs:,} jobs", {
+        f"`{label}`: queries, p50 at {small:,} → {args.jobs:,} jobs": f"{at_small[label][0]} / {at_large[label][0]}, "
+        f"{at_small[label][1]:.1f} → {at_large[label][1]:.1f} ms ({at_large[label][1] / at_small[label][1]:.1f}×)"
+        for label in REQUESTS}, note=f"SQLite, {args.rounds} rounds per request.")
 
 
 if __name__ == "__main__":
