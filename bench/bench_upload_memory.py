@@ -23,6 +23,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.results import record  # noqa: E402
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -148,6 +149,14 @@ def main() -> None:
         print(f"validation task: peak RSS {task_before:.1f} → {task_after:.1f} MB "
               f"(+{task_after - task_before:.1f} MB = {(task_after - task_before) / large_mb:.3f} × the file size), "
               f"{task_seconds:.1f} s, {check[3]} with {int(check[4]):,} rows")
+        record("bench_upload_memory", "Dataset upload memory", {
+            "web process peak RSS after the small upload (MB)": small_peak,
+            f"web process peak RSS after the {large_mb:.0f} MB upload (MB)": large_peak,
+            "peak growth caused by the large upload": f"+{growth:.1f} MB = {growth / large_mb:.3f} × the file size",
+            "control: reading the same file whole": f"+{float(control):.1f} MB = {float(control) / large_mb:.3f} × the file size",
+            "upload + pre-check (s)": seconds,
+            "validation task: peak RSS growth, time": f"+{task_after - task_before:.1f} MB, {task_seconds:.1f} s "
+                                                       f"for {int(check[4]):,} rows"})
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
