@@ -273,4 +273,5 @@ def test_gateway(world, principal):
     else:  # A, the group A shared the endpoint with, and admins see and may use it
         assert status == 200 and model in [m["id"] for m in json.loads(models)["data"]]
         assert one_status == 200
-        assert chat_status != 404, chat_body
+        # Admitted: the relay went on to the endpoint's SageMaker upstream, which has no credentials in tests.
+        assert (chat_status, json.loads(chat_body)["error"]["code"]) == (502, "upstream_error"), chat_body
