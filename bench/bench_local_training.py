@@ -26,6 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.results import record  # noqa: E402
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "modelhub.settings")
 WORK = Path(tempfile.mkdtemp(prefix="mh-bench-local-"))
 os.environ.setdefault("DATA_DIR", str(WORK / "var"))
@@ -179,6 +180,12 @@ def main() -> None:
     print(f"same runs, local wall / its own trainer subprocess wall: median {statistics.median(inside):.3f} "
           f"{[round(x, 3) for x in inside]}")
     print(f"deploy -> in service {ready:.2f} s, deploy -> first token {token:.2f} s")
+    record("bench_local_training", "Local target overhead", {
+        f"direct `llamafactory-cli train`, median of {rounds} (s)": d,
+        f"through the local target, median of {rounds} (s)": l,
+        "local run wall / its own trainer subprocess wall, same runs": ", ".join(f"{x:.3f}" for x in inside),
+        "deploy → in service (s)": ready, "deploy → first token (s)": token},
+        note=f"sft, full fine-tuning, {steps} steps on the tiny model; the same-run ratio is what the target adds.")
     shutil.rmtree(WORK, ignore_errors=True)
 
 
