@@ -5,7 +5,6 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.text import slugify
-from django.utils.translation import gettext_lazy as _
 
 from apps.core.models import Event
 from apps.core.statemachine import StateMachine, StatefulModel
@@ -29,8 +28,8 @@ class BaseModel(models.Model):
     """A model a job can start from: a Hugging Face repo or an S3 prefix, with its chat template."""
 
     class Modality(models.TextChoices):
-        TEXT = "text", _("Text")
-        VISION = "vision", _("Vision + text")
+        TEXT = "text", "Text"
+        VISION = "vision", "Vision + text"
 
     key = models.SlugField(max_length=100, unique=True)
     display_name = models.CharField(max_length=150)

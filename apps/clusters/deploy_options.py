@@ -75,7 +75,7 @@ def _choices(values, blank: str | None = None) -> list[tuple[str, str]]:
 
 
 def _cluster_choices() -> list[tuple[str, str]]:  # a callable: read when a form is shown, not at import
-    return _choices((), "choose a cluster") + [(str(c.pk), f"{c.name} ({c.region}, {c.status})")
+    return _choices((), _("choose a cluster")) + [(str(c.pk), f"{c.name} ({c.region}, {c.status})")
                                                for c in Cluster.objects.all()]
 
 

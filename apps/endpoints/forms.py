@@ -89,7 +89,7 @@ class DeployForm(forms.Form):
     instance_count = _int(_("Instances"), min=1, max=100)
 
     engine = forms.ChoiceField(label=_("Engine"), choices=[("auto", _("auto (chosen by model and instance)")), ("vllm", "vLLM"),
-                                                        ("sglang", "SGLang"), ("lmi", "LMI (vLLM via DJL)")])
+                                                        ("sglang", "SGLang"), ("lmi", _("LMI (vLLM via DJL)"))])
     engine_version = forms.CharField(label=_("Engine version"), required=False, help_text=_("Empty: the installation's default."))
     max_model_len = _int(_("Max model length (tokens)"), _("Empty: the model's context, at most 12,288."), min=64)
     tensor_parallel_size = _int(_("Tensor parallel size"), _("Empty: every GPU of the instance."), min=1)
@@ -141,7 +141,8 @@ class DeployForm(forms.Form):
         models = BaseModel.objects.visible_to_user(user)
         self.fields["base_model"].choices = [("", _("choose a model"))] + [
             (m.key, f"{m.display_name} ({m.parameters_b:g}B)") for m in models]
-        self.fields["target"].choices = [(v, label) for v, label in Target.choices if v in settings.SERVING_BACKENDS]
+        self.fields["target"].choices = [(v, gettext(label)) for v, label in Target.choices if v in settings.SERVING_BACKENDS]
+        self.fields["source"].choices = [(v, gettext(label)) for v, label in Source.choices]
         self.fields["instance_type"].choices = [(name, inst.label) for name, inst in instances.instance_types().items()]
         tokens = UserSecret.objects.filter(owner=user, kind="hf_token").order_by("name").values_list("name", flat=True)
         self.fields["hf_token_ref"].choices = [("", _("none"))] + [(t, t) for t in tokens]

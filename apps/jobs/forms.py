@@ -231,7 +231,7 @@ class JobForm(forms.Form):
         self.job_type = job_type
         self.user = user
         self.fields["job_type"] = forms.ChoiceField(
-            choices=JobType.choices, label=_("Job type"), initial=job_type,
+            choices=[(value, gettext(label)) for value, label in JobType.choices], label=_("Job type"), initial=job_type,
             help_text=_("What to train. Changing it loads that type's defaults."),
         )
         self.targets = training_targets()
