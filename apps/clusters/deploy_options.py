@@ -103,7 +103,8 @@ class HyperPodOptionsSerializer(serializers.Serializer):
         choices = option_choices()
         return {
             "cluster_id": forms.ChoiceField(label=_("Cluster"), required=False, choices=_cluster_choices),
-            "namespace": forms.CharField(label=_("Namespace"), required=False, help_text=_("Empty: the cluster's default.")),
+            "namespace": forms.CharField(label=_("Namespace"), required=False,
+                                         help_text=_("Empty: the cluster's default.")),
             "routing": forms.BooleanField(label=_("Intelligent routing"), required=False,
                                           help_text=_("Cannot be turned on or off after deployment.")),
             "routing_strategy": forms.ChoiceField(label=_("Routing strategy"), required=False,

@@ -42,18 +42,22 @@ SOURCE_FIELDS = {"job": "job", "base_model": "catalog", "model_uri": "hf s3", "p
 AUTOSCALING_ONLY = frozenset({"min_instances", "max_instances", "target_invocations_per_instance"})
 
 SECTIONS = [  # (title, help, fields, engines the section applies to: "" for all); titles translated when shown
-    (gettext_noop("Model"), gettext_noop("What to serve."), ("source", "job", "base_model", "model_uri", "parameters_b", "hf_token_ref"), ""),
-    (gettext_noop("Endpoint"), gettext_noop("Where it runs and what clients call it."), ("name", "target", "instance_type", "instance_count"), ""),
+    (gettext_noop("Model"), gettext_noop("What to serve."),
+     ("source", "job", "base_model", "model_uri", "parameters_b", "hf_token_ref"), ""),
+    (gettext_noop("Endpoint"), gettext_noop("Where it runs and what clients call it."),
+     ("name", "target", "instance_type", "instance_count"), ""),
     (gettext_noop("Engine"), gettext_noop("The serving engine and its main limits."),
      ("engine", "engine_version", "max_model_len", "tensor_parallel_size", "max_num_seqs", "gpu_memory_utilization",
       "dtype", "quantization", "prefix_caching", "enforce_eager", "trust_remote_code"), ""),
     (gettext_noop("Chat and tools"), "", ("chat_template", "tool_call_parser", "reasoning_parser"), ""),
-    (gettext_noop("Images, video and audio per prompt"), gettext_noop("Leave empty for text models."), tuple(MODALITY_FIELDS), "vllm lmi"),
+    (gettext_noop("Images, video and audio per prompt"), gettext_noop("Leave empty for text models."),
+     tuple(MODALITY_FIELDS), "vllm lmi"),
     (gettext_noop("LoRA adapter"), gettext_noop("Serve an adapter on top of the base model instead of merged weights."),
      ("lora_adapter_name", "lora_adapter_source", "max_lora_rank"), "vllm sglang"),
     ("SageMaker", gettext_noop("Start-up limits for large models."),
      ("container_startup_health_check_timeout", "model_data_download_timeout", "inference_ami_version"), ""),
-    (gettext_noop("Autoscaling"), gettext_noop("Add and remove instances with traffic."), ("autoscaling_enabled", *AUTOSCALING_FIELDS), ""),
+    (gettext_noop("Autoscaling"), gettext_noop("Add and remove instances with traffic."),
+     ("autoscaling_enabled", *AUTOSCALING_FIELDS), ""),
     *((Target(target).label, target_options.serializer(target).FORM_HELP,
        tuple(f for f, (t, _) in TARGET_OPTION_FIELDS.items() if t == target), "") for target in target_options.targets()),
 ]
@@ -141,7 +145,8 @@ class DeployForm(forms.Form):
         models = BaseModel.objects.visible_to_user(user)
         self.fields["base_model"].choices = [("", _("choose a model"))] + [
             (m.key, f"{m.display_name} ({m.parameters_b:g}B)") for m in models]
-        self.fields["target"].choices = [(v, gettext(label)) for v, label in Target.choices if v in settings.SERVING_BACKENDS]
+        self.fields["target"].choices = [(v, gettext(label)) for v, label in Target.choices
+                                         if v in settings.SERVING_BACKENDS]
         self.fields["source"].choices = [(v, gettext(label)) for v, label in Source.choices]
         self.fields["instance_type"].choices = [(name, inst.label) for name, inst in instances.instance_types().items()]
         tokens = UserSecret.objects.filter(owner=user, kind="hf_token").order_by("name").values_list("name", flat=True)
@@ -165,7 +170,8 @@ class DeployForm(forms.Form):
     def sections(self):
         for title, help_text, names, engines in SECTIONS:
             fields = [{"bound": self[n], "data": self._visibility(n)} for n in names]
-            yield {"title": gettext(title), "help": gettext(help_text) if help_text else "", "fields": fields, "engines": engines,
+            yield {"title": gettext(title), "help": gettext(help_text) if help_text else "", "fields": fields,
+                   "engines": engines,
                    "id": "section-" + "-".join(title.lower().replace(",", "").split()[:2])}
 
 

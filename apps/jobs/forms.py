@@ -270,7 +270,8 @@ class JobForm(forms.Form):
         for title, names in specs.SECTIONS.items():
             bound = [self[n] for n in names if n in self.fields and n not in basic]
             if bound:
-                result.append({"title": gettext(title), "visible_fields": bound, "hidden_fields": [], "non_field_errors": [],
+                result.append({"title": gettext(title), "visible_fields": bound, "hidden_fields": [],
+                               "non_field_errors": [],
                                "slug": title.split(" ")[0].lower()})
         return result
 

@@ -95,7 +95,8 @@ OPTIMIZER_SWITCHES = {
 
 # Form sections, in order (the form renders one card per section and hides fields that do not apply).
 SECTIONS: dict[str, tuple[str, ...]] = {  # titles marked for translation; the form shows them translated
-    gettext_noop("Model and data"): ("job_type", "base_model", "hf_token_ref", "datasets", "template", "cutoff_len", "max_samples", "val_size"),
+    gettext_noop("Model and data"): ("job_type", "base_model", "hf_token_ref", "datasets", "template", "cutoff_len",
+                                     "max_samples", "val_size"),
     gettext_noop("Method"): ("finetuning_method", "quantization_bit", "lora_rank", "lora_alpha", "lora_dropout", "lora_target",
                "use_dora", "use_rslora", "pissa_init", "pissa_iter", "loraplus_lr_ratio", *FREEZE_FIELDS),
     gettext_noop("Memory-saving optimizers"): tuple(

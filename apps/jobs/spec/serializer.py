@@ -136,7 +136,8 @@ class TrainingSpecSerializer(serializers.Serializer):
     optimizer = _choice(lf.OPTIMIZERS, help_text=_("The GRPO family uses AdamW (adamw_torch)."))
     weight_decay = _float(0.0, 1.0)
     max_grad_norm = _float(0.0, 1000.0)
-    precision = _choice(PRECISIONS, help_text=_("Empty: bf16, or fp16 on GPUs without bf16 (T4, V100). The GRPO family trains in bf16."))
+    precision = _choice(PRECISIONS, help_text=_("Empty: bf16, or fp16 on GPUs without bf16 (T4, V100). "
+                                                "The GRPO family trains in bf16."))
     deepspeed_stage = StrictChoiceField(
         choices=list(DEEPSPEED_STAGES), required=False, allow_null=True,
         help_text=_("DeepSpeed ZeRO stage (LLaMA-Factory types); required for more than one instance."),
