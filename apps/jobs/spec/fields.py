@@ -95,10 +95,11 @@ OPTIMIZER_SWITCHES = {
 
 # Form sections, in order (the form renders one card per section and hides fields that do not apply).
 SECTIONS: dict[str, tuple[str, ...]] = {  # titles marked for translation; the form shows them translated
-    gettext_noop("Model and data"): ("job_type", "base_model", "hf_token_ref", "datasets", "template", "cutoff_len",
-                                     "max_samples", "val_size"),
-    gettext_noop("Method"): ("finetuning_method", "quantization_bit", "lora_rank", "lora_alpha", "lora_dropout", "lora_target",
-               "use_dora", "use_rslora", "pissa_init", "pissa_iter", "loraplus_lr_ratio", *FREEZE_FIELDS),
+    gettext_noop("Model and data"): ("job_type", "base_model", "hf_token_ref", "trust_remote_code", "datasets",
+                                     "template", "cutoff_len", "max_samples", "val_size"),
+    gettext_noop("Method"): ("finetuning_method", "quantization_bit", "lora_rank", "lora_alpha", "lora_dropout",
+                             "lora_target", "use_dora", "use_rslora", "pissa_init", "pissa_iter", "loraplus_lr_ratio",
+                             *FREEZE_FIELDS),
     gettext_noop("Memory-saving optimizers"): tuple(
         f for switch, settings in OPTIMIZER_SWITCHES.items() for f in (switch, *settings)
     ),
@@ -149,6 +150,7 @@ _COMMON_DEFAULTS: dict[str, Any] = {
     "instance_type": "ml.g5.2xlarge", "instance_count": 1, "use_spot": False, "max_wait_hours": None,
     "max_run_hours": 24.0, "volume_size_gb": 200, "resume_from_checkpoint": None,
     "tracker": "none", "tracker_project": "modelhub", "tracker_key_ref": None, "hf_token_ref": None,
+    "trust_remote_code": False,
     # LLaMA-Factory 0.9.4's own defaults (hparams/finetuning_args.py, data_args.py, model_args.py)
     "freeze_trainable_layers": 2, "freeze_trainable_modules": "all", "freeze_extra_modules": None,
     "use_dora": False, "use_rslora": False, "pissa_init": False, "pissa_iter": 16, "loraplus_lr_ratio": None,
