@@ -34,7 +34,7 @@ PRETTY = {"lr": "LR", "kl": "KL", "ppo": "PPO", "lora": "LoRA", "gb": "GB", "val
           "n": "n", "kto": "KTO", "pref": "Preference", "hf": "Hugging Face", "len": "length", "ref": "secret",
           "num": "number of", "gpu": "GPU", "finetuning": "fine-tuning", "deepspeed": "DeepSpeed", "dora": "DoRA",
           "rslora": "rsLoRA", "pissa": "PiSSA", "loraplus": "LoRA+", "galore": "GaLore", "apollo": "APOLLO",
-          "badam": "BAdam", "neftune": "NEFTune", "rope": "RoPE"}
+          "badam": "BAdam", "neftune": "NEFTune", "rope": "RoPE", "arn": "ARN"}
 HIDDEN_UNLESS = {
     # field: (controlling field, values that show it) — the page's script shows/hides; the serializer ignores
     "quantization_bit": ("finetuning_method", ["qlora"]),

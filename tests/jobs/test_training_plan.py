@@ -69,3 +69,14 @@ def test_the_local_target_refuses_a_plan_and_accepts_the_same_job_without_one(us
     assert "training_plan_arn" in refused.errors
     accepted = validate_job(job_request(user), user, target="local")
     assert not accepted.errors and accepted.value.spec.training_plan_arn is None
+
+
+def test_the_form_offers_the_field_and_shows_the_refusal_beside_it(user, fake_training):
+    web = Client()
+    web.force_login(user)
+    data = job_request(user, training_plan_arn=PLAN, target="fake")
+    page = web.get("/jobs/new").content.decode()
+    assert 'name="training_plan_arn"' in page and "Training plan ARN" in page
+    response = web.post("/jobs/new", data)
+    assert response.status_code == 400
+    assert "cannot use one" in response.content.decode() and not TrainingJob.objects.exists()
