@@ -1,9 +1,10 @@
 """Run LLaMA-Factory's own argument parser over rendered configs (run by LOCAL_PYTHON, not the web venv).
 
-stdin: {"train": {name: config}, "export": {name: config}, "image_packages": [...]}
+stdin: {"train": {name: config}, "export": {name: config}, "eval": {name: config}, "image_packages": [...]}
 stdout (last line): {"version", "templates", "argument_names", "results": {name: "ok" | error}, "dropped": {...}}
 
-`get_train_args` / `get_infer_args` are what `llamafactory-cli train` / `export` call on the YAML. Three
+`get_train_args` / `get_infer_args` / `get_eval_args` are what `llamafactory-cli train` / `export` / `eval` call
+on the YAML. Three
 things depend on the machine rather than the config, and are set aside here (each checked elsewhere):
 `bf16` / `fp16` (the parser asks the device whether it supports them; the spec checks the GPU),
 `deepspeed` (needs the deepspeed package and a torchrun launch; tests/jobs check the config file name),
@@ -24,8 +25,8 @@ def main() -> None:
     import llamafactory
     from llamafactory.data.template import TEMPLATES
     from llamafactory.hparams import (
-        DataArguments, FinetuningArguments, GeneratingArguments, ModelArguments, TrainingArguments, get_infer_args,
-        get_train_args,
+        DataArguments, FinetuningArguments, GeneratingArguments, ModelArguments, TrainingArguments, get_eval_args,
+        get_infer_args, get_train_args,
     )
     from llamafactory.hparams import parser as lf_parser
 
@@ -48,6 +49,9 @@ def main() -> None:
     for name, config in request.get("export", {}).items():
         with tempfile.TemporaryDirectory() as out:
             results[name] = _run(get_infer_args, {**config, "export_dir": out})
+    for name, config in request.get("eval", {}).items():
+        with tempfile.TemporaryDirectory() as out:  # the evaluator refuses a save_dir that exists
+            results[name] = _run(get_eval_args, {**config, "save_dir": f"{out}/results"})
     names = sorted({f.name for cls in (ModelArguments, DataArguments, TrainingArguments, FinetuningArguments,
                                        GeneratingArguments) for f in dataclasses.fields(cls)})
     print(json.dumps({"version": llamafactory.__version__, "templates": sorted(TEMPLATES),

@@ -45,8 +45,9 @@ def local_python() -> str:
     return python
 
 
-def parse(python: str, train: dict, export: dict) -> dict:
-    request = {"train": train, "export": export, "image_packages": sorted(lf.IMAGE_PACKAGES)}
+def parse(python: str, train: dict, export: dict, evaluate: dict | None = None, extra_packages=()) -> dict:
+    request = {"train": train, "export": export, "eval": evaluate or {},
+               "image_packages": sorted({*lf.IMAGE_PACKAGES, *extra_packages})}
     done = subprocess.run([python, str(HELPER)], input=json.dumps(request), capture_output=True, text=True,
                           timeout=900, env={**os.environ, "DISABLE_VERSION_CHECK": "1"})  # as in the image
     assert done.returncode == 0, done.stderr[-3000:]

@@ -16,6 +16,20 @@ def llamafactory_export(config_path: str) -> list[str]:
     return ["llamafactory-cli", "export", config_path]
 
 
+def llamafactory_predict(config_path: str) -> list[str]:
+    """Evaluate and predict: the sft stage with do_predict / predict_with_generate in the YAML."""
+    return ["llamafactory-cli", "train", config_path]
+
+
+# LLaMA-Factory 0.9.4's `llamafactory-cli eval` raises NotImplementedError ("Evaluation will be deprecated"),
+# but its Evaluator still reads the YAML named in argv[1] (hparams.parser.read_args), as the CLI did.
+BENCHMARK_RUNNER = "from llamafactory.eval.evaluator import run_eval; run_eval()"
+
+
+def llamafactory_benchmark(config_path: str, python: str = sys.executable) -> list[str]:
+    return [python, "-c", BENCHMARK_RUNNER, config_path]
+
+
 def easyr1_train(config_path: str, resume_from: str | None = None, python: str = sys.executable,
                  overrides=()) -> list[str]:
     argv = [python, "-m", "verl.trainer.main", f"config={config_path}", *overrides]
