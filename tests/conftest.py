@@ -12,6 +12,18 @@ def make_user(username: str, group: str = "default", password: str = "a-long-tes
     return user
 
 
+def grant_group_policy(user, group_name: str = "code-runners", **policy):
+    """Put `user` in a group whose GroupPolicy has `policy` (default: both code permissions on)."""
+    from django.contrib.auth.models import Group
+
+    from apps.users.models import GroupPolicy
+
+    policy = policy or {"allow_trust_remote_code": True, "allow_custom_reward_code": True}
+    group = Group.objects.get_or_create(name=group_name)[0]
+    user.groups.add(group)
+    return GroupPolicy.objects.update_or_create(group=group, defaults=policy)[0]
+
+
 @pytest.fixture
 def user(db):
     return make_user("alice")

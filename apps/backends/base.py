@@ -182,6 +182,7 @@ class TrainingSubmission:
     datasets: tuple[StagedDataset, ...] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)  # values: never log or store them
+    execution_role: str = ""  # the IAM role the run assumes, where the target has one; empty: its default
 
     def __repr__(self) -> str:  # a submission may be logged by a failing task: keep secrets out of it
         return f"TrainingSubmission(job_id={self.job_id}, remote_name={self.remote_name!r}, tool={self.tool!r})"
@@ -325,6 +326,7 @@ class Deployment:
     options: Mapping[str, Any] = field(default_factory=dict)  # target-specific, validated by the app
     tags: Mapping[str, str] = field(default_factory=dict)
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)  # e.g. HF_TOKEN, the endpoint API key
+    execution_role: str = ""  # the IAM role the endpoint runs as, where the target has one; empty: its default
 
     def __repr__(self) -> str:
         return f"Deployment(endpoint_id={self.endpoint_id}, remote_name={self.remote_name!r}, engine={self.engine!r})"

@@ -9,6 +9,7 @@ afterwards (the target's options again, the name the engine serves the model und
 from apps.backends.base import API_KEY_SECRET, Autoscaling, Deployment, EndpointRef, ModelSource
 from apps.core.huggingface import HF_TOKEN_ENV
 from apps.users import stored_secrets
+from apps.users.models import execution_role_for
 
 from . import engines
 from .models import Endpoint
@@ -62,6 +63,7 @@ def deployment(endpoint: Endpoint) -> Deployment:
         options={**{key: endpoint.spec[key] for key in OPTIONS if (endpoint.spec or {}).get(key)},
                  **spec.target_options},
         secrets=secrets(endpoint, spec),
+        execution_role=execution_role_for(endpoint.owner) or "",
     )
 
 

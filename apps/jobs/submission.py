@@ -11,6 +11,7 @@ from apps.backends.base import (
     supports,
 )
 from apps.core.job_types import tool_for
+from apps.users.models import execution_role_for
 
 from . import bundle, layout
 from .models import TrainingJob
@@ -67,4 +68,5 @@ def build(job: TrainingJob, backend) -> TrainingSubmission:
         tags={"modelhub:job-id": str(job.pk), "modelhub:owner": job.owner.get_username(),
               "modelhub:job-type": job.job_type},
         secrets=bundle.secret_environment(job, spec),
+        execution_role=execution_role_for(job.owner) or "",
     )

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
-from .models import ApiToken, User, UserSecret
+from .models import ApiToken, GroupPolicy, User, UserSecret
 from .shares import Share
 
 
@@ -52,3 +52,11 @@ class ShareAdmin(admin.ModelAdmin):
     list_filter = ("content_type", "group")
     search_fields = ("group__name", "created_by__username")
     list_select_related = ("content_type", "group", "created_by")
+
+
+@admin.register(GroupPolicy)
+class GroupPolicyAdmin(admin.ModelAdmin):
+    list_display = ("group", "execution_role_arn", "allow_trust_remote_code", "allow_custom_reward_code")
+    list_filter = ("allow_trust_remote_code", "allow_custom_reward_code")
+    search_fields = ("group__name", "execution_role_arn")
+    list_select_related = ("group",)

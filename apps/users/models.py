@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, Group
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
@@ -134,6 +135,52 @@ class UserSecret(models.Model):
     def save(self, *args, **kwargs):
         self.hint = mask(self.value)
         super().save(*args, **kwargs)
+
+
+# arn:aws:iam::<12-digit account>:role/<path/>name (partitions aws, aws-cn, aws-us-gov)
+ROLE_ARN = RegexValidator(
+    r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:role/[\w+=,.@/-]{1,512}$",
+    "Enter an IAM role ARN such as arn:aws:iam::123456789012:role/modelhub-team-a.",
+)
+
+
+class GroupPolicy(models.Model):
+    """What members of one group may run, and the SageMaker execution role their jobs and endpoints run as."""
+
+    group = models.OneToOneField(Group, on_delete=models.CASCADE, related_name="policy")
+    execution_role_arn = models.CharField(
+        max_length=600, blank=True, validators=[ROLE_ARN],
+        help_text="SageMaker execution role for this group's jobs and endpoints; empty: the default role.")
+    allow_trust_remote_code = models.BooleanField(
+        default=False, help_text="Members may load models that run their own code (trust_remote_code).")
+    allow_custom_reward_code = models.BooleanField(
+        default=False, help_text="Members may train with custom reward code (GRPO family).")
+
+    class Meta:
+        ordering = ["group_id"]
+
+    def __str__(self):
+        return f"Policy of {self.group.name}"
+
+
+def group_policies(user):
+    """The policies of the user's groups, lowest group id first (the order every rule below uses)."""
+    if not getattr(user, "is_authenticated", False):
+        return GroupPolicy.objects.none()
+    return GroupPolicy.objects.filter(group__user=user).order_by("group_id")
+
+
+def may_trust_remote_code(user) -> bool:
+    return bool(getattr(user, "is_admin", False)) or group_policies(user).filter(allow_trust_remote_code=True).exists()
+
+
+def may_run_custom_reward_code(user) -> bool:
+    return bool(getattr(user, "is_admin", False)) or group_policies(user).filter(allow_custom_reward_code=True).exists()
+
+
+def execution_role_for(user) -> str | None:
+    """The execution role of the user's lowest-id group that has one; None: the target's default role."""
+    return group_policies(user).exclude(execution_role_arn="").values_list("execution_role_arn", flat=True).first()
 
 
 def secret_names(user) -> set[str]:

@@ -185,7 +185,7 @@ def test_deploy_without_a_role_is_a_clear_error(moto, user, settings):
 
     settings.SAGEMAKER_ROLE_ARN = ""
     with pytest.raises(RemoteValidationError, match="SAGEMAKER_ROLE_ARN"):
-        SageMakerServing().deploy(make_endpoint(user))
+        SageMakerServing().deploy(deployment(make_endpoint(user)))
     assert moto.list_models()["Models"] == []
 
 

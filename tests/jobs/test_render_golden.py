@@ -23,6 +23,7 @@ from apps.jobs.renderers.easyr1_schema import LOGGERS, REQUIRED, flatten, leaf_t
 from apps.jobs.spec import TrainingSpecSerializer
 
 from .test_spec import FORMAT_FOR, GOOD_REWARD, make_dataset
+from tests.conftest import grant_group_policy
 
 GOLDEN = Path(__file__).parent / "golden"
 LF_TYPES = ["sft", "pt", "ppo", "dpo", "kto", "rm"]
@@ -116,6 +117,8 @@ def build(user, job_type, overrides):
     if job_type in R1_TYPES:
         data["reward_function"] = "math"
     data.update(overrides)
+    if data.get("reward_function") == "custom":
+        grant_group_policy(user, allow_custom_reward_code=True)
     if data.get("tracker_key_ref"):  # the user's stored key the spec refers to
         from apps.users.models import UserSecret
 

@@ -20,6 +20,7 @@ from apps.jobs.spec import TrainingSpecSerializer
 from .spec_space import any_spec
 from .test_render_golden import CONTEXT, check_llamafactory_train, dataset_refs
 from .test_spec import FORMAT_FOR, make_dataset
+from tests.conftest import grant_group_policy
 
 pytestmark = pytest.mark.django_db
 
@@ -30,6 +31,7 @@ def world(user):
 
     for kind in ("wandb", "swanlab"):
         UserSecret.objects.create(owner=user, name=f"{kind}-key", kind=kind, value="k" * 40)
+    grant_group_policy(user, allow_custom_reward_code=True)
     datasets = {job_type: make_dataset(user, fmt, name=f"ds-{job_type}").pk for job_type, fmt in FORMAT_FOR.items()}
     return user, datasets
 

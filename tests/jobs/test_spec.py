@@ -11,6 +11,7 @@ from apps.jobs.spec import (
     defaults_for,
     fields_for,
 )
+from tests.conftest import grant_group_policy
 
 ALL_TYPES = [str(t) for t in JobType]
 FORMAT_FOR = {"sft": "alpaca", "pt": "text", "ppo": "sharegpt", "dpo": "preference", "kto": "kto",
@@ -274,6 +275,7 @@ def test_grpo_family_needs_a_reward(user, job_type):
     assert list(errors_of(user, {**data, "reward_function": None})) == ["reward_function"]
     assert list(errors_of(user, {**data, "reward_function": "custom"})) == ["reward_code"]
     assert list(errors_of(user, {**data, "reward_function": "custom", "reward_code": "def f(x): pass"})) == ["reward_code"]
+    grant_group_policy(user, allow_custom_reward_code=True)
     serializer, ok = validate(user, {**data, "reward_function": "custom", "reward_code": GOOD_REWARD})
     assert ok, serializer.errors
     assert serializer.spec.reward_code == GOOD_REWARD

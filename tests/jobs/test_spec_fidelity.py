@@ -10,6 +10,7 @@ from apps.jobs.serializers import validate_job
 from apps.jobs.spec import BOOSTERS, TRACKERS
 
 from .test_spec import GOOD_REWARD, errors_of, make_base_model, make_dataset, payload, validate
+from tests.conftest import grant_group_policy
 
 pytestmark = pytest.mark.django_db
 
@@ -100,6 +101,7 @@ def test_clip_ratio_low_of_one_or_more_is_refused(user, low):
 
 
 def test_custom_reward_with_online_filtering_must_return_overall(user):
+    grant_group_policy(user, allow_custom_reward_code=True)
     no_overall = 'REWARD_TYPE = "batch"\n\ndef compute_score(inputs):\n    return [{"accuracy": 1.0} for _ in inputs]\n'
     errors = errors_of(user, r1(user, "dapo", reward_function="custom", reward_code=no_overall))
     assert list(errors) == ["reward_code"] and "overall" in str(errors["reward_code"][0])

@@ -40,9 +40,11 @@ class JobSecrets:
     def client(self):
         return self._client or client("secretsmanager")
 
-    def put(self, job_id: int, remote_name: str, values: Mapping[str, str]) -> str:
+    def put(self, job_id: int, remote_name: str, values: Mapping[str, str], owner: str = "") -> str:
         """Store `values` ({variable: value}) as the job's secret; returns its ARN. Creates it, or
-        updates (and, if scheduled for deletion, restores) the one an earlier attempt created."""
+        updates (and, if scheduled for deletion, restores) the one an earlier attempt created. The
+        `modelhub:owner` tag lets a group's execution role be limited to its members' secrets
+        (a condition on aws:ResourceTag/modelhub:owner)."""
         name = secret_name(remote_name)
         body = json.dumps(dict(values), sort_keys=True)
         create = {
@@ -50,7 +52,8 @@ class JobSecrets:
             "SecretString": body,
             "Description": f"ModelHub training job {job_id}: secrets its container reads at start",
             "Tags": [{"Key": "modelhub:job-id", "Value": str(job_id)},
-                     {"Key": "modelhub:job-name", "Value": remote_name}],
+                     {"Key": "modelhub:job-name", "Value": remote_name},
+                     *([{"Key": "modelhub:owner", "Value": owner}] if owner else [])],
         }
         if settings.TRAINING_SECRETS_KMS_KEY_ID:
             create["KmsKeyId"] = settings.TRAINING_SECRETS_KMS_KEY_ID

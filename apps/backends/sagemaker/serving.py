@@ -115,7 +115,7 @@ def container(deployment: Deployment, image: str) -> dict:
 def model_request(deployment: Deployment, primary_container: dict) -> dict:
     return {
         "ModelName": deployment.remote_name,
-        "ExecutionRoleArn": settings.SAGEMAKER_ROLE_ARN,
+        "ExecutionRoleArn": deployment.execution_role or settings.SAGEMAKER_ROLE_ARN,  # the owner's group role
         "PrimaryContainer": primary_container,
         "Tags": _tags(deployment),
     }
@@ -226,7 +226,7 @@ class SageMakerServing:
     def deploy(self, deployment: Deployment) -> RemoteState:
         if not deployment.remote_name:
             raise BackendError("The endpoint has no remote name yet.")
-        if not settings.SAGEMAKER_ROLE_ARN:
+        if not (deployment.execution_role or settings.SAGEMAKER_ROLE_ARN):
             raise RemoteValidationError("SAGEMAKER_ROLE_ARN is not set: SageMaker needs an execution role to deploy.")
         name = deployment.remote_name
         ref = EndpointRef(endpoint_id=deployment.endpoint_id, remote_name=name)

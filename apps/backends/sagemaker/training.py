@@ -117,7 +117,8 @@ def resource_config(resources: Resources) -> dict[str, Any]:
 
 def training_job_request(submission: TrainingSubmission, environment: Mapping[str, str]) -> dict[str, Any]:
     """The CreateTrainingJob request for a submission (raises RemoteValidationError for missing settings)."""
-    if not settings.SAGEMAKER_ROLE_ARN:
+    role = submission.execution_role or settings.SAGEMAKER_ROLE_ARN  # the owner's group role, else the default
+    if not role:
         raise RemoteValidationError("SAGEMAKER_ROLE_ARN is not configured: SageMaker needs an execution role.")
     resources, locations = submission.resources, submission.locations
     stopping: dict[str, int] = {"MaxRuntimeInSeconds": resources.max_run_seconds}
@@ -125,7 +126,7 @@ def training_job_request(submission: TrainingSubmission, environment: Mapping[st
         stopping["MaxWaitTimeInSeconds"] = max(resources.max_run_seconds, resources.max_wait_seconds or 0)
     return {
         "TrainingJobName": submission.remote_name,
-        "RoleArn": settings.SAGEMAKER_ROLE_ARN,
+        "RoleArn": role,
         "AlgorithmSpecification": {
             "TrainingImage": training_image(submission.tool),
             "TrainingInputMode": "File",
@@ -260,7 +261,7 @@ class SageMakerTraining(SpotPrices, StoredOutputs):
         request = training_job_request(submission, container_environment(submission))  # checks the settings first
         if submission.secrets:  # only the secret's ARN goes into the request
             request["Environment"][ENV_SECRETS_ARN] = self.secrets.put(submission.job_id, submission.remote_name,
-                                                                       submission.secrets)
+                                                                       submission.secrets, submission.owner)
         self.stage_files(submission.locations, submission.files)
         try:
             with aws_errors():

@@ -83,7 +83,7 @@ def config(spec, ctx: JobContext) -> dict:
         "model": {
             "model_path": model_path(spec, ctx),
             "enable_gradient_checkpointing": True,
-            "trust_remote_code": True,
+            "trust_remote_code": spec.trust_remote_code,
             "lora": {
                 "rank": spec.lora_rank if spec.uses_lora else 0,
                 "alpha": spec.effective_lora_alpha if spec.uses_lora else 64,

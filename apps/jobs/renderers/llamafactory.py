@@ -45,7 +45,7 @@ def deepspeed_config_path(spec, ctx: JobContext) -> str | None:
 
 def train_config(spec, ctx: JobContext) -> dict:
     """The training arguments as a dict, in the order LLaMA-Factory's examples use."""
-    c: dict = {"model_name_or_path": model_path(spec, ctx), "trust_remote_code": True}
+    c: dict = {"model_name_or_path": model_path(spec, ctx), "trust_remote_code": spec.trust_remote_code}
     if spec.finetuning_method == "qlora":
         c.update(quantization_bit=spec.quantization_bit, quantization_method="bnb")
     c.update(BOOSTER_KEYS[spec.booster or "none"])

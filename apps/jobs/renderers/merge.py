@@ -22,7 +22,7 @@ def merge_config(spec, ctx: JobContext) -> dict | None:
     c = {
         "model_name_or_path": model_path(spec, ctx),
         "adapter_name_or_path": ctx.output_dir,
-        "trust_remote_code": True,
+        "trust_remote_code": spec.trust_remote_code,
     }
     if spec.template and spec.job_type != "pt":
         c["template"] = spec.template

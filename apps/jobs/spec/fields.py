@@ -93,7 +93,8 @@ OPTIMIZER_SWITCHES = {
 
 # Form sections, in order (the form renders one card per section and hides fields that do not apply).
 SECTIONS: dict[str, tuple[str, ...]] = {
-    "Model and data": ("job_type", "base_model", "hf_token_ref", "datasets", "template", "cutoff_len", "max_samples", "val_size"),
+    "Model and data": ("job_type", "base_model", "hf_token_ref", "trust_remote_code", "datasets", "template",
+                       "cutoff_len", "max_samples", "val_size"),
     "Method": ("finetuning_method", "quantization_bit", "lora_rank", "lora_alpha", "lora_dropout", "lora_target",
                "use_dora", "use_rslora", "pissa_init", "pissa_iter", "loraplus_lr_ratio", *FREEZE_FIELDS),
     "Memory-saving optimizers": tuple(
@@ -147,6 +148,7 @@ _COMMON_DEFAULTS: dict[str, Any] = {
     "max_run_hours": 24.0, "volume_size_gb": 200, "resume_from_checkpoint": None,
     "training_plan_arn": None,
     "tracker": "none", "tracker_project": "modelhub", "tracker_key_ref": None, "hf_token_ref": None,
+    "trust_remote_code": False,
     # LLaMA-Factory 0.9.4's own defaults (hparams/finetuning_args.py, data_args.py, model_args.py)
     "freeze_trainable_layers": 2, "freeze_trainable_modules": "all", "freeze_extra_modules": None,
     "use_dora": False, "use_rslora": False, "pissa_init": False, "pissa_iter": 16, "loraplus_lr_ratio": None,

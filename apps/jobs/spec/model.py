@@ -16,6 +16,7 @@ class TrainingSpec:
     base_model: str  # what the user entered: a catalog key, an HF repo id or an s3:// prefix
     base_model_source: str  # "catalog" | "hf" | "s3"
     base_model_uri: str  # the HF repo id or s3:// prefix the run loads
+    trust_remote_code: bool = False  # run the model repo's own Python (needs a group that allows it)
     datasets: tuple = ()  # catalog Dataset primary keys, in order
     template: str | None = None
     finetuning_method: str = "lora"

@@ -213,6 +213,8 @@ class TrainingSpecSerializer(serializers.Serializer):
         required=False, allow_blank=True, allow_null=True, max_length=64,
         help_text="The NAME of your stored W&B / SwanLab key (a secret reference), never the key itself.",
     )
+    trust_remote_code = _bool(help_text="Run Python code shipped with the model (custom architectures); needs "
+                                        "an administrator to allow it for one of your groups.")
     hf_token_ref = serializers.CharField(
         required=False, allow_blank=True, allow_null=True, max_length=64,
         help_text="The NAME of your stored Hugging Face token, for gated base models (e.g. Llama); never the token.",
@@ -262,6 +264,7 @@ class TrainingSpecSerializer(serializers.Serializer):
         rules.check_tracking(data, err)
         rules.check_hf_token(data, err)
         rules.check_gated(data, err)
+        rules.check_code_permissions(job_type, data, err)
         rules.check_storage_references(data, err)
         data["datasets"] = rules.check_datasets(job_type, attrs["datasets"], err)
         if errors:
