@@ -195,6 +195,15 @@ def check_storage_references(d: Draft) -> None:
             d.err("lora_adapters", f"{adapter['name']}: {problem}")
 
 
+def check_remote_code(d: Draft) -> None:
+    """A model's own code (trust_remote_code) runs in the serving container: admins and members of a group whose
+    policy allows it only, as for training (apps.users GroupPolicy)."""
+    from apps.users.models import ENABLE_FOR_GROUP, may_trust_remote_code
+
+    if d.attrs.get("trust_remote_code") and d.user is not None and not may_trust_remote_code(d.user):
+        d.err("trust_remote_code", f"{ENABLE_FOR_GROUP} to run a model's own code (trust_remote_code).")
+
+
 def check_image(d: Draft) -> None:
     """The target has an image for the engine version (in the region), and the instance boots the AMI it needs."""
     engine = d.engine
@@ -251,7 +260,7 @@ def check_memory_fit(d: Draft) -> None:
 
 CHECKS = (
     check_tensor_parallelism, check_engine, check_max_model_len, check_dtype, check_quantization,
-    check_engine_options, check_image, check_parsers, check_adapters, check_storage_references, check_autoscaling,
+    check_engine_options, check_image, check_parsers, check_adapters, check_storage_references, check_remote_code, check_autoscaling,
     check_gated_model, check_memory_fit,
 )
 

@@ -31,6 +31,7 @@ class ModelSource:
     model_name_or_path: str
     template: str
     adapter_dir: str | None = None  # a LoRA job's output folder
+    trust_remote_code: bool = False  # the model's own code; a permission, as for training (GroupPolicy)
 
     def field_errors(self) -> dict[str, str]:
         errors = {}

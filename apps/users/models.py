@@ -170,6 +170,10 @@ def group_policies(user):
     return GroupPolicy.objects.filter(group__user=user).order_by("group_id")
 
 
+# How a refused permission is explained, in training and serving alike.
+ENABLE_FOR_GROUP = "An administrator must enable this for one of your groups"
+
+
 def may_trust_remote_code(user) -> bool:
     return bool(getattr(user, "is_admin", False)) or group_policies(user).filter(allow_trust_remote_code=True).exists()
 

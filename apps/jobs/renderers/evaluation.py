@@ -20,7 +20,7 @@ def _model_keys(source) -> dict:
     keys = {"model_name_or_path": source.model_name_or_path}
     if source.adapter_dir:
         keys["adapter_name_or_path"] = source.adapter_dir
-    keys.update(trust_remote_code=True, finetuning_type="lora" if source.adapter_dir else "full")
+    keys.update(trust_remote_code=source.trust_remote_code, finetuning_type="lora" if source.adapter_dir else "full")
     return keys
 
 

@@ -31,8 +31,6 @@ def reward_code_mentions(code: str, key: str) -> bool:
     return any(isinstance(node, ast.Constant) and node.value == key for node in ast.walk(tree))
 
 
-ENABLE_FOR_GROUP = "An administrator must enable this for one of your groups"
-
 SECRET_LABELS = {"wandb": "Weights & Biases key", "swanlab": "SwanLab key", "hf_token": "Hugging Face token"}
 
 
@@ -335,7 +333,7 @@ class SpecRules:
     def check_code_permissions(self, job_type, data, err):
         """Remote model code and custom reward code run inside the training container: only admins and
         members of a group whose policy allows it (apps.users GroupPolicy) may ask for them."""
-        from apps.users.models import may_run_custom_reward_code, may_trust_remote_code
+        from apps.users.models import ENABLE_FOR_GROUP, may_run_custom_reward_code, may_trust_remote_code
 
         if data.get("trust_remote_code") and not may_trust_remote_code(self.user):
             err("trust_remote_code", f"{ENABLE_FOR_GROUP} to run a model's own code (trust_remote_code).")
