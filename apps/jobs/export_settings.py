@@ -36,6 +36,7 @@ class ExportSource:
     finetuning_method: str
     base_model_path: str  # what the job trained on (model_name_or_path)
     template: str | None = None
+    trust_remote_code: bool = False  # the source job's own setting (a group permission): the export follows it
 
     @property
     def has_adapter(self) -> bool:

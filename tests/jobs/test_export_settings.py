@@ -19,7 +19,7 @@ PATHS = {"export_dir": "/opt/ml/model/export", "adapter_dir": "/opt/ml/input/dat
          "calibration_file": "/opt/ml/input/data/datasets/mh_9_calibration/train.jsonl"}
 LORA = ExportSource("succeeded", "llamafactory", "lora", "Qwen/Qwen3-4B", "qwen3")
 QLORA = ExportSource("succeeded", "llamafactory", "qlora", "Qwen/Qwen3-4B", "qwen3")
-FULL = ExportSource("succeeded", "llamafactory", "full", "Qwen/Qwen3-4B", "qwen3")
+FULL = ExportSource("succeeded", "llamafactory", "full", "Qwen/Qwen3-4B", "qwen3", trust_remote_code=True)
 
 CASES = {
     "merge-lora": ExportSettings(LORA),
@@ -85,3 +85,8 @@ def test_the_real_llamafactory_parser_accepts_every_golden_export():
     assert {name: results[name] for name in CASES} == {name: "ok" for name in CASES}
     assert "Adapter is only valid for the LoRA method" in results["adapter-without-lora"]
     assert "Quantization dataset is necessary" in results["gptq-without-calibration"]
+
+
+def test_the_model_own_code_runs_only_when_the_source_job_allowed_it():
+    assert rendered("merge-lora")["trust_remote_code"] is False
+    assert rendered("gptq8-full-short-samples")["trust_remote_code"] is True

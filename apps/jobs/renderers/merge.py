@@ -44,7 +44,7 @@ def export_job_config(settings, *, export_dir: str, adapter_dir: str, merged_dir
     HF_TOKEN in the container's environment."""
     source = settings.source
     merge = source.has_adapter and not settings.quantizes
-    c = {"model_name_or_path": source.base_model_path if merge else merged_dir, "trust_remote_code": True}
+    c = {"model_name_or_path": source.base_model_path if merge else merged_dir, "trust_remote_code": source.trust_remote_code}
     if merge:
         c.update(adapter_name_or_path=adapter_dir, finetuning_type="lora")
     if source.template:
