@@ -21,7 +21,9 @@ from botocore.exceptions import (
 from django.conf import settings
 
 from . import aws_messages
-from .errors import BackendError, RemoteConflict, RemoteNotFound, RemoteValidationError, TransientError
+from .errors import (
+    BackendError, RemoteConflict, RemoteNotConfigured, RemoteNotFound, RemoteValidationError, TransientError,
+)
 
 _RETRY_CONFIG = Config(retries={"max_attempts": 5, "mode": "adaptive"}, connect_timeout=10, read_timeout=60)
 
@@ -57,7 +59,7 @@ def translate(exc: Exception) -> BackendError:
     """The backend error for a boto3/botocore exception."""
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError, NoRegionError)):
         # Configuration, not a passing fault: retrying cannot help.
-        return RemoteValidationError(
+        return RemoteNotConfigured(
             f"ModelHub has no usable AWS configuration ({exc}). Set AWS credentials (environment, profile or "
             "instance role) and AWS_REGION for the web server and workers."
         )

@@ -17,6 +17,10 @@ class RemoteValidationError(BackendError):
     """The service rejected the request as invalid: retrying will not help."""
 
 
+class RemoteNotConfigured(RemoteValidationError):
+    """ModelHub itself lacks what the target needs to be reached (credentials, region): an administrator's fix."""
+
+
 class RemoteNotFound(BackendError):
     """The remote object does not exist (never created, or already deleted)."""
 

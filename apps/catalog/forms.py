@@ -26,9 +26,10 @@ _TEMPLATE = re.compile(r"^[a-z0-9_]+$")
 class _DatasetOptionsForm(forms.Form):
     """What every new dataset takes besides its source: the statistics' tokenizer, cutoff and split."""
 
-    description = forms.CharField(max_length=300, required=False)
+    description = forms.CharField(max_length=300, required=False, label=_("Description"))
     base_model = forms.ModelChoiceField(
         queryset=BaseModel.objects.none(), required=False, to_field_name="key", empty_label=_("None (estimate tokens)"),
+        label=_("Base model"),
         help_text=_("Its tokenizer counts tokens when available offline; otherwise counts are estimated."),
     )
     cutoff_len = forms.IntegerField(
@@ -54,31 +55,31 @@ class _DatasetOptionsForm(forms.Form):
 
 
 class DatasetUploadForm(_DatasetOptionsForm):
-    name = forms.CharField(max_length=150)
-    file = forms.FileField(allow_empty_file=True, help_text="")
+    name = forms.CharField(max_length=150, label=_("Name"))
+    file = forms.FileField(allow_empty_file=True, help_text="", label=_("File"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["file"].help_text = (
-            f"JSON Lines, JSON array, CSV or Parquet, UTF-8, up to {settings.DATASET_MAX_UPLOAD_MB} MB. "
-            "The format is detected. For images, upload a .zip or .tar.gz holding one JSON / JSONL file and "
-            "the images its rows name in their “images” lists."
+            _("JSON Lines, JSON array, CSV or Parquet, UTF-8, up to %(size)s MB. "
+              "The format is detected. For images, upload a .zip or .tar.gz holding one JSON / JSONL file and "
+              "the images its rows name in their “images” lists.") % {"size": settings.DATASET_MAX_UPLOAD_MB}
         )
         self.fields["file"].widget.attrs["accept"] = ".jsonl,.ndjson,.json,.csv,.parquet,.zip,.tar.gz,.tgz"
 
 
 class DatasetRegisterForm(_DatasetOptionsForm):
-    SOURCES = [(Dataset.Source.S3, "S3 prefix"), (Dataset.Source.HF, "Hugging Face dataset"),
-               (Dataset.Source.BUILTIN, "LLaMA-Factory built-in")]
+    SOURCES = [(Dataset.Source.S3, _("S3 prefix")), (Dataset.Source.HF, _("Hugging Face dataset")),
+               (Dataset.Source.BUILTIN, _("LLaMA-Factory built-in"))]
 
-    name = forms.CharField(max_length=150)
-    source = forms.ChoiceField(choices=SOURCES)
+    name = forms.CharField(max_length=150, label=_("Name"))
+    source = forms.ChoiceField(choices=SOURCES, label=_("Source"))
     source_uri = forms.CharField(
         max_length=500, label=_("Location"),
         help_text=_("s3://bucket/prefix/ for S3, an id such as tatsu-lab/alpaca for Hugging Face, or a built-in name."),
     )
     format = forms.ChoiceField(
-        choices=[("", "Detect (S3 only)"), *DatasetFormat.choices], required=False,
+        choices=[("", _("Detect (S3 only)")), *DatasetFormat.choices], required=False, label=_("Format"),
         help_text=_("Required for Hugging Face datasets, which ModelHub does not read."),
     )
 
@@ -91,15 +92,15 @@ class DatasetRegisterForm(_DatasetOptionsForm):
         source, uri = data.get("source"), (data.get("source_uri") or "").strip()
         data["source_uri"] = uri
         if source == Dataset.Source.S3 and not re.match(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+", uri):
-            self.add_error("source_uri", "Enter an S3 prefix such as s3://my-bucket/datasets/chat/.")
+            self.add_error("source_uri", _("Enter an S3 prefix such as s3://my-bucket/datasets/chat/."))
         elif source == Dataset.Source.HF:
             if not is_hf_repo_id(uri):
-                self.add_error("source_uri", "Enter a Hugging Face dataset id such as tatsu-lab/alpaca.")
+                self.add_error("source_uri", _("Enter a Hugging Face dataset id such as tatsu-lab/alpaca."))
             if not data.get("format"):
-                self.add_error("format", "Choose the format: ModelHub does not read Hugging Face datasets.")
+                self.add_error("format", _("Choose the format: ModelHub does not read Hugging Face datasets."))
         elif source == Dataset.Source.BUILTIN and uri not in self.builtin_names:
-            self.add_error("source_uri", f"“{uri}” is not a built-in dataset. Choose one of: "
-                                         f"{', '.join(self.builtin_names)}.")
+            self.add_error("source_uri", _("“%(uri)s” is not a built-in dataset. Choose one of: %(names)s.")
+                           % {"uri": uri, "names": ", ".join(self.builtin_names)})
         return data
 
 
@@ -115,10 +116,16 @@ class BaseModelForm(forms.ModelForm):
         model = BaseModel
         fields = ["display_name", "repo_id", "s3_uri", "template", "parameters_b", "context_length",
                   "lora_targets", "license", "modality", "family", "description"]
+        labels = {
+            "display_name": _("Display name"), "repo_id": _("Hugging Face repo id"), "s3_uri": _("S3 prefix"),
+            "template": _("LLaMA-Factory chat template"), "parameters_b": _("Parameters (billions)"),
+            "context_length": _("Context length"), "license": _("License"), "modality": _("Modality"),
+            "family": _("Family"), "description": _("Description"),
+        }
         help_texts = {
-            "repo_id": "e.g. Qwen/Qwen3-8B. Leave empty when the weights are in S3.",
-            "s3_uri": "s3://bucket/prefix/ holding the model folder (config.json, safetensors, tokenizer).",
-            "template": "The LLaMA-Factory chat template name, e.g. qwen3, llama3, mistral, gemma3.",
+            "repo_id": _("e.g. Qwen/Qwen3-8B. Leave empty when the weights are in S3."),
+            "s3_uri": _("s3://bucket/prefix/ holding the model folder (config.json, safetensors, tokenizer)."),
+            "template": _("The LLaMA-Factory chat template name, e.g. qwen3, llama3, mistral, gemma3."),
         }
 
     def __init__(self, *args, user=None, **kwargs):
@@ -140,19 +147,19 @@ class BaseModelForm(forms.ModelForm):
     def clean_parameters_b(self):
         value = self.cleaned_data["parameters_b"]
         if not 0 < value <= 5000:
-            raise forms.ValidationError("Enter the parameter count in billions, e.g. 7.6.")
+            raise forms.ValidationError(_("Enter the parameter count in billions, e.g. 7.6."))
         return value
 
     def clean_repo_id(self):
         value = self.cleaned_data["repo_id"].strip()
         if value and not is_hf_repo_id(value):
-            raise forms.ValidationError("Enter a repo id like organisation/model-name.")
+            raise forms.ValidationError(_("Enter a repo id like organisation/model-name."))
         return value
 
     def clean_s3_uri(self):
         value = self.cleaned_data["s3_uri"].strip()
         if value and not re.match(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+", value):
-            raise forms.ValidationError("Enter an S3 prefix such as s3://my-bucket/models/my-model/.")
+            raise forms.ValidationError(_("Enter an S3 prefix such as s3://my-bucket/models/my-model/."))
         if value and (problem := check_reference(value, self.user, owned_prefixes=[])):
             raise forms.ValidationError(problem)
         return value
@@ -160,7 +167,7 @@ class BaseModelForm(forms.ModelForm):
     def clean_template(self):
         value = self.cleaned_data["template"].strip()
         if not _TEMPLATE.match(value):
-            raise forms.ValidationError("Template names are lowercase letters, digits and '_' (e.g. qwen3).")
+            raise forms.ValidationError(_("Template names are lowercase letters, digits and '_' (e.g. qwen3)."))
         return value
 
     def clean_lora_targets(self):
@@ -171,13 +178,13 @@ class BaseModelForm(forms.ModelForm):
             names = [n.strip() for n in str(raw).split(",")]
         names = [n for n in names if n]
         if not names or any(not re.match(r"^[A-Za-z0-9_.]+$", n) for n in names):
-            raise forms.ValidationError("Use “all” or module names such as q_proj, v_proj.")
+            raise forms.ValidationError(_("Use “all” or module names such as q_proj, v_proj."))
         return names
 
     def clean(self):
         data = super().clean()
         if not data.get("repo_id") and not data.get("s3_uri"):
-            self.add_error("repo_id", "Enter a Hugging Face repo id or an S3 prefix.")
+            self.add_error("repo_id", _("Enter a Hugging Face repo id or an S3 prefix."))
         elif data.get("repo_id") and data.get("s3_uri"):
-            self.add_error("s3_uri", "Give either a repo id or an S3 prefix, not both.")
+            self.add_error("s3_uri", _("Give either a repo id or an S3 prefix, not both."))
         return data

@@ -11,6 +11,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
@@ -25,7 +26,8 @@ from .forms import KNOWN_TEMPLATES, BaseModelForm, DatasetRegisterForm, DatasetU
 from .models import BaseModel, Dataset
 from .uploads import install_size_limit, too_large_message, upload_was_too_large
 
-FIT_USES = {"lora": "LoRA training", "qlora": "QLoRA training", "full": "full fine-tuning", "serve": "serving"}
+FIT_USES = {"lora": gettext_lazy("LoRA training"), "qlora": gettext_lazy("QLoRA training"),
+            "full": gettext_lazy("full fine-tuning"), "serve": gettext_lazy("serving")}
 SIZE_BUCKETS = {
     "tiny": ("Under 2B", 0, 2),
     "small": ("2B – 10B", 2, 10),
@@ -84,8 +86,8 @@ def _visible_model_or_404(user, key) -> BaseModel:
 def model_detail(request, key: str):
     model = _visible_model_or_404(request.user, key)
     fits = []
-    for use, label in (("qlora", "QLoRA training"), ("lora", "LoRA training"), ("full", "Full fine-tuning"),
-                       ("serve", "Serving")):
+    for use, label in (("qlora", _("QLoRA training")), ("lora", _("LoRA training")), ("full", _("Full fine-tuning")),
+                       ("serve", _("Serving"))):
         types = model.serving_instance_types() if use == "serve" else model.training_instance_types(use)
         fits.append({"use": use, "label": label, "needed": sizing.memory_needed_gib(model.parameters_b, use),
                      "types": types[:8], "more": max(0, len(types) - 8)})

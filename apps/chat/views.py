@@ -4,6 +4,7 @@ from django.shortcuts import render
 from apps.endpoints.models import Endpoint
 from apps.users.ownership import visible_to
 
+from . import ui_strings
 from .modality import accepts_images
 from .model_ids import adapter_names
 
@@ -24,4 +25,5 @@ def endpoint_choices(user) -> tuple[list[dict], list[dict]]:
 def playground(request):
     usable, unavailable = endpoint_choices(request.user)
     models = sum(1 + len(e["adapters"]) for e in usable)
-    return render(request, "chat/playground.html", {"endpoints": usable, "unavailable": unavailable, "models": models})
+    return render(request, "chat/playground.html", {"endpoints": usable, "unavailable": unavailable, "models": models,
+                                                     "strings": ui_strings.playground_strings()})

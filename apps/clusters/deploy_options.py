@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from apps.backends.base import API_KEY_SECRET, Autoscaling, ClusterFacts, Deployment, ModelSource
@@ -74,7 +75,7 @@ def _choices(values, blank: str | None = None) -> list[tuple[str, str]]:
 
 
 def _cluster_choices() -> list[tuple[str, str]]:  # a callable: read when a form is shown, not at import
-    return _choices((), "choose a cluster") + [(str(c.pk), f"{c.name} ({c.region}, {c.status})")
+    return _choices((), _("choose a cluster")) + [(str(c.pk), f"{c.name} ({c.region}, {c.status})")
                                                for c in Cluster.objects.all()]
 
 
@@ -93,7 +94,7 @@ class HyperPodOptionsSerializer(serializers.Serializer):
     public_load_balancer = serializers.BooleanField(default=False)
 
     # How the deploy form shows these options: its section's help, and the switches (posted as "on").
-    FORM_HELP = "Only for the HyperPod target: the cluster and its serving features."
+    FORM_HELP = _("Only for the HyperPod target: the cluster and its serving features.")
     FORM_SWITCHES = ("routing", "kv_cache", "public_load_balancer")
 
     @staticmethod
@@ -101,18 +102,19 @@ class HyperPodOptionsSerializer(serializers.Serializer):
         """The deploy form's fields, by option, in the order the form shows them."""
         choices = option_choices()
         return {
-            "cluster_id": forms.ChoiceField(label="Cluster", required=False, choices=_cluster_choices),
-            "namespace": forms.CharField(label="Namespace", required=False, help_text="Empty: the cluster's default."),
-            "routing": forms.BooleanField(label="Intelligent routing", required=False,
-                                          help_text="Cannot be turned on or off after deployment."),
-            "routing_strategy": forms.ChoiceField(label="Routing strategy", required=False,
+            "cluster_id": forms.ChoiceField(label=_("Cluster"), required=False, choices=_cluster_choices),
+            "namespace": forms.CharField(label=_("Namespace"), required=False,
+                                         help_text=_("Empty: the cluster's default.")),
+            "routing": forms.BooleanField(label=_("Intelligent routing"), required=False,
+                                          help_text=_("Cannot be turned on or off after deployment.")),
+            "routing_strategy": forms.ChoiceField(label=_("Routing strategy"), required=False,
                                                   choices=_choices(choices["routing_strategy"])),
-            "kv_cache": forms.BooleanField(label="KV cache offload to CPU memory (vLLM)", required=False),
-            "kv_cache_l2": forms.ChoiceField(label="L2 KV cache", required=False,
+            "kv_cache": forms.BooleanField(label=_("KV cache offload to CPU memory (vLLM)"), required=False),
+            "kv_cache_l2": forms.ChoiceField(label=_("L2 KV cache"), required=False,
                                              choices=_choices(choices["kv_cache_l2"], "none")),
-            "kv_cache_l2_url": forms.CharField(label="L2 cache URL (Redis)", required=False),
-            "public_load_balancer": forms.BooleanField(label="Public load balancer", required=False,
-                                                       help_text="Internet-facing; needs intelligent routing."),
+            "kv_cache_l2_url": forms.CharField(label=_("L2 cache URL (Redis)"), required=False),
+            "public_load_balancer": forms.BooleanField(label=_("Public load balancer"), required=False,
+                                                       help_text=_("Internet-facing; needs intelligent routing.")),
         }
 
     def __init__(self, *args, **kwargs):

@@ -15,10 +15,20 @@ class ClusterForm(forms.ModelForm):
         model = Cluster
         fields = ["name", "access", "region", "eks_cluster_name", "hyperpod_cluster_arn", "role_arn", "namespace",
                   "tls_certificate_s3_uri", "tiered_storage_enabled"]
+        labels = {
+            "name": _("Name"), "access": _("Access"), "region": _("Region"), "eks_cluster_name": _("EKS cluster name"),
+            "hyperpod_cluster_arn": _("HyperPod cluster ARN"), "role_arn": _("IAM role ARN"),
+            "namespace": _("Namespace"), "tls_certificate_s3_uri": _("TLS certificate location"),
+            "tiered_storage_enabled": _("Tiered storage enabled"),
+        }
         help_texts = {
-            "name": "How ModelHub refers to the cluster.",
-            "namespace": "Default Kubernetes namespace for ModelHub's endpoints.",
-            "hyperpod_cluster_arn": "Lets ModelHub read instance groups and tiered storage from SageMaker.",
+            "name": _("How ModelHub refers to the cluster."),
+            "namespace": _("Default Kubernetes namespace for ModelHub's endpoints."),
+            "hyperpod_cluster_arn": _("Lets ModelHub read instance groups and tiered storage from SageMaker."),
+            "tiered_storage_enabled": _("The cluster has HyperPod tiered storage (needed for the L2 KV cache)."),
+            "role_arn": _("Role ModelHub assumes to reach this cluster; empty uses its own AWS credentials."),
+            "tls_certificate_s3_uri": _("s3://bucket/prefix where the inference operator writes endpoint certificates; "
+                                        "empty uses HYPERPOD_TLS_CERTIFICATE_S3_URI."),
         }
 
     def _check(self, field: str, problem: str):
@@ -46,7 +56,7 @@ class ClusterForm(forms.ModelForm):
         upload = data.get("kubeconfig_file")
         if data.get("access") == Cluster.Access.KUBECONFIG:
             if not upload:
-                self.add_error("kubeconfig_file", "Upload the cluster's kubeconfig.")
+                self.add_error("kubeconfig_file", _("Upload the cluster's kubeconfig."))
             else:
                 text = upload.read().decode("utf-8", errors="replace")
                 problem = validation.kubeconfig_problem(text)

@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from apps.users.ownership import is_admin
 
@@ -13,11 +14,11 @@ from .models import Cluster
 
 # AWS's own tooling for creating a HyperPod EKS cluster and installing the inference operator.
 CREATE_CLUSTER_LINKS = (
-    ("Creating a SageMaker HyperPod cluster with Amazon EKS orchestration",
+    (gettext_lazy("Creating a SageMaker HyperPod cluster with Amazon EKS orchestration"),
      "https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-hyperpod-eks-operate-console-ui-create-cluster.html"),
-    ("Setting up HyperPod clusters for model deployment (the inference operator)",
+    (gettext_lazy("Setting up HyperPod clusters for model deployment (the inference operator)"),
      "https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-hyperpod-model-deployment-setup.html"),
-    ("SageMaker HyperPod CLI (hyp) and Helm charts", "https://github.com/aws/sagemaker-hyperpod-cli"),
+    (gettext_lazy("SageMaker HyperPod CLI (hyp) and Helm charts"), "https://github.com/aws/sagemaker-hyperpod-cli"),
 )
 
 

@@ -8,7 +8,7 @@ fields for inline display.
 from django import forms
 from django.conf import settings
 from django.forms.utils import ErrorDict, ErrorList
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext, gettext_lazy as _, gettext_noop
 
 from apps.catalog import instances
 from apps.catalog.models import BaseModel
@@ -41,19 +41,23 @@ SOURCE_FIELDS = {"job": "job", "base_model": "catalog", "model_uri": "hf s3", "p
 # Fields shown only while autoscaling is enabled.
 AUTOSCALING_ONLY = frozenset({"min_instances", "max_instances", "target_invocations_per_instance"})
 
-SECTIONS = [  # (title, help, fields, engines the section applies to: "" for all)
-    ("Model", "What to serve.", ("source", "job", "base_model", "model_uri", "parameters_b", "hf_token_ref"), ""),
-    ("Endpoint", "Where it runs and what clients call it.", ("name", "target", "instance_type", "instance_count"), ""),
-    ("Engine", "The serving engine and its main limits.",
+SECTIONS = [  # (title, help, fields, engines the section applies to: "" for all); titles translated when shown
+    (gettext_noop("Model"), gettext_noop("What to serve."),
+     ("source", "job", "base_model", "model_uri", "parameters_b", "hf_token_ref"), ""),
+    (gettext_noop("Endpoint"), gettext_noop("Where it runs and what clients call it."),
+     ("name", "target", "instance_type", "instance_count"), ""),
+    (gettext_noop("Engine"), gettext_noop("The serving engine and its main limits."),
      ("engine", "engine_version", "max_model_len", "tensor_parallel_size", "max_num_seqs", "gpu_memory_utilization",
       "dtype", "quantization", "prefix_caching", "enforce_eager", "trust_remote_code"), ""),
-    ("Chat and tools", "", ("chat_template", "tool_call_parser", "reasoning_parser"), ""),
-    ("Images, video and audio per prompt", "Leave empty for text models.", tuple(MODALITY_FIELDS), "vllm lmi"),
-    ("LoRA adapter", "Serve an adapter on top of the base model instead of merged weights.",
+    (gettext_noop("Chat and tools"), "", ("chat_template", "tool_call_parser", "reasoning_parser"), ""),
+    (gettext_noop("Images, video and audio per prompt"), gettext_noop("Leave empty for text models."),
+     tuple(MODALITY_FIELDS), "vllm lmi"),
+    (gettext_noop("LoRA adapter"), gettext_noop("Serve an adapter on top of the base model instead of merged weights."),
      ("lora_adapter_name", "lora_adapter_source", "max_lora_rank"), "vllm sglang"),
-    ("SageMaker", "Start-up limits for large models.",
+    ("SageMaker", gettext_noop("Start-up limits for large models."),
      ("container_startup_health_check_timeout", "model_data_download_timeout", "inference_ami_version"), ""),
-    ("Autoscaling", "Add and remove instances with traffic.", ("autoscaling_enabled", *AUTOSCALING_FIELDS), ""),
+    (gettext_noop("Autoscaling"), gettext_noop("Add and remove instances with traffic."),
+     ("autoscaling_enabled", *AUTOSCALING_FIELDS), ""),
     *((Target(target).label, target_options.serializer(target).FORM_HELP,
        tuple(f for f, (t, _) in TARGET_OPTION_FIELDS.items() if t == target), "") for target in target_options.targets()),
 ]
@@ -88,20 +92,20 @@ class DeployForm(forms.Form):
     instance_type = forms.ChoiceField(label=_("Instance type"))
     instance_count = _int(_("Instances"), min=1, max=100)
 
-    engine = forms.ChoiceField(label=_("Engine"), choices=[("auto", "auto (chosen by model and instance)"), ("vllm", "vLLM"),
-                                                        ("sglang", "SGLang"), ("lmi", "LMI (vLLM via DJL)")])
+    engine = forms.ChoiceField(label=_("Engine"), choices=[("auto", _("auto (chosen by model and instance)")), ("vllm", "vLLM"),
+                                                        ("sglang", "SGLang"), ("lmi", _("LMI (vLLM via DJL)"))])
     engine_version = forms.CharField(label=_("Engine version"), required=False, help_text=_("Empty: the installation's default."))
-    max_model_len = _int(_("Max model length (tokens)"), "Empty: the model's context, at most 12,288.", min=64)
-    tensor_parallel_size = _int(_("Tensor parallel size"), "Empty: every GPU of the instance.", min=1)
+    max_model_len = _int(_("Max model length (tokens)"), _("Empty: the model's context, at most 12,288."), min=64)
+    tensor_parallel_size = _int(_("Tensor parallel size"), _("Empty: every GPU of the instance."), min=1)
     max_num_seqs = _int(_("Max concurrent sequences"), min=1)
     gpu_memory_utilization = forms.FloatField(label=_("GPU memory fraction"), required=False,
                                               help_text=_("vLLM gpu-memory-utilization, SGLang mem-fraction-static."),
                                               widget=forms.NumberInput(attrs={**NUMBER, "step": "0.01", "min": "0.1", "max": "0.98"}))
     dtype = forms.ChoiceField(label=_("Data type"), choices=_choices(deploy_spec.DTYPES))
     quantization = forms.ChoiceField(label=_("Quantization"), required=False,
-                                     choices=_choices(deploy_spec.QUANTIZATIONS, "none (weights as stored)"))
+                                     choices=_choices(deploy_spec.QUANTIZATIONS, _("none (weights as stored)")))
     prefix_caching = forms.ChoiceField(label=_("Prefix caching"), required=False,
-                                       choices=[("", "engine default"), ("on", "on"), ("off", "off")])
+                                       choices=[("", _("engine default")), ("on", _("on")), ("off", _("off"))])
     enforce_eager = forms.BooleanField(label=_("Enforce eager (no CUDA graphs)"), required=False)
     trust_remote_code = forms.BooleanField(label=_("Trust remote code"), required=False,
                                            help_text=_("Runs the model repository's own Python code."))
@@ -111,8 +115,8 @@ class DeployForm(forms.Form):
     tool_call_parser = forms.CharField(label=_("Tool-call parser"), required=False,
                                        help_text=_("The engine's name: vLLM hermes, llama3_json, …; SGLang qwen25, llama3, …."))
     reasoning_parser = forms.CharField(label=_("Reasoning parser"), required=False,
-                                       help_text="Separates thinking from the answer: vLLM qwen3, deepseek_r1, …; "
-                                                 "SGLang qwen3, deepseek-r1, ….")
+                                       help_text=_("Separates thinking from the answer: vLLM qwen3, deepseek_r1, …; "
+                                                 "SGLang qwen3, deepseek-r1, …."))
 
     limit_mm_image = _int(_("Images per prompt"), min=0, max=64)
     limit_mm_video = _int(_("Videos per prompt"), min=0, max=64)
@@ -121,13 +125,13 @@ class DeployForm(forms.Form):
     lora_adapter_name = forms.CharField(label=_("Adapter name"), required=False, help_text=_("Clients select it as <code>model</code>."))
     lora_adapter_source = forms.CharField(label=_("Adapter S3 prefix"), required=False)
     max_lora_rank = forms.ChoiceField(label=_("Max LoRA rank"), required=False,
-                                      choices=[("", "engine default")] + [(str(r), str(r)) for r in deploy_spec.MAX_LORA_RANKS])
+                                      choices=[("", _("engine default"))] + [(str(r), str(r)) for r in deploy_spec.MAX_LORA_RANKS])
 
-    container_startup_health_check_timeout = _int(_("Start-up health check timeout (s)"), "Empty: 900 (vLLM, SGLang), 1800 (LMI).",
+    container_startup_health_check_timeout = _int(_("Start-up health check timeout (s)"), _("Empty: 900 (vLLM, SGLang), 1800 (LMI)."),
                                                   min=60, max=3600)
     model_data_download_timeout = _int(_("Model download timeout (s)"), min=60, max=3600)
     inference_ami_version = forms.ChoiceField(label=_("Inference AMI"), required=False,
-                                              choices=_choices(deploy_spec.INFERENCE_AMIS, "installation default"))
+                                              choices=_choices(deploy_spec.INFERENCE_AMIS, _("installation default")))
 
     autoscaling_enabled = forms.BooleanField(label=_("Enable autoscaling"), required=False)
     min_instances = _int(_("Minimum instances"), min=1, max=100)
@@ -137,14 +141,16 @@ class DeployForm(forms.Form):
     def __init__(self, user, *args, errors: dict | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         jobs = visible_to(TrainingJob.objects.alive(), user).filter(status=JobStatus.SUCCEEDED)[:200]
-        self.fields["job"].choices = [("", "choose a succeeded job")] + [(str(j.pk), f"{j.name} (#{j.pk}, {j.job_type})") for j in jobs]
+        self.fields["job"].choices = [("", _("choose a succeeded job"))] + [(str(j.pk), f"{j.name} (#{j.pk}, {j.job_type})") for j in jobs]
         models = BaseModel.objects.visible_to_user(user)
-        self.fields["base_model"].choices = [("", "choose a model")] + [
+        self.fields["base_model"].choices = [("", _("choose a model"))] + [
             (m.key, f"{m.display_name} ({m.parameters_b:g}B)") for m in models]
-        self.fields["target"].choices = [(v, label) for v, label in Target.choices if v in settings.SERVING_BACKENDS]
+        self.fields["target"].choices = [(v, gettext(label)) for v, label in Target.choices
+                                         if v in settings.SERVING_BACKENDS]
+        self.fields["source"].choices = [(v, gettext(label)) for v, label in Source.choices]
         self.fields["instance_type"].choices = [(name, inst.label) for name, inst in instances.instance_types().items()]
         tokens = UserSecret.objects.filter(owner=user, kind="hf_token").order_by("name").values_list("name", flat=True)
-        self.fields["hf_token_ref"].choices = [("", "none")] + [(t, t) for t in tokens]
+        self.fields["hf_token_ref"].choices = [("", _("none"))] + [(t, t) for t in tokens]
         for target in target_options.targets():
             for option, field in target_options.serializer(target).form_fields().items():
                 self.fields[f"{target}_{option}"] = field
@@ -164,7 +170,8 @@ class DeployForm(forms.Form):
     def sections(self):
         for title, help_text, names, engines in SECTIONS:
             fields = [{"bound": self[n], "data": self._visibility(n)} for n in names]
-            yield {"title": title, "help": help_text, "fields": fields, "engines": engines,
+            yield {"title": gettext(title), "help": gettext(help_text) if help_text else "", "fields": fields,
+                   "engines": engines,
                    "id": "section-" + "-".join(title.lower().replace(",", "").split()[:2])}
 
 

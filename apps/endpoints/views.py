@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from apps.backends import registry
 from apps.backends.base import Capability, supports
-from apps.backends.errors import BackendError
+from apps.backends.errors import BackendError, RemoteNotConfigured, RemoteNotFound, TransientError
 from apps.chat.model_ids import adapter_models
 from apps.core.quotas import QuotaExceeded
 from apps.users.ownership import get_changeable_or_404, get_visible_or_404, is_admin, visible_to
@@ -156,7 +156,7 @@ def _backend(endpoint):
 def endpoint_logs(request, pk: int):
     """htmx: the latest lines of the endpoint's logs, read from the target on demand."""
     endpoint = get_visible_or_404(_endpoints(request.user), request.user, pk=pk)
-    lines, source, error = [], "", ""
+    lines, source, error, raw_error = [], "", "", ""
     backend = _backend(endpoint)
     if not endpoint.remote_name or not supports(backend, Capability.LOGS):
         error = _("No logs for this endpoint.")
@@ -165,9 +165,22 @@ def endpoint_logs(request, pk: int):
             page = backend.logs(ref(endpoint), limit=200)
             lines, source = page.lines, page.source
         except BackendError as exc:
-            error = _("Could not read the logs: %(error)s") % {"error": exc}
+            error, raw_error = logs_problem(exc), str(exc)
     return render(request, "endpoints/_logs.html",
-                  {"endpoint": endpoint, "lines": lines, "source": source, "error": error})
+                  {"endpoint": endpoint, "lines": lines, "source": source, "error": error, "raw_error": raw_error})
+
+
+def logs_problem(exc: BackendError) -> str:
+    """What the logs card says, in the user's language, when the target cannot give the logs; the target's own
+    (English) message is shown beside it as it came."""
+    if isinstance(exc, RemoteNotConfigured):
+        return _("ModelHub has no usable cloud credentials, so it cannot read the logs. An administrator sets them "
+                 "for the web server and workers.")
+    if isinstance(exc, RemoteNotFound):
+        return _("No log lines yet. They appear once an instance has started.")
+    if isinstance(exc, TransientError):
+        return _("The logs could not be reached just now; try again in a moment.")
+    return _("Could not read the logs.")
 
 
 @login_required

@@ -9,6 +9,7 @@ The page shows BASIC (the handful of choices most runs need) and puts every othe
 
 from django import forms
 from django.forms.utils import ErrorDict
+from django.utils.translation import gettext, gettext_lazy as _
 from rest_framework import fields as drf
 
 from apps.core.job_types import JobType
@@ -24,9 +25,9 @@ BASIC = ("name", "job_type", "base_model", "datasets", "finetuning_method", "ins
          "learning_rate", "target")
 # Empty means "the spec decides from the model or the GPU": the form does not pre-fill these.
 AUTOMATIC = {
-    "precision": "Automatic: bf16, or fp16 on GPUs without bf16 (T4, V100)",
-    "template": "From the catalog model (or the model's own chat template)",
-    "lora_target": "From the catalog model (all linear layers otherwise)",
+    "precision": _("Automatic: bf16, or fp16 on GPUs without bf16 (T4, V100)"),
+    "template": _("From the catalog model (or the model's own chat template)"),
+    "lora_target": _("From the catalog model (all linear layers otherwise)"),
 }
 
 TEXTAREAS = {"reward_code", "format_prompt_template"}
@@ -34,7 +35,7 @@ PRETTY = {"lr": "LR", "kl": "KL", "ppo": "PPO", "lora": "LoRA", "gb": "GB", "val
           "n": "n", "kto": "KTO", "pref": "Preference", "hf": "Hugging Face", "len": "length", "ref": "secret",
           "num": "number of", "gpu": "GPU", "finetuning": "fine-tuning", "deepspeed": "DeepSpeed", "dora": "DoRA",
           "rslora": "rsLoRA", "pissa": "PiSSA", "loraplus": "LoRA+", "galore": "GaLore", "apollo": "APOLLO",
-          "badam": "BAdam", "neftune": "NEFTune", "rope": "RoPE", "arn": "ARN"}
+          "badam": "BAdam", "neftune": "NEFTune", "rope": "RoPE"}
 HIDDEN_UNLESS = {
     # field: (controlling field, values that show it) — the page's script shows/hides; the serializer ignores
     "quantization_bit": ("finetuning_method", ["qlora"]),
@@ -48,7 +49,116 @@ HIDDEN_UNLESS = {
 }
 
 
+# The spec fields' labels, spelled out for the translation catalogue; a field added to the spec without one
+# gets a label made from its name (PRETTY) until it is listed here.
+LABELS = {
+    "job_type": _("Job type"),
+    "base_model": _("Base model"),
+    "hf_token_ref": _("Hugging Face token secret"),
+    "training_plan_arn": _("Training plan ARN"),
+    "trust_remote_code": _("Trust remote code"),
+    "datasets": _("Datasets"),
+    "template": _("Template"),
+    "cutoff_len": _("Cutoff length"),
+    "max_samples": _("Max samples"),
+    "val_size": _("Validation size"),
+    "finetuning_method": _("Fine-tuning method"),
+    "quantization_bit": _("Quantization bit"),
+    "lora_rank": _("LoRA rank"),
+    "lora_alpha": _("LoRA alpha"),
+    "lora_dropout": _("LoRA dropout"),
+    "lora_target": _("LoRA target"),
+    "use_dora": _("Use DoRA"),
+    "use_rslora": _("Use rsLoRA"),
+    "pissa_init": _("PiSSA init"),
+    "pissa_iter": _("PiSSA iter"),
+    "loraplus_lr_ratio": _("LoRA+ LR ratio"),
+    "freeze_trainable_layers": _("Freeze trainable layers"),
+    "freeze_trainable_modules": _("Freeze trainable modules"),
+    "freeze_extra_modules": _("Freeze extra modules"),
+    "use_galore": _("Use GaLore"),
+    "galore_target": _("GaLore target"),
+    "galore_rank": _("GaLore rank"),
+    "galore_update_interval": _("GaLore update interval"),
+    "galore_scale": _("GaLore scale"),
+    "use_apollo": _("Use APOLLO"),
+    "apollo_target": _("APOLLO target"),
+    "apollo_rank": _("APOLLO rank"),
+    "apollo_update_interval": _("APOLLO update interval"),
+    "apollo_scale": _("APOLLO scale"),
+    "use_badam": _("Use BAdam"),
+    "badam_switch_mode": _("BAdam switch mode"),
+    "badam_switch_interval": _("BAdam switch interval"),
+    "learning_rate": _("Learning rate"),
+    "num_train_epochs": _("Number of train epochs"),
+    "max_steps": _("Max steps"),
+    "per_device_train_batch_size": _("Per device train batch size"),
+    "gradient_accumulation_steps": _("Gradient accumulation steps"),
+    "warmup_ratio": _("Warmup ratio"),
+    "lr_scheduler_type": _("LR scheduler type"),
+    "optimizer": _("Optimizer"),
+    "weight_decay": _("Weight decay"),
+    "max_grad_norm": _("Max grad norm"),
+    "precision": _("Precision"),
+    "deepspeed_stage": _("DeepSpeed stage"),
+    "offload": _("Offload"),
+    "booster": _("Booster"),
+    "logging_steps": _("Logging steps"),
+    "save_steps": _("Save steps"),
+    "eval_steps": _("Eval steps"),
+    "save_total_limit": _("Save total limit"),
+    "neftune_noise_alpha": _("NEFTune noise alpha"),
+    "packing": _("Packing"),
+    "rope_scaling": _("RoPE scaling"),
+    "pref_beta": _("Preference beta"),
+    "pref_loss": _("Preference loss"),
+    "pref_ftx": _("Preference SFT mix"),
+    "kto_chosen_weight": _("KTO chosen weight"),
+    "kto_rejected_weight": _("KTO rejected weight"),
+    "reward_model": _("Reward model"),
+    "reward_model_type": _("Reward model type"),
+    "ppo_epochs": _("PPO epochs"),
+    "ppo_max_new_tokens": _("PPO max new tokens"),
+    "reward_function": _("Reward function"),
+    "reward_code": _("Reward code"),
+    "format_prompt": _("Format prompt"),
+    "format_prompt_template": _("Format prompt template"),
+    "rollout_n": _("Rollout n"),
+    "rollout_batch_size": _("Rollout batch size"),
+    "mini_rollout_batch_size": _("Mini rollout batch size"),
+    "global_batch_size": _("Global batch size"),
+    "micro_batch_size_per_device_for_update": _("Micro batch size per device for update"),
+    "micro_batch_size_per_device_for_experience": _("Micro batch size per device for experience"),
+    "max_prompt_length": _("Max prompt length"),
+    "max_response_length": _("Max response length"),
+    "rollout_temperature": _("Rollout temperature"),
+    "val_temperature": _("Validation temperature"),
+    "rollout_tensor_parallel_size": _("Rollout tensor parallel size"),
+    "clip_ratio_low": _("Clip ratio low"),
+    "clip_ratio_high": _("Clip ratio high"),
+    "clip_ratio_dual": _("Clip ratio dual"),
+    "loss_type": _("Loss type"),
+    "loss_avg_mode": _("Loss avg mode"),
+    "disable_kl": _("Disable KL"),
+    "kl_coef": _("KL coef"),
+    "kl_penalty": _("KL penalty"),
+    "online_filtering": _("Online filtering"),
+    "instance_type": _("Instance type"),
+    "instance_count": _("Instance count"),
+    "use_spot": _("Use spot"),
+    "max_wait_hours": _("Max wait hours"),
+    "max_run_hours": _("Max run hours"),
+    "volume_size_gb": _("Volume size GB"),
+    "resume_from_checkpoint": _("Resume from checkpoint"),
+    "tracker": _("Tracker"),
+    "tracker_project": _("Tracker project"),
+    "tracker_key_ref": _("Tracker key secret"),
+}
+
+
 def _label(name: str) -> str:
+    if name in LABELS:
+        return LABELS[name]
     words = [PRETTY.get(w, w) for w in name.split("_")]
     text = " ".join(words)
     return text[:1].upper() + text[1:]
@@ -65,12 +175,12 @@ def _form_field(name: str, field, job_type: str, user) -> forms.Field:
         from apps.catalog.models import Dataset
 
         usable = Dataset.objects.usable_by(user).compatible_with(job_type).order_by("name")
-        choices = [(str(ds.pk), f"{ds.name} ({ds.get_format_display()})") for ds in usable]
+        choices = [(str(ds.pk), f"{ds.name} ({gettext(ds.get_format_display())})") for ds in usable]
         one = job_type in specs.R1
-        help_text = ("Tick the prompt/answer dataset to train on (one)." if one else
-                     "Tick one or more datasets that suit this job type.")
+        help_text = (_("Tick the prompt/answer dataset to train on (one).") if one else
+                     _("Tick one or more datasets that suit this job type."))
         if not choices:
-            help_text = "You have no ready dataset for this job type yet: upload one in the catalog."
+            help_text = _("You have no ready dataset for this job type yet: upload one in the catalog.")
         widget = forms.CheckboxSelectMultiple(attrs={"class": "dataset-choice"})
         return forms.MultipleChoiceField(choices=choices, widget=widget,
                                          **{**common, "required": True, "help_text": help_text})
@@ -80,23 +190,23 @@ def _form_field(name: str, field, job_type: str, user) -> forms.Field:
         secrets = UserSecret.objects.filter(owner=user).exclude(kind="hf_token").order_by("name")
         choices = [("", "—"), *[(s.name, f"{s.name} ({s.get_kind_display()}, {s.hint})") for s in secrets]]
         return forms.ChoiceField(choices=choices, **{**common, "help_text": (
-            "Your stored W&B or SwanLab key (add one on your profile page). The key itself only reaches the "
-            "training container.")})
+            _("Your stored W&B or SwanLab key (add one on your profile page). The key itself only reaches the "
+              "training container."))})
     if name == "hf_token_ref":
         from apps.users.models import UserSecret
 
         tokens = UserSecret.objects.filter(owner=user, kind="hf_token").order_by("name").values_list("name", flat=True)
         return forms.ChoiceField(choices=[("", "—"), *[(t, t) for t in tokens]], **{**common, "help_text": (
-            "Your stored Hugging Face token (add one on your profile page); gated models such as Llama and Gemma "
-            "need it.")})
+            _("Your stored Hugging Face token (add one on your profile page); gated models such as Llama and Gemma "
+              "need it."))})
     if name == "instance_type":
         return forms.ChoiceField(choices=specs.instance_type_choices(), **common)
     if name == "base_model":
         attrs = {"list": "catalog-models", "autocomplete": "off", "type": "search",
-                 "placeholder": "Search the catalog, or type owner/name or s3://bucket/prefix/"}
+                 "placeholder": _("Search the catalog, or type owner/name or s3://bucket/prefix/")}
         return forms.CharField(widget=forms.TextInput(attrs=attrs), **{**common, "required": True, "help_text": (
-            "A catalog or custom model (search by name or id), any Hugging Face repo id (owner/name; one the "
-            "catalog knows uses its template) or an s3:// prefix.")})
+            _("A catalog or custom model (search by name or id), any Hugging Face repo id (owner/name; one the "
+              "catalog knows uses its template) or an s3:// prefix."))})
     if isinstance(field, drf.BooleanField):
         return forms.BooleanField(**common)
     if isinstance(field, drf.ChoiceField):
@@ -116,20 +226,20 @@ def _form_field(name: str, field, job_type: str, user) -> forms.Field:
 
 
 class JobForm(forms.Form):
-    name = forms.CharField(max_length=100, label="Job name", help_text="Shown in lists; need not be unique.")
+    name = forms.CharField(max_length=100, label=_("Job name"), help_text=_("Shown in lists; need not be unique."))
 
     def __init__(self, *args, job_type: str, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.job_type = job_type
         self.user = user
         self.fields["job_type"] = forms.ChoiceField(
-            choices=JobType.choices, label="Job type", initial=job_type,
-            help_text="What to train. Changing it loads that type's defaults.",
+            choices=[(value, gettext(label)) for value, label in JobType.choices], label=_("Job type"), initial=job_type,
+            help_text=_("What to train. Changing it loads that type's defaults."),
         )
         self.targets = training_targets()
         self.fields["target"] = forms.ChoiceField(
-            choices=[(t.name, t.label) for t in self.targets], label="Target", required=False,
-            help_text="Where the job runs. A target that is not set up yet cannot be chosen.")
+            choices=[(t.name, t.label) for t in self.targets], label=_("Target"), required=False,
+            help_text=_("Where the job runs. A target that is not set up yet cannot be chosen."))
         declared = specs.TrainingSpecSerializer().fields
         for name in specs.fields_for(job_type):
             if name == "job_type":
@@ -162,7 +272,8 @@ class JobForm(forms.Form):
         for title, names in specs.SECTIONS.items():
             bound = [self[n] for n in names if n in self.fields and n not in basic]
             if bound:
-                result.append({"title": title, "visible_fields": bound, "hidden_fields": [], "non_field_errors": [],
+                result.append({"title": gettext(title), "visible_fields": bound, "hidden_fields": [],
+                               "non_field_errors": [],
                                "slug": title.split(" ")[0].lower()})
         return result
 

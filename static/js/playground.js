@@ -10,6 +10,10 @@
   const csrf = () => (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || "";
   const PARAMS = ["temperature", "top_p", "max_tokens", "stop", "seed"];
   const readableError = (message) => window.ModelHubChatErrors.readable(message);
+  // The page's words in the user's language (apps/chat/ui_strings.py), keyed by their English; `{name}` fills in.
+  const STRINGS = JSON.parse(($("pg-strings") || {}).textContent || "{}");
+  const t = (english, values = {}) =>
+    (STRINGS[english] || english).replace(/\{(\w+)\}/g, (all, key) => (key in values ? String(values[key]) : all));
   // Model ids: an endpoint's name for its base model, `<endpoint>:<adapter>` for one of its LoRA adapters.
   const ADAPTERS = Object.fromEntries(JSON.parse($("pg-endpoints").textContent).map((e) => [e.name, e.adapters || []]));
   const LANE_SELECTS = [["pg-endpoint", "pg-model"], ["pg-compare-endpoint", "pg-compare-model"]];
@@ -83,7 +87,7 @@
   }
 
   function apiError(data, status) {
-    let message = data.message || `Request failed (HTTP ${status}).`;
+    let message = data.message || t("Request failed (HTTP {status}).", { status });
     if (data.errors) {
       const details = Object.entries(data.errors).map(([field, msgs]) =>
         `${field}: ${Array.isArray(msgs) ? msgs.join(" ") : JSON.stringify(msgs)}`);
@@ -110,7 +114,7 @@
       if (name === "stop") params.stop = raw.split("\n").map((s) => s.trim()).filter(Boolean);
       else if (name === "max_tokens" || name === "seed") params[name] = Number.parseInt(raw, 10);
       else params[name] = Number.parseFloat(raw);
-      if (typeof params[name] === "number" && !Number.isFinite(params[name])) throw new Error(`${input.labels[0].textContent.trim()} must be a number.`);
+      if (typeof params[name] === "number" && !Number.isFinite(params[name])) throw new Error(t("{label} must be a number.", { label: input.labels[0].textContent.trim() }));
     }
     return params;
   }
@@ -136,8 +140,8 @@
     const select = $(modelId), adapters = ADAPTERS[$(endpointId).value] || [];
     const keep = select.value;
     select.innerHTML = "";
-    select.appendChild(new Option("Base model", ""));
-    for (const name of adapters) select.appendChild(new Option(`Adapter: ${name}`, name));
+    select.appendChild(new Option(t("Base model"), ""));
+    for (const name of adapters) select.appendChild(new Option(t("Adapter: {name}", { name }), name));
     select.value = adapters.includes(keep) ? keep : "";
     $(`${modelId}-field`).hidden = adapters.length === 0;
   }
@@ -191,7 +195,8 @@
     $("pg-attach").classList.toggle("is-disabled", !ok);
     $("pg-attach").setAttribute("aria-disabled", String(!ok));
     note.hidden = ok;
-    note.textContent = ok ? "" : `${names.join(" and ")} read${names.length > 1 ? "" : "s"} text only: images cannot be attached.`;
+    note.textContent = ok ? "" : t(names.length > 1 ? "{names} read text only: images cannot be attached." : "{names} reads text only: images cannot be attached.",
+      { names: names.join(t(" and ")) });
     if (!ok && state.images.length) { state.images = []; renderAttachments(); }
   }
 
@@ -216,16 +221,16 @@
     const node = document.createElement("article");
     node.className = `pg-msg pg-msg-${role}`;
     node.innerHTML = `<div class="pg-msg-meta"><span class="pg-msg-role"></span></div><div class="pg-msg-body"></div><div class="pg-msg-stats muted small"></div>`;
-    node.querySelector(".pg-msg-role").textContent = role === "user" ? "You" : endpointName || "Assistant";
+    node.querySelector(".pg-msg-role").textContent = role === "user" ? t("You") : endpointName || t("Assistant");
     if (role === "assistant") {
       const copy = document.createElement("button");
       copy.type = "button";
       copy.className = "btn btn-ghost btn-sm pg-copy";
-      copy.textContent = "Copy";
-      copy.setAttribute("aria-label", "Copy this reply as markdown");
+      copy.textContent = t("Copy");
+      copy.setAttribute("aria-label", t("Copy this reply as markdown"));
       copy.addEventListener("click", () => navigator.clipboard.writeText(node.dataset.raw || "").then(() => {
-        copy.textContent = "Copied";
-        setTimeout(() => { copy.textContent = "Copy"; }, 1500);
+        copy.textContent = t("Copied");
+        setTimeout(() => { copy.textContent = t("Copy"); }, 1500);
       }));
       node.querySelector(".pg-msg-meta").appendChild(copy);
     }
@@ -244,7 +249,7 @@
       strip.className = "pg-msg-images";
       for (const part of images) {
         const img = document.createElement("img");
-        img.src = part.image_url.url; img.alt = "Attached image"; img.loading = "lazy";
+        img.src = part.image_url.url; img.alt = t("Attached image"); img.loading = "lazy";
         strip.appendChild(img);
       }
       body.appendChild(strip);
@@ -253,12 +258,12 @@
 
   function formatStats(s) {
     const bits = [];
-    if (s.prompt_tokens != null) bits.push(`${s.prompt_tokens} prompt tokens`);
-    if (s.completion_tokens != null) bits.push(`${s.completion_tokens} tokens`);
+    if (s.prompt_tokens != null) bits.push(t("{count} prompt tokens", { count: s.prompt_tokens }));
+    if (s.completion_tokens != null) bits.push(t("{count} tokens", { count: s.completion_tokens }));
     if (s.ttft_ms != null) bits.push(`TTFT ${Math.round(s.ttft_ms)} ms`);
     if (s.tokens_per_second != null) bits.push(`${s.tokens_per_second.toFixed(1)} tok/s`);
-    if (s.finish_reason === "cancelled") bits.push("stopped");
-    else if (s.finish_reason === "length") bits.push("cut at max tokens");
+    if (s.finish_reason === "cancelled") bits.push(t("stopped"));
+    else if (s.finish_reason === "length") bits.push(t("cut at max tokens"));
     return bits.join(" · ");
   }
 
@@ -291,14 +296,16 @@
       item.dataset.id = c.id;
       item.innerHTML = `<button type="button" class="pg-open"></button>
         <span class="pg-conversation-actions">
-          <button type="button" class="btn btn-ghost btn-sm pg-rename">Rename</button>
-          <button type="button" class="btn btn-ghost btn-sm pg-delete">Delete</button>
+          <button type="button" class="btn btn-ghost btn-sm pg-rename"></button>
+          <button type="button" class="btn btn-ghost btn-sm pg-delete"></button>
         </span>`;
+      item.querySelector(".pg-rename").textContent = t("Rename");
+      item.querySelector(".pg-delete").textContent = t("Delete");
       const open = item.querySelector(".pg-open");
       open.textContent = c.title;
-      open.setAttribute("aria-label", `Open conversation ${c.title}`);
-      item.querySelector(".pg-rename").setAttribute("aria-label", `Rename ${c.title}`);
-      item.querySelector(".pg-delete").setAttribute("aria-label", `Delete ${c.title}`);
+      open.setAttribute("aria-label", t("Open conversation {title}", { title: c.title }));
+      item.querySelector(".pg-rename").setAttribute("aria-label", t("Rename {title}", { title: c.title }));
+      item.querySelector(".pg-delete").setAttribute("aria-label", t("Delete {title}", { title: c.title }));
       list.appendChild(item);
     }
     $("pg-history-empty").hidden = data.results.length > 0;
@@ -336,7 +343,7 @@
     const input = document.createElement("input");
     input.className = "input pg-rename-input";
     input.value = open.textContent;
-    input.setAttribute("aria-label", "New title");
+    input.setAttribute("aria-label", t("New title"));
     open.replaceWith(input);
     input.focus(); input.select();
     const finish = async (save) => {
@@ -357,7 +364,7 @@
 
   async function deleteConversation(item) {
     const title = item.querySelector(".pg-open")?.textContent || "this conversation";
-    if (!confirm(`Delete “${title}”? This cannot be undone.`)) return;
+    if (!confirm(t("Delete “{title}”? This cannot be undone.", { title }))) return;
     await api(`${API}/${item.dataset.id}`, { method: "DELETE" });
     if (state.conversation && String(state.conversation.id) === item.dataset.id) newConversation();
     await loadList();
@@ -380,7 +387,7 @@
   function busy(on) {
     $("pg-stop").hidden = !on;
     $("pg-send").disabled = on;
-    $("pg-status").textContent = on ? "Generating…" : "";
+    $("pg-status").textContent = on ? t("Generating…") : "";
   }
 
   async function send() {
@@ -412,7 +419,8 @@
     const node = messageNode("assistant", endpointName);
     node.classList.add("is-streaming");
     const body = node.querySelector(".pg-msg-body"), stats = node.querySelector(".pg-msg-stats");
-    body.innerHTML = '<span class="pg-typing" aria-label="Waiting for the model"></span>';
+    body.innerHTML = '<span class="pg-typing"></span>';
+    body.firstChild.setAttribute("aria-label", t("Waiting for the model"));
     $(`pg-log-${lane}`).appendChild(node);
     scrollDown(lane);
 
@@ -422,12 +430,12 @@
     let text = "", reasoning = "", firstAt = null, deltas = 0, frame = 0;
     // Reasoning models stream their thinking apart from the answer: shown folded, never sent back.
     const render = (answer) => (reasoning
-      ? `<details class="pg-reasoning"><summary>Reasoning</summary>${renderMarkdown(reasoning)}</details>` : "") + renderMarkdown(answer);
+      ? `<details class="pg-reasoning"><summary>${escapeHtml(t("Reasoning"))}</summary>${renderMarkdown(reasoning)}</details>` : "") + renderMarkdown(answer);
     const paint = () => {
       frame = 0;
       body.innerHTML = render(text);
       const elapsed = firstAt ? (performance.now() - firstAt) / 1000 : 0;
-      stats.textContent = `${deltas} tokens · TTFT ${Math.round(firstAt - started)} ms` + (elapsed > 0.2 && deltas > 1 ? ` · ${((deltas - 1) / elapsed).toFixed(1)} tok/s` : "");
+      stats.textContent = `${t("{count} tokens", { count: deltas })} · TTFT ${Math.round(firstAt - started)} ms` + (elapsed > 0.2 && deltas > 1 ? ` · ${((deltas - 1) / elapsed).toFixed(1)} tok/s` : "");
       scrollDown(lane);
     };
     const finish = (message) => {
@@ -483,7 +491,7 @@
       node.classList.remove("is-streaming");
       node.dataset.raw = text;
       if (error.name === "AbortError") {
-        stats.textContent = `${deltas} tokens · stopped`;
+        stats.textContent = `${t("{count} tokens", { count: deltas })} · ${t("stopped")}`;
         body.innerHTML = render(text) || '<p class="muted">Stopped before the first token.</p>';
       } else {
         node.classList.add("pg-msg-error");
@@ -507,9 +515,11 @@
     state.images.forEach((url, index) => {
       const item = document.createElement("span");
       item.className = "pg-attachment";
-      item.innerHTML = '<img alt="Attachment preview"><button type="button" class="btn btn-ghost btn-sm">Remove</button>';
+      item.innerHTML = '<img alt=""><button type="button" class="btn btn-ghost btn-sm"></button>';
+      item.querySelector("img").alt = t("Attachment preview");
+      item.querySelector("button").textContent = t("Remove");
       item.querySelector("img").src = url;
-      item.querySelector("button").setAttribute("aria-label", `Remove image ${index + 1}`);
+      item.querySelector("button").setAttribute("aria-label", t("Remove image {number}", { number: index + 1 }));
       item.querySelector("button").addEventListener("click", () => { state.images.splice(index, 1); renderAttachments(); });
       box.appendChild(item);
     });
@@ -517,8 +527,8 @@
 
   $("pg-images").addEventListener("change", (event) => {
     for (const file of event.target.files) {
-      if (state.images.length >= 4) { showError("Attach at most 4 images per message."); break; }
-      if (file.size > 5 * 1024 * 1024) { showError(`${file.name} is larger than 5 MiB.`); continue; }
+      if (state.images.length >= 4) { showError(t("Attach at most 4 images per message.")); break; }
+      if (file.size > 5 * 1024 * 1024) { showError(t("{name} is larger than 5 MiB.", { name: file.name })); continue; }
       const reader = new FileReader();
       reader.onload = () => { state.images.push(reader.result); renderAttachments(); };
       reader.readAsDataURL(file);

@@ -4,7 +4,9 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
 from apps.backends.aws import aws_errors, translate
-from apps.backends.errors import RemoteConflict, RemoteNotFound, RemoteValidationError, TransientError
+from apps.backends.errors import (
+    RemoteConflict, RemoteNotConfigured, RemoteNotFound, RemoteValidationError, TransientError,
+)
 
 
 def client_error(code: str, message: str, status: int = 400) -> ClientError:
@@ -23,11 +25,12 @@ def client_error(code: str, message: str, status: int = 400) -> ClientError:
         (client_error("ValidationException", "Could not find training job 'x'."), RemoteNotFound),
         (client_error("ResourceNotFoundException", "no such group"), RemoteNotFound),
         (client_error("ValidationException", "1 validation error detected: InstanceType"), RemoteValidationError),
-        (NoCredentialsError(), RemoteValidationError),
+        (NoCredentialsError(), RemoteNotConfigured),  # a RemoteValidationError: terminal, never retried
     ],
 )
 def test_translation_decides_retry_or_fail(exc, expected):
     assert type(translate(exc)) is expected
+    assert issubclass(RemoteNotConfigured, RemoteValidationError)
 
 
 def test_validation_message_keeps_aws_words():

@@ -3,10 +3,13 @@ reason, logs, snippets), scale, delete, dashboard section, ownership."""
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
+from apps.backends.errors import RemoteNotConfigured, RemoteNotFound, TransientError
 from apps.endpoints import tasks
 from apps.endpoints.models import Endpoint, Status
 from apps.jobs.models import Status as JobStatus
+from apps.users.models import User
 from tests.jobs.factories import make_job
 
 from .factories import make_endpoint
@@ -118,6 +121,26 @@ def test_logs_partial(browser_client, user, fake_serving):
     html = browser_client.get(reverse("endpoints:logs", args=[endpoint.pk])).content.decode()
     assert "Uvicorn running on :8080" in html
     assert f"From the fake target&#x27;s log of {endpoint.remote_name}." in html
+
+
+@pytest.mark.parametrize("error, says", [
+    (RemoteNotConfigured("ModelHub has no usable AWS configuration (Unable to locate credentials)."), "没有可用的云凭证"),
+    (RemoteNotFound("The specified log group does not exist."), "还没有日志"),
+    (TransientError("Could not reach AWS: timed out"), "暂时无法获取日志"),
+])
+def test_logs_say_what_went_wrong_in_the_users_language_and_keep_the_clouds_words(browser_client, user, fake_serving,
+                                                                               monkeypatch, error, says):
+    from apps.backends.fake.serving import FakeServing
+
+    def fail(self, ref, next_token=None, limit=50):
+        raise error
+
+    monkeypatch.setattr(FakeServing, "logs", fail)
+    User.objects.filter(pk=user.pk).update(language="zh-hans")
+    endpoint = make_endpoint(user)
+    html = browser_client.get(reverse("endpoints:logs", args=[endpoint.pk])).content.decode()
+    assert says in html
+    assert f'<p class="mono" lang="en" data-raw>{escape(str(error))}</p>' in html  # the cloud's own words, as they came
 
 
 def test_a_target_without_logs_or_scaling_shows_neither_card(browser_client, user, fake_serving, monkeypatch):

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from django.utils.translation import gettext_noop
+
 from apps.core.job_types import EASYR1_TYPES, LLAMAFACTORY_TYPES, JobType
 
 ALL_TYPES = frozenset(JobType.values)
@@ -92,23 +94,24 @@ OPTIMIZER_SWITCHES = {
 }
 
 # Form sections, in order (the form renders one card per section and hides fields that do not apply).
-SECTIONS: dict[str, tuple[str, ...]] = {
-    "Model and data": ("job_type", "base_model", "hf_token_ref", "trust_remote_code", "datasets", "template",
-                       "cutoff_len", "max_samples", "val_size"),
-    "Method": ("finetuning_method", "quantization_bit", "lora_rank", "lora_alpha", "lora_dropout", "lora_target",
-               "use_dora", "use_rslora", "pissa_init", "pissa_iter", "loraplus_lr_ratio", *FREEZE_FIELDS),
-    "Memory-saving optimizers": tuple(
+SECTIONS: dict[str, tuple[str, ...]] = {  # titles marked for translation; the form shows them translated
+    gettext_noop("Model and data"): ("job_type", "base_model", "hf_token_ref", "trust_remote_code", "datasets",
+                                     "template", "cutoff_len", "max_samples", "val_size"),
+    gettext_noop("Method"): ("finetuning_method", "quantization_bit", "lora_rank", "lora_alpha", "lora_dropout",
+                             "lora_target", "use_dora", "use_rslora", "pissa_init", "pissa_iter", "loraplus_lr_ratio",
+                             *FREEZE_FIELDS),
+    gettext_noop("Memory-saving optimizers"): tuple(
         f for switch, settings in OPTIMIZER_SWITCHES.items() for f in (switch, *settings)
     ),
-    "Hyper-parameters": (
+    gettext_noop("Hyper-parameters"): (
         "learning_rate", "num_train_epochs", "max_steps", "per_device_train_batch_size",
         "gradient_accumulation_steps", "warmup_ratio", "lr_scheduler_type", "optimizer", "weight_decay",
         "max_grad_norm", "precision", "deepspeed_stage", "offload", "booster", "logging_steps", "save_steps",
         "eval_steps", "save_total_limit", "neftune_noise_alpha", "packing", "rope_scaling",
     ),
-    "Preference": ("pref_beta", "pref_loss", "pref_ftx", "kto_chosen_weight", "kto_rejected_weight"),
-    "PPO": ("reward_model", "reward_model_type", "ppo_epochs", "ppo_max_new_tokens"),
-    "Reinforcement learning (GRPO family)": (
+    gettext_noop("Preference"): ("pref_beta", "pref_loss", "pref_ftx", "kto_chosen_weight", "kto_rejected_weight"),
+    gettext_noop("PPO"): ("reward_model", "reward_model_type", "ppo_epochs", "ppo_max_new_tokens"),
+    gettext_noop("Reinforcement learning (GRPO family)"): (
         "reward_function", "reward_code", "format_prompt", "format_prompt_template", "rollout_n",
         "rollout_batch_size", "mini_rollout_batch_size", "global_batch_size",
         "micro_batch_size_per_device_for_update", "micro_batch_size_per_device_for_experience",
@@ -116,11 +119,11 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "rollout_tensor_parallel_size", "clip_ratio_low", "clip_ratio_high", "clip_ratio_dual", "loss_type",
         "loss_avg_mode", "disable_kl", "kl_coef", "kl_penalty", "online_filtering",
     ),
-    "Compute": (
+    gettext_noop("Compute"): (
         "instance_type", "instance_count", "use_spot", "max_wait_hours", "max_run_hours", "volume_size_gb",
         "resume_from_checkpoint", "training_plan_arn",
     ),
-    "Tracking": ("tracker", "tracker_project", "tracker_key_ref"),
+    gettext_noop("Tracking"): ("tracker", "tracker_project", "tracker_key_ref"),
 }
 
 
