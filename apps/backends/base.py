@@ -38,6 +38,7 @@ class Capability(StrEnum):
     ADAPTERS = "adapters"  # serves LoRA adapters beside the base model
     SPOT_PRICES = "spot_prices"  # spot_price_history(instance_type, days) -> SpotPriceHistory (training)
     OUTPUTS = "outputs"  # list_outputs(root) / output_link(root, key) / open_output(root, key) (training)
+    TRAINING_PLANS = "training_plans"  # runs in the reserved capacity of Resources.training_plan_arn (training)
     API_KEY = "api_key"  # callers must send a bearer key: the app makes one, Deployment.secrets[API_KEY_SECRET]
 
 
@@ -140,6 +141,7 @@ class Resources:
     use_spot: bool = False
     max_run_seconds: int = 86400
     max_wait_seconds: int | None = None
+    training_plan_arn: str | None = None  # reserved capacity to run in (TRAINING_PLANS targets only)
 
 
 @dataclass(frozen=True)

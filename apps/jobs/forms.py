@@ -55,6 +55,7 @@ LABELS = {
     "job_type": _("Job type"),
     "base_model": _("Base model"),
     "hf_token_ref": _("Hugging Face token secret"),
+    "training_plan_arn": _("Training plan ARN"),
     "trust_remote_code": _("Trust remote code"),
     "datasets": _("Datasets"),
     "template": _("Template"),

@@ -102,6 +102,7 @@ def validate_job(data, user, target: str | None = None) -> Validated[NewJob]:
         errors.update({k: v for k, v in spec_serializer.errors.items() if k not in errors})
     if not errors:
         errors.update(target_rules.problems(target, spec_serializer.spec))
+        errors.update(target_rules.capability_problems(target, spec_serializer.spec))
     if errors:
         return invalid(errors)
     return Validated(NewJob(name_serializer.validated_data["name"], spec_serializer.spec, target))

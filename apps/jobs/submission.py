@@ -57,6 +57,7 @@ def build(job: TrainingJob, backend) -> TrainingSubmission:
             instance_type=spec.instance_type, instance_count=int(spec.instance_count),
             volume_size_gb=int(spec.volume_size_gb), use_spot=bool(spec.use_spot),
             max_run_seconds=spec.max_run_seconds, max_wait_seconds=spec.max_wait_seconds,
+            training_plan_arn=spec.training_plan_arn,
         ),
         locations=locations(job, spec),
         environment=layout.environment(job.pk, job.job_type, root, spec.resume_from_checkpoint),

@@ -7,6 +7,9 @@ target does differently, for forms)."""
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from apps.backends import registry
+from apps.backends.base import Capability, supports
+
 from .spec import ALL_TYPES, TrainingSpec, defaults_for
 
 
@@ -28,6 +31,21 @@ def problems(target: str, spec: TrainingSpec) -> dict[str, list[str]]:
     """Field errors for the options of `spec` that `target` cannot run."""
     check = _rule(target, "problems")
     return {field: [message] for field, message in (check(spec) if check else {}).items()}
+
+
+def capability_problems(target: str, spec: TrainingSpec) -> dict[str, list[str]]:
+    """Field errors for options only some targets' backends declare (Capability) when `target`'s does not."""
+    problems: dict[str, list[str]] = {}
+    if spec.training_plan_arn:
+        try:
+            backend = registry.training_backend(target)
+        except registry.UnknownBackend:
+            backend = None
+        if not supports(backend, Capability.TRAINING_PLANS):
+            label = getattr(backend, "label", target)
+            problems["training_plan_arn"] = [f"Training plans are reserved SageMaker capacity; {label} cannot use "
+                                             "one. Leave it empty, or run the job on Amazon SageMaker."]
+    return problems
 
 
 def help_text(target: str) -> str:

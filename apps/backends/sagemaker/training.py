@@ -30,6 +30,7 @@ from ..base import (
     Readiness,
     RemoteEvent,
     RemoteState,
+    Resources,
     TrainingSubmission,
 )
 from ..errors import RemoteConflict, RemoteNotFound, RemoteValidationError
@@ -102,6 +103,18 @@ def container_environment(submission: TrainingSubmission) -> dict[str, str]:
     return env
 
 
+def resource_config(resources: Resources) -> dict[str, Any]:
+    """ResourceConfig: the instances, and the training plan whose reserved capacity they come from."""
+    config: dict[str, Any] = {
+        "InstanceType": resources.instance_type,
+        "InstanceCount": int(resources.instance_count),
+        "VolumeSizeInGB": int(resources.volume_size_gb),
+    }
+    if resources.training_plan_arn:
+        config["TrainingPlanArn"] = resources.training_plan_arn
+    return config
+
+
 def training_job_request(submission: TrainingSubmission, environment: Mapping[str, str]) -> dict[str, Any]:
     """The CreateTrainingJob request for a submission (raises RemoteValidationError for missing settings)."""
     role = submission.execution_role or settings.SAGEMAKER_ROLE_ARN  # the owner's group role, else the default
@@ -119,11 +132,7 @@ def training_job_request(submission: TrainingSubmission, environment: Mapping[st
             "TrainingInputMode": "File",
             "MetricDefinitions": [dict(definition) for definition in submission.metric_definitions],
         },
-        "ResourceConfig": {
-            "InstanceType": resources.instance_type,
-            "InstanceCount": int(resources.instance_count),
-            "VolumeSizeInGB": int(resources.volume_size_gb),
-        },
+        "ResourceConfig": resource_config(resources),
         "OutputDataConfig": {"S3OutputPath": locations.output},
         "CheckpointConfig": {"S3Uri": locations.checkpoints, "LocalPath": CHECKPOINT_LOCAL_PATH},
         "StoppingCondition": stopping,
@@ -192,7 +201,7 @@ class SageMakerTraining(SpotPrices, StoredOutputs):
     name = "sagemaker"
     label = "Amazon SageMaker"
     capabilities = frozenset({Capability.LOGS, Capability.METRICS, Capability.STOP, Capability.SECRETS,
-                              Capability.STORAGE}) | SpotPrices.capabilities | StoredOutputs.capabilities
+                              Capability.STORAGE, Capability.TRAINING_PLANS}) | SpotPrices.capabilities | StoredOutputs.capabilities
     storage_target = "s3"  # where the catalog stages datasets for this backend
 
     def __init__(self, sagemaker=None, s3=None, logs=None, secretsmanager=None):

@@ -13,6 +13,10 @@ from .fields import MAX_CUSTOM_CODE_CHARS
 S3_URI = re.compile(r"s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(/[^\x00-\x1f\x7f]*)?")
 SECRET_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
 MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
+# SageMaker's ResourceConfig.TrainingPlanArn, with its TrainingPlanName rule for the name part.
+TRAINING_PLAN_ARN = re.compile(
+    r"arn:aws[a-z-]*:sagemaker:(?P<region>[a-z0-9-]+):[0-9]{12}:training-plan/[a-zA-Z0-9](-*[a-zA-Z0-9]){0,63}"
+)
 
 
 def validate_s3_uri(value: str, *, require_key: bool = True) -> str:
@@ -22,6 +26,21 @@ def validate_s3_uri(value: str, *, require_key: bool = True) -> str:
         raise serializers.ValidationError("Enter an S3 URI like s3://bucket/prefix/ (lowercase bucket name).")
     if require_key and not (match.group(2) or "").strip("/"):
         raise serializers.ValidationError("Give a prefix inside the bucket, not the bucket alone.")
+    return value
+
+
+def validate_training_plan_arn(value: str, region: str) -> str:
+    """Raise serializers.ValidationError unless `value` is a training plan's ARN in `region` (a job can
+    only use reserved capacity in its own region)."""
+    match = TRAINING_PLAN_ARN.fullmatch(value or "")
+    if not match:
+        raise serializers.ValidationError(
+            "Enter a SageMaker training plan ARN like arn:aws:sagemaker:us-east-1:123456789012:training-plan/my-plan."
+        )
+    if match.group("region") != region:
+        raise serializers.ValidationError(
+            f"This training plan is in {match.group('region')}; jobs run in {region}, so use a plan from {region}."
+        )
     return value
 
 

@@ -121,7 +121,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {  # titles marked for translation; the f
     ),
     gettext_noop("Compute"): (
         "instance_type", "instance_count", "use_spot", "max_wait_hours", "max_run_hours", "volume_size_gb",
-        "resume_from_checkpoint",
+        "resume_from_checkpoint", "training_plan_arn",
     ),
     gettext_noop("Tracking"): ("tracker", "tracker_project", "tracker_key_ref"),
 }
@@ -149,6 +149,7 @@ _COMMON_DEFAULTS: dict[str, Any] = {
     "logging_steps": 10, "save_steps": 500, "eval_steps": None, "save_total_limit": 3,
     "instance_type": "ml.g5.2xlarge", "instance_count": 1, "use_spot": False, "max_wait_hours": None,
     "max_run_hours": 24.0, "volume_size_gb": 200, "resume_from_checkpoint": None,
+    "training_plan_arn": None,
     "tracker": "none", "tracker_project": "modelhub", "tracker_key_ref": None, "hf_token_ref": None,
     "trust_remote_code": False,
     # LLaMA-Factory 0.9.4's own defaults (hparams/finetuning_args.py, data_args.py, model_args.py)
@@ -218,7 +219,7 @@ def defaults_for(job_type: str) -> dict[str, Any]:
 NULL_IS_A_VALUE = frozenset({
     "template", "quantization_bit", "lora_alpha", "max_samples", "max_steps", "eval_steps", "save_total_limit",
     "deepspeed_stage", "mini_rollout_batch_size", "max_wait_hours", "reward_model", "reward_function",
-    "reward_code", "format_prompt_template", "resume_from_checkpoint", "tracker_project", "tracker_key_ref", "hf_token_ref",
+    "reward_code", "format_prompt_template", "resume_from_checkpoint", "training_plan_arn", "tracker_project", "tracker_key_ref", "hf_token_ref",
     "freeze_extra_modules", "loraplus_lr_ratio", "neftune_noise_alpha", "rope_scaling",
 })
 

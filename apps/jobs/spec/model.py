@@ -111,6 +111,7 @@ class TrainingSpec:
     max_run_hours: float = 24.0
     volume_size_gb: int = 200
     resume_from_checkpoint: str | None = None
+    training_plan_arn: str | None = None  # a SageMaker training plan's reserved capacity
     tracker: str = "none"
     tracker_project: str | None = None
     tracker_key_ref: str | None = None  # the name of the user's stored secret, never the key itself

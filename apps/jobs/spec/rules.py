@@ -4,6 +4,7 @@ and may normalise `data` (the request merged over the job type's defaults)."""
 import ast
 import re
 
+from django.conf import settings
 from rest_framework import serializers
 
 from apps.core import limits
@@ -11,7 +12,7 @@ from apps.jobs.renderers import llamafactory_schema as lf
 
 from .checks import (
     MODULE_NAME, SECRET_REF, check_format_prompt, check_reward_code, instance_named, is_hf_repo_id,
-    looks_like_key, validate_s3_uri,
+    looks_like_key, validate_s3_uri, validate_training_plan_arn,
 )
 from .fields import (
     ADAPTER_METHODS, EASYR1_OPTIMIZERS, LF, MAX_SAGEMAKER_ENV_VALUE, NOT_RESUMABLE, OLD_GPUS, OPTIMIZER_SWITCHES, R1,
@@ -130,6 +131,13 @@ class SpecRules:
                 err("resume_from_checkpoint", f"At most {MAX_SAGEMAKER_ENV_VALUE} characters: SageMaker passes it "
                                               "in the container environment, whose values are limited to that.")
         self.check_resumable(job_type, data, err)
+        plan = data.get("training_plan_arn") or None
+        data["training_plan_arn"] = plan
+        if plan:
+            try:
+                validate_training_plan_arn(plan, settings.AWS_REGION)
+            except serializers.ValidationError as exc:
+                err("training_plan_arn", str(exc.detail[0]))
         if data["instance_count"] > 1 and job_type in LF and data.get("deepspeed_stage") is None:
             err("deepspeed_stage", "Training on more than one instance needs a DeepSpeed stage (0, 2 or 3).")
         return instance

@@ -205,6 +205,10 @@ class TrainingSpecSerializer(serializers.Serializer):
         required=False, allow_blank=True, allow_null=True, max_length=1000,
         help_text=_("s3:// prefix of a checkpoint to start from."),
     )
+    training_plan_arn = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=2048,
+        help_text=_("SageMaker only: the ARN of a training plan whose reserved capacity the job runs in."),
+    )
     tracker = _choice(TRACKERS, help_text=_("Experiment tracking: Weights & Biases, SwanLab or TensorBoard."))
     tracker_project = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=100)
     tracker_key_ref = serializers.CharField(
