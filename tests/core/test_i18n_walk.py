@@ -12,7 +12,6 @@ import re
 import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
 
 from apps.catalog.models import BaseModel, Dataset
 from apps.chat.models import Conversation
@@ -22,6 +21,7 @@ from apps.jobs.models import JobEvent
 from apps.users.models import ApiToken, User
 from tests.endpoints.factories import make_endpoint
 from tests.jobs.factories import make_dataset, make_job
+from tests.routes import routes
 
 pytestmark = pytest.mark.django_db
 
@@ -47,15 +47,6 @@ SIGNED_OUT = {"login"}
 
 # Routes that answer files or redirects, not pages.
 NOT_PAGES = {"jobs:log_download", "jobs:output_download", "catalog:dataset-thumbnail", "set-language", "logout", "healthz", "api-docs"}
-
-
-def routes(patterns=None, prefix="", namespace=""):
-    for entry in patterns if patterns is not None else get_resolver().url_patterns:
-        if isinstance(entry, URLResolver):
-            ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
-            yield from routes(entry.url_patterns, prefix + str(entry.pattern), ns)
-        elif isinstance(entry, URLPattern) and entry.name:
-            yield prefix + str(entry.pattern), namespace + entry.name
 
 
 def path_for(pattern: str, ids: dict) -> str:

@@ -16,12 +16,12 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.db import transaction
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
 
 from apps.catalog.models import Dataset
 from apps.chat import access, gateway
 from apps.jobs.models import TrainingJob
 from apps.jobs.references import reference_problem
+from tests.routes import routes
 
 from .authz_world import MARKER, PRINCIPALS, SIGNED_OUT, build
 
@@ -89,15 +89,6 @@ RULES = {
 # Django's own admin site: staff only; any other principal is sent to its sign-in page.
 DJANGO_ADMIN = "admin:"
 SHARED_KINDS = {"job", "endpoint", "dataset"}
-
-
-def routes(patterns=None, prefix="", namespace=""):
-    for entry in patterns if patterns is not None else get_resolver().url_patterns:
-        if isinstance(entry, URLResolver):
-            ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
-            yield from routes(entry.url_patterns, prefix + str(entry.pattern), ns)
-        elif isinstance(entry, URLPattern) and entry.name:
-            yield prefix + str(entry.pattern), namespace + entry.name
 
 
 ROUTES = sorted(set(routes()), key=lambda route: route[1])
