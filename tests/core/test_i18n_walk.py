@@ -30,7 +30,7 @@ API_IS_ENGLISH = ("api/", "v1/", "admin/")
 
 # Product, vendor and format names, units and code words shown as they are in Chinese pages too.
 ALLOWED = {
-    "ModelHub", "Django", "SageMaker", "HyperPod", "AWS", "EKS", "S3", "IAM", "ARN", "API", "OpenAI", "Hugging Face",
+    "ModelHub", "Django", "SageMaker", "HyperPod", "AWS", "EKS", "S3", "IAM", "ECR", "ARN", "API", "OpenAI", "Hugging Face",
     "LLaMA-Factory", "EasyR1", "vLLM", "SGLang", "TGI", "LMI", "LoRA", "QLoRA", "GPU", "GPUs", "CPU", "JSON",
     "JSONL", "YAML", "CSV", "Parquet", "URL", "URI", "ID", "SFT", "DPO", "KTO", "PPO", "GRPO", "DAPO", "GSPO",
     "CISPO", "RM", "PT", "RLHF", "Alpaca", "ShareGPT", "token", "tokens", "kubeconfig", "Kubernetes", "bf16",

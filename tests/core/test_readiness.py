@@ -99,3 +99,19 @@ def test_dashboard_shows_each_target_with_what_to_set_and_where(client, user, ta
     assert "Unconfigured cloud" in section and "Set SAGEMAKER_ROLE_ARN in .env" in section
     assert "Not usable" in section and "Usable" in section and "Not checked" in section
     assert ".env file in the project folder" in page
+
+
+def test_the_sagemaker_targets_say_what_to_set_in_chinese(client, admin_user, settings):
+    """The real SageMaker targets without settings: their lines are translated on the dashboard (the API and
+    /healthz keep them in English)."""
+    from apps.users.models import User
+
+    settings.S3_BUCKET, settings.SAGEMAKER_ROLE_ARN = "", ""
+    registry.reset()
+    User.objects.filter(pk=admin_user.pk).update(language="zh-hans")
+    client.force_login(admin_user)
+    page = client.get("/").content.decode()
+    assert "请设置 S3_BUCKET：训练任务的配置、检查点和模型都保存在那里。" in page
+    assert "请设置 SAGEMAKER_ROLE_ARN：SageMaker 端点运行所用的 IAM 角色。" in page
+    assert "Set S3_BUCKET:" not in page
+    assert "Set S3_BUCKET: jobs keep" in client.get("/healthz").content.decode()
