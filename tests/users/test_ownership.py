@@ -108,3 +108,27 @@ def test_object_permission_applies_even_when_queryset_is_not_narrowed(user, toke
     request = APIRequestFactory().get("/")
     request.user = user
     assert IsOwnerOrAdmin().has_object_permission(request, None, theirs) is False
+
+
+def test_a_user_without_shares_gets_a_plain_owner_filter_that_keeps_the_list_index():
+    """`owner = me OR id IN (...)` makes the database read every row the user can see before paging
+    (docs/benchmarks.md, job list): the OR is added only when something is shared with the user."""
+    from django.contrib.auth.models import Group
+
+    from apps.jobs.models import TrainingJob
+    from apps.users.ownership import visible_to
+    from apps.users.shares import share
+    from tests.conftest import make_user
+    from tests.jobs.factories import make_job
+
+    alice, bob = make_user("alice"), make_user("bob")
+    team = Group.objects.create(name="team")
+    alice.groups.add(team)
+    bob.groups.add(team)
+    mine, theirs = make_job(bob, name="mine"), make_job(alice, name="theirs")
+    plain = str(visible_to(TrainingJob.objects.all(), bob).query)
+    assert " OR " not in plain and "SELECT" not in plain.split("WHERE", 1)[1]
+    share(theirs, team, by=alice)
+    with_share = visible_to(TrainingJob.objects.all(), bob)
+    assert " OR " in str(with_share.query)
+    assert set(with_share) == {mine, theirs}
