@@ -108,3 +108,13 @@ def make_endpoint(owner, name: str, target: str, *, upstream=None, status="in_se
             defaults["api_key"] = HYPERPOD_KEY
     defaults.update(fields)
     return Endpoint.objects.create(owner=owner, name=name, target=target, **defaults)
+
+
+def last_reply(browser):
+    """The playground's last finished assistant message in the first lane, or None while one streams."""
+    from selenium.webdriver.common.by import By
+
+    replies = browser.find_elements(By.CSS_SELECTOR, "#pg-log-0 .pg-msg-assistant")
+    if replies and not browser.find_elements(By.CSS_SELECTOR, "#pg-log-0 .is-streaming"):
+        return replies[-1]
+    return None

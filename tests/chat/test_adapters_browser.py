@@ -10,18 +10,11 @@ from apps.chat.models import Conversation
 from tests.browser import log_in, selected_value, wait_until
 from tests.conftest import make_user
 
-from .conftest import make_endpoint
+from .conftest import last_reply, make_endpoint
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack, pytest.mark.django_db(transaction=True)]
 
 ADAPTERS = [{"name": "sql", "source": "s3://b/adapters/sql/"}, {"name": "support", "source": "s3://b/adapters/support/"}]
-
-
-def last_reply(browser):
-    replies = browser.find_elements(By.CSS_SELECTOR, "#pg-log-0 .pg-msg-assistant")
-    if replies and not browser.find_elements(By.CSS_SELECTOR, "#pg-log-0 .is-streaming"):
-        return replies[-1]
-    return None
 
 
 def test_an_adapter_is_chosen_and_answers(browser, web, local_fake):

@@ -41,3 +41,19 @@ def test_log_in_create_a_token_and_log_out(browser, live_server):
     WebDriverWait(browser, 10).until(EC.presence_of_element_located((By.ID, "id_username")))
     browser.get(f"{live_server.url}/profile/")
     assert "/accounts/login/" in browser.current_url
+
+
+def test_a_user_added_to_the_admin_group_opens_django_admin(browser, live_server):
+    from apps.users.models import ADMIN_GROUP, User, group
+
+    carol = make_user("carol")  # a default user: Django admin sends her to its sign-in page
+    log_in(browser, live_server.url, "carol", "a-long-test-password")
+    browser.get(f"{live_server.url}/admin/")
+    assert "/admin/login/" in browser.current_url
+
+    carol.groups.add(group(ADMIN_GROUP))  # one admin notion: the group is all it takes
+    assert User.objects.get(pk=carol.pk).is_staff
+    browser.get(f"{live_server.url}/admin/")
+    WebDriverWait(browser, 10).until(EC.presence_of_element_located((By.ID, "site-name")))
+    assert browser.current_url.rstrip("/").endswith("/admin")
+    assert browser.find_elements(By.CSS_SELECTOR, "#content-main .module")  # the apps she may administer
