@@ -17,6 +17,7 @@ from apps.jobs.renderers import render_job_bundle
 from apps.jobs.renderers.trl import TRL_YAML, config, local_unsupported, render_trl_yaml
 from apps.jobs.spec import TrainingSpecSerializer
 from tests.jobs.test_render_golden import CASES, CONTEXT, R1_TYPES, dataset_refs
+from tests.conftest import grant_group_policy
 from tests.jobs.test_spec import FORMAT_FOR, make_dataset
 
 GOLDEN = Path(__file__).resolve().parents[2] / "jobs" / "golden"
@@ -31,6 +32,8 @@ def spec_for(user, job_type, **overrides):
         from apps.users.models import UserSecret
 
         UserSecret.objects.create(owner=user, name=data["tracker_key_ref"], kind=data["tracker"], value="k" * 40)
+    if data["reward_function"] == "custom":
+        grant_group_policy(user, allow_custom_reward_code=True)  # custom reward code is a group permission
     serializer = TrainingSpecSerializer(data=data, context={"user": user})
     assert serializer.is_valid(), serializer.errors
     return dataclasses.replace(serializer.spec, datasets=(7,))
