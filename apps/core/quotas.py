@@ -70,8 +70,7 @@ def usage_of(user) -> Usage:
     """What `user` holds now: jobs queued or running, endpoints not failed or gone, and their instances."""
     job_model, endpoint_model = apps.get_model("jobs", "TrainingJob"), apps.get_model("endpoints", "Endpoint")
     jobs = list(job_model.objects.alive().active().filter(owner=user).values_list("spec", flat=True))
-    endpoints = list(endpoint_model.objects.filter(owner=user).exclude(status__in=("failed", "deleting", "deleted"))
-                     .values_list("instance_count", "spec"))
+    endpoints = list(endpoint_model.objects.holding().filter(owner=user).values_list("instance_count", "spec"))
     instances = sum(int((spec or {}).get("instance_count") or 1) for spec in jobs)
     instances += sum(endpoint_instances(count, (spec or {}).get("autoscaling")) for count, spec in endpoints)
     return Usage(jobs=len(jobs), endpoints=len(endpoints), instances=instances)

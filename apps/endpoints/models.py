@@ -60,6 +60,10 @@ class EndpointQuerySet(models.QuerySet):
         """Everything not deleted."""
         return self.exclude(status=Status.DELETED)
 
+    def holding(self):
+        """Endpoints that hold (or are about to hold) instances: what counts against a user's quota."""
+        return self.exclude(status__in=(Status.FAILED, Status.DELETING, Status.DELETED))
+
 
 class Endpoint(StatefulModel):
     machine = ENDPOINT_MACHINE
